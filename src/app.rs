@@ -1,0 +1,92 @@
+//! Wiring for `serve`: open the database, bind, start the HTTP server. `App::build` returns once
+//! the port is bound, so callers (and tests) learn the real address before serving.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, Logger};
+use actix_web::{web, HttpServer};
+
+use crate::clock::now_utc;
+use crate::config::Config;
+use crate::db::{self, DbError};
+use crate::status::StatusBoard;
+use crate::web::{routes, AppState};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct App {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl App {
+    /// Open (and migrate) the database, bind the listen address, and prepare the server.
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let pool = db::open_pool(&config.database_url, 8)?;
+        {
+            // Today's row records the day's opening balance, carried from the last day the
+            // account traded (DESIGN.md §2).
+            let mut conn = pool.get().map_err(DbError::from)?;
+            let now = now_utc();
+            conn.immediate_transaction(|conn| {
+                db::daily_stats::ensure_day(conn, now.date(), config.initial_balance, now)
+            })
+            .map_err(DbError::from)?;
+        }
+        let bind_error = |source| StartError::Bind {
+            addr: config.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&config.bind).map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let state = web::Data::new(AppState {
+            pool,
+            status: StatusBoard::new(config.feed.as_str()),
+            config: Arc::new(config),
+            started_at: Instant::now(),
+        });
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let server = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(state.clone())
+                .wrap(Compress::default())
+                .wrap(Logger::new("%r %s %Dms"))
+                .configure(routes)
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(|source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?
+        .run();
+        Ok(App { server, addr })
+    }
+
+    /// The bound address (the real port when the config asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serve until SIGINT/SIGTERM; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,196 @@
+//! The command line (DESIGN.md §6): `serve` (the default), `migrate`, `check`, `backup <file>`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use diesel_migrations::MigrationHarness;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::db;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "signaldesk",
+    version,
+    about = "Crypto trading signals and paper trading"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./signaldesk.toml when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// SQLite database file (DATABASE_URL)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub database_url: Option<String>,
+    /// Any configuration key, e.g. --set fee_rate=0.2% (repeatable; overrides file and env)
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server, the paper-trading engine and the scanner (the default)
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Check the database invariants; exit 1 on any violation
+    Check,
+    /// Write a consistent copy of the (possibly live) database to FILE
+    Backup {
+        /// Target file; must not exist yet
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Listen address host:port (SIGNALDESK_BIND)
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Price feed: bybit, binance, simulated, replay (SIGNALDESK_FEED)
+    #[arg(long)]
+    pub feed: Option<String>,
+}
+
+/// Exit codes: 0 success, 1 a failed check or a runtime failure, 2 bad configuration or usage.
+pub fn run(cli: Cli) -> ExitCode {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let config = match load_config(&cli.global, &command) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("signaldesk: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Serve(_) => serve(config),
+        Command::Migrate => migrate(&config),
+        Command::Check => return check(&config),
+        Command::Backup { file } => backup(&config, &file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("signaldesk: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(global: &GlobalArgs, command: &Command) -> Result<Config, String> {
+    let mut flags = Vec::new();
+    for pair in &global.set {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--set expects KEY=VALUE, got `{pair}`"))?;
+        flags.push((key.trim().to_owned(), value.trim().to_owned()));
+    }
+    if let Some(url) = &global.database_url {
+        flags.push(("database_url".to_owned(), url.clone()));
+    }
+    if let Command::Serve(args) = command {
+        if let Some(bind) = &args.bind {
+            flags.push(("bind".to_owned(), bind.clone()));
+        }
+        if let Some(feed) = &args.feed {
+            flags.push(("feed".to_owned(), feed.clone()));
+        }
+    }
+    Config::load(global.config.as_deref(), &flags).map_err(|e| e.to_string())
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    log::info!(
+        "signaldesk {} starting with\n{config}",
+        env!("CARGO_PKG_VERSION")
+    );
+    actix_web::rt::System::new().block_on(async move {
+        let app = App::build(config).await.map_err(|e| e.to_string())?;
+        // A stable line on stdout, so scripts and tests learn the port when binding port 0.
+        println!("signaldesk listening on http://{}", app.addr());
+        log::info!("listening on http://{}", app.addr());
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let mut conn = db::connect(&config.database_url).map_err(|e| e.to_string())?;
+    let applied = db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("database {} is up to date", config.database_url);
+    } else {
+        println!(
+            "applied migrations to {}: {}",
+            config.database_url,
+            applied.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Open an existing database file; never creates one.
+fn open_existing(config: &Config) -> Result<db::Conn, String> {
+    let path = db::sqlite_path(&config.database_url);
+    if !Path::new(path).exists() {
+        return Err(format!(
+            "no database at {path}; run `signaldesk migrate` or `signaldesk serve` first"
+        ));
+    }
+    db::connect(&config.database_url).map_err(|e| e.to_string())
+}
+
+fn check(config: &Config) -> ExitCode {
+    let mut conn = match open_existing(config) {
+        Ok(conn) => conn,
+        Err(message) => {
+            eprintln!("signaldesk: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match conn.has_pending_migration(db::MIGRATIONS) {
+        Ok(false) => println!("ok    migrations applied"),
+        Ok(true) => {
+            println!("FAIL  migrations applied: pending migrations; run `signaldesk migrate`");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("signaldesk: cannot read the migration state: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let findings = match db::check::run_checks(&mut conn, config.initial_balance) {
+        Ok(findings) => findings,
+        Err(e) => {
+            eprintln!("signaldesk: check failed to run: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for finding in &findings {
+        let mark = if finding.ok { "ok  " } else { "FAIL" };
+        println!("{mark}  {}: {}", finding.name, finding.detail);
+    }
+    let failed = findings.iter().filter(|f| !f.ok).count();
+    if failed == 0 {
+        println!("all {} invariants hold", findings.len() + 1);
+        ExitCode::SUCCESS
+    } else {
+        println!("{failed} invariant(s) violated");
+        ExitCode::FAILURE
+    }
+}
+
+fn backup(config: &Config, file: &Path) -> Result<(), String> {
+    let mut conn = open_existing(config)?;
+    db::backup(&mut conn, file).map_err(|e| e.to_string())?;
+    println!("backed up {} to {}", config.database_url, file.display());
+    Ok(())
+}

@@ -1,0 +1,707 @@
+//! Configuration (DESIGN.md §6): defaults, then `signaldesk.toml` (or `--config <file>`), then
+//! the environment, then command-line flags; validated once into typed fields. A bad value stops
+//! the start with a message naming the key and where it came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveTime;
+
+use crate::domain::rules::TradingRules;
+
+/// The file read from the working directory when no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "signaldesk.toml";
+
+/// Every key, spelled as in the toml file; the env var is `SIGNALDESK_` + upper case, except
+/// `database_url`, which is `DATABASE_URL` as diesel's tools expect.
+pub const KEYS: &[&str] = &[
+    "database_url",
+    "bind",
+    "feed",
+    "exchange_url",
+    "replay_dir",
+    "replay_speed",
+    "symbols",
+    "tick_secs",
+    "scan",
+    "scan_secs",
+    "timeframe",
+    "api_token",
+    "initial_balance",
+    "stale_secs",
+    "risk_per_trade",
+    "max_position_pct",
+    "fee_rate",
+    "slippage",
+    "max_trades_per_symbol",
+    "max_open_trades",
+    "max_signals_per_day",
+    "cooldown_minutes",
+    "min_confidence",
+    "max_portfolio_risk",
+    "min_balance",
+    "eod_close_utc",
+    "max_hold_hours",
+];
+
+/// The environment variable of a key.
+pub fn env_name(key: &str) -> String {
+    if key == "database_url" {
+        "DATABASE_URL".to_owned()
+    } else {
+        format!("SIGNALDESK_{}", key.to_ascii_uppercase())
+    }
+}
+
+/// Where the price feed comes from (DESIGN.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    Bybit,
+    Binance,
+    Simulated,
+    Replay,
+}
+
+impl FeedKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedKind::Bybit => "bybit",
+            FeedKind::Binance => "binance",
+            FeedKind::Simulated => "simulated",
+            FeedKind::Replay => "replay",
+        }
+    }
+
+    /// The exchange's public REST base URL, for the exchange feeds.
+    pub fn default_exchange_url(self) -> Option<&'static str> {
+        match self {
+            FeedKind::Bybit => Some("https://api.bybit.com"),
+            FeedKind::Binance => Some("https://api.binance.com"),
+            FeedKind::Simulated | FeedKind::Replay => None,
+        }
+    }
+}
+
+/// Candle timeframes the feeds and the scanner understand.
+pub const TIMEFRAMES: &[&str] = &["1m", "5m", "15m", "1h", "4h", "1d"];
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// SQLite file path.
+    pub database_url: String,
+    /// Listen address, `host:port`.
+    pub bind: String,
+    pub feed: FeedKind,
+    /// Base URL of the bybit/binance REST API (the exchange's public URL by default).
+    pub exchange_url: Option<String>,
+    /// Folder of `<SYMBOL>-<interval>.csv` kline files for the replay feed.
+    pub replay_dir: Option<PathBuf>,
+    /// Replay pace in market seconds per wall-clock second.
+    pub replay_speed: f64,
+    /// Watch-list in exchange form (`BTCUSDT`).
+    pub symbols: Vec<String>,
+    /// `update_paper_trades` interval.
+    pub tick_secs: u64,
+    /// Whether the strategy scanner runs.
+    pub scan: bool,
+    pub scan_secs: u64,
+    /// Scanner candle timeframe, one of [`TIMEFRAMES`].
+    pub timeframe: String,
+    /// Bearer token for write endpoints; `None` refuses every write.
+    pub api_token: Option<String>,
+    /// Paper account start, quote currency.
+    pub initial_balance: f64,
+    /// A price older than this many seconds is stale.
+    pub stale_secs: u64,
+    pub rules: TradingRules,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value {value:?} for {key} ({source_desc}): {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        source_desc: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    File(String),
+}
+
+impl ConfigError {
+    /// The key the error is about, as the user wrote it (env var, toml key or flag).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::File(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    File(PathBuf),
+    Env,
+    Flag,
+}
+
+#[derive(Debug, Clone)]
+struct Raw {
+    value: String,
+    source: Source,
+}
+
+/// Raw values by key, later layers overriding earlier ones.
+#[derive(Debug, Default)]
+struct Layers(BTreeMap<&'static str, Raw>);
+
+impl Layers {
+    fn get(&self, key: &'static str) -> Option<&Raw> {
+        self.0.get(key).filter(|raw| !raw.value.trim().is_empty())
+    }
+
+    fn error(&self, key: &'static str, reason: impl Into<String>) -> ConfigError {
+        let raw = self.0.get(key);
+        let (name, source_desc) = match raw.map(|r| &r.source) {
+            Some(Source::File(path)) => (key.to_owned(), format!("in {}", path.display())),
+            Some(Source::Env) => (env_name(key), "from the environment".to_owned()),
+            Some(Source::Flag) => (format!("--{}", key.replace('_', "-")), "flag".to_owned()),
+            None => (env_name(key), "default".to_owned()),
+        };
+        ConfigError::Invalid {
+            key: name,
+            value: raw.map(|r| r.value.clone()).unwrap_or_default(),
+            source_desc,
+            reason: reason.into(),
+        }
+    }
+
+    /// Parse a key with `parse`, or take `default` when it is unset.
+    fn parse<T>(
+        &self,
+        key: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(key) {
+            Some(raw) => parse(raw.value.trim()).map_err(|reason| self.error(key, reason)),
+            None => Ok(default),
+        }
+    }
+}
+
+fn key_of(name: &str) -> Option<&'static str> {
+    KEYS.iter().copied().find(|k| *k == name)
+}
+
+fn toml_to_string(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(toml_to_string)
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.join(",")),
+        toml::Value::Datetime(d) => Some(d.to_string()),
+        toml::Value::Table(_) => None,
+    }
+}
+
+fn number(s: &str) -> Result<f64, String> {
+    let value: f64 = s.parse().map_err(|_| "not a number".to_owned())?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err("not a finite number".to_owned())
+    }
+}
+
+/// A fraction written as `0.01` or `1%`, within `[min, max]`.
+fn fraction(min: f64, max: f64, allow_min: bool) -> impl Fn(&str) -> Result<f64, String> {
+    move |s: &str| {
+        let value = match s.strip_suffix('%') {
+            Some(pct) => number(pct.trim())? / 100.0,
+            None => number(s)?,
+        };
+        let above_min = if allow_min { value >= min } else { value > min };
+        if above_min && value <= max {
+            Ok(value)
+        } else {
+            let low = if allow_min { "at least" } else { "above" };
+            Err(format!(
+                "must be {low} {min} and at most {max} (a fraction: 0.01 or 1% is one percent)"
+            ))
+        }
+    }
+}
+
+fn positive_number(s: &str) -> Result<f64, String> {
+    let value = number(s)?;
+    if value > 0.0 {
+        Ok(value)
+    } else {
+        Err("must be greater than 0".to_owned())
+    }
+}
+
+fn whole<T: TryFrom<u64>>(min: u64) -> impl Fn(&str) -> Result<T, String> {
+    move |s: &str| {
+        let value: u64 = s.parse().map_err(|_| "not a whole number".to_owned())?;
+        if value < min {
+            return Err(format!("must be at least {min}"));
+        }
+        T::try_from(value).map_err(|_| "too large".to_owned())
+    }
+}
+
+fn switch(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err("expected on or off".to_owned()),
+    }
+}
+
+fn off_or<T>(
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> impl Fn(&str) -> Result<Option<T>, String> {
+    move |s: &str| {
+        if s.eq_ignore_ascii_case("off") {
+            Ok(None)
+        } else {
+            parse(s).map(Some)
+        }
+    }
+}
+
+fn time_of_day(s: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| "expected off or a UTC time HH:MM".to_owned())
+}
+
+fn feed_kind(s: &str) -> Result<FeedKind, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "bybit" => Ok(FeedKind::Bybit),
+        "binance" => Ok(FeedKind::Binance),
+        "simulated" => Ok(FeedKind::Simulated),
+        "replay" => Ok(FeedKind::Replay),
+        _ => Err("unknown feed; expected bybit, binance, simulated or replay".to_owned()),
+    }
+}
+
+fn bind_address(s: &str) -> Result<String, String> {
+    let resolves = s
+        .to_socket_addrs()
+        .is_ok_and(|mut addrs| addrs.next().is_some());
+    if resolves {
+        Ok(s.to_owned())
+    } else {
+        Err("expected host:port, e.g. 127.0.0.1:8080".to_owned())
+    }
+}
+
+fn base_url(s: &str) -> Result<String, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(s.trim_end_matches('/').to_owned())
+    } else {
+        Err("expected an http:// or https:// URL".to_owned())
+    }
+}
+
+/// An exchange symbol: `btcusdt`, `BINANCE:BTCUSDT` → `BTCUSDT`.
+pub fn normalize_symbol(s: &str) -> Result<String, String> {
+    let bare = s
+        .rsplit(':')
+        .next()
+        .unwrap_or(s)
+        .trim()
+        .to_ascii_uppercase();
+    let valid = (4..=20).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(bare)
+    } else {
+        Err(format!(
+            "`{s}` is not an exchange symbol like BTCUSDT (4 to 20 letters and digits)"
+        ))
+    }
+}
+
+fn symbol_list(s: &str) -> Result<Vec<String>, String> {
+    let mut symbols = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let symbol = normalize_symbol(part)?;
+        if !symbols.contains(&symbol) {
+            symbols.push(symbol);
+        }
+    }
+    if symbols.is_empty() {
+        Err("the watch-list is empty".to_owned())
+    } else {
+        Ok(symbols)
+    }
+}
+
+fn timeframe(s: &str) -> Result<String, String> {
+    if TIMEFRAMES.contains(&s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("expected one of {}", TIMEFRAMES.join(", ")))
+    }
+}
+
+impl Config {
+    /// Load from the config file (`path`, else `./signaldesk.toml` when present), the process
+    /// environment, then `flags` (`key = value` pairs from the command line).
+    pub fn load(path: Option<&Path>, flags: &[(String, String)]) -> Result<Config, ConfigError> {
+        let file = match path {
+            Some(path) => Some(read_file(path)?),
+            None => {
+                let default = Path::new(DEFAULT_CONFIG_FILE);
+                if default.exists() {
+                    Some(read_file(default)?)
+                } else {
+                    None
+                }
+            }
+        };
+        let file = file.as_ref().map(|(p, text)| (p.as_path(), text.as_str()));
+        Config::from_layers(file, std::env::vars(), flags)
+    }
+
+    /// Build from explicit layers: file `(path, toml text)`, environment pairs, flag pairs.
+    pub fn from_layers(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut layers = Layers::default();
+        if let Some((path, text)) = file {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| ConfigError::File(format!("cannot parse {}: {e}", path.display())))?;
+            for (name, value) in table {
+                let key = key_of(&name).ok_or_else(|| {
+                    ConfigError::File(format!(
+                        "unknown key `{name}` in {}; known keys: {}",
+                        path.display(),
+                        KEYS.join(", ")
+                    ))
+                })?;
+                let value = toml_to_string(&value).ok_or_else(|| {
+                    ConfigError::File(format!(
+                        "`{name}` in {} must be a string, number, boolean or list",
+                        path.display()
+                    ))
+                })?;
+                let source = Source::File(path.to_path_buf());
+                layers.0.insert(key, Raw { value, source });
+            }
+        }
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        for key in KEYS {
+            if let Some(value) = env.get(&env_name(key)) {
+                let raw = Raw {
+                    value: value.clone(),
+                    source: Source::Env,
+                };
+                layers.0.insert(key, raw);
+            }
+        }
+        for (name, value) in flags {
+            let key = key_of(name).ok_or_else(|| {
+                ConfigError::File(format!(
+                    "unknown setting `{name}`; known keys: {}",
+                    KEYS.join(", ")
+                ))
+            })?;
+            let raw = Raw {
+                value: value.clone(),
+                source: Source::Flag,
+            };
+            layers.0.insert(key, raw);
+        }
+        Config::from_raw(&layers)
+    }
+
+    fn from_raw(l: &Layers) -> Result<Config, ConfigError> {
+        let initial_balance = l.parse("initial_balance", 10_000.0, positive_number)?;
+        let d = TradingRules::defaults_for(initial_balance);
+        let rules = TradingRules {
+            risk_per_trade: l.parse(
+                "risk_per_trade",
+                d.risk_per_trade,
+                fraction(0.0, 0.25, false),
+            )?,
+            max_position_pct: l.parse(
+                "max_position_pct",
+                d.max_position_pct,
+                fraction(0.0, 10.0, false),
+            )?,
+            fee_rate: l.parse("fee_rate", d.fee_rate, fraction(0.0, 0.05, true))?,
+            slippage: l.parse("slippage", d.slippage, fraction(0.0, 0.05, true))?,
+            max_trades_per_symbol: l.parse(
+                "max_trades_per_symbol",
+                d.max_trades_per_symbol,
+                whole(1),
+            )?,
+            max_open_trades: l.parse("max_open_trades", d.max_open_trades, whole(1))?,
+            max_signals_per_day: l.parse("max_signals_per_day", d.max_signals_per_day, whole(1))?,
+            cooldown_minutes: l.parse("cooldown_minutes", d.cooldown_minutes, whole(0))?,
+            min_confidence: l.parse(
+                "min_confidence",
+                d.min_confidence,
+                fraction(0.0, 1.0, true),
+            )?,
+            max_portfolio_risk: l.parse(
+                "max_portfolio_risk",
+                d.max_portfolio_risk,
+                fraction(0.0, 1.0, false),
+            )?,
+            min_balance: l.parse("min_balance", d.min_balance, |s| {
+                let value = number(s)?;
+                if value < 0.0 {
+                    Err("must not be negative".to_owned())
+                } else if value >= initial_balance {
+                    Err(format!(
+                        "must be below the initial balance {initial_balance}"
+                    ))
+                } else {
+                    Ok(value)
+                }
+            })?,
+            eod_close_utc: l.parse("eod_close_utc", None, off_or(time_of_day))?,
+            max_hold_hours: l.parse("max_hold_hours", None, off_or(positive_number))?,
+        };
+        let feed = l.parse("feed", FeedKind::Bybit, feed_kind)?;
+        let replay_dir = l.parse("replay_dir", None, |s| Ok(Some(PathBuf::from(s))))?;
+        if feed == FeedKind::Replay && replay_dir.is_none() {
+            return Err(l.error(
+                "replay_dir",
+                "the replay feed needs a folder of <SYMBOL>-<interval>.csv kline files",
+            ));
+        }
+        let exchange_url = l.parse(
+            "exchange_url",
+            feed.default_exchange_url().map(str::to_owned),
+            |s| base_url(s).map(Some),
+        )?;
+        let api_token = l
+            .get("api_token")
+            .map(|raw| raw.value.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        Ok(Config {
+            database_url: l.parse("database_url", "data/signaldesk.db".to_owned(), |s| {
+                Ok(s.to_owned())
+            })?,
+            bind: l.parse("bind", "127.0.0.1:8080".to_owned(), bind_address)?,
+            feed,
+            exchange_url,
+            replay_dir,
+            replay_speed: l.parse("replay_speed", 60.0, positive_number)?,
+            symbols: l.parse(
+                "symbols",
+                ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
+                    .map(String::from)
+                    .to_vec(),
+                symbol_list,
+            )?,
+            tick_secs: l.parse("tick_secs", 5, whole(1))?,
+            scan: l.parse("scan", true, switch)?,
+            scan_secs: l.parse("scan_secs", 60, whole(1))?,
+            timeframe: l.parse("timeframe", "5m".to_owned(), timeframe)?,
+            api_token,
+            initial_balance,
+            stale_secs: l.parse("stale_secs", 30, whole(1))?,
+            rules,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<(PathBuf, String), ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|text| (path.to_path_buf(), text))
+        .map_err(|e| ConfigError::File(format!("cannot read {}: {e}", path.display())))
+}
+
+impl fmt::Display for Config {
+    /// The effective configuration, one `key = value` per line, the API token masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.rules;
+        let off = |v: Option<String>| v.unwrap_or_else(|| "off".to_owned());
+        let lines: Vec<(&str, String)> = vec![
+            ("database_url", self.database_url.clone()),
+            ("bind", self.bind.clone()),
+            ("feed", self.feed.as_str().to_owned()),
+            (
+                "exchange_url",
+                self.exchange_url.clone().unwrap_or_else(|| "-".to_owned()),
+            ),
+            (
+                "replay_dir",
+                self.replay_dir
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
+            ),
+            ("replay_speed", self.replay_speed.to_string()),
+            ("symbols", self.symbols.join(",")),
+            ("tick_secs", self.tick_secs.to_string()),
+            ("scan", if self.scan { "on" } else { "off" }.to_owned()),
+            ("scan_secs", self.scan_secs.to_string()),
+            ("timeframe", self.timeframe.clone()),
+            (
+                "api_token",
+                if self.api_token.is_some() {
+                    "****"
+                } else {
+                    "unset (writes refused)"
+                }
+                .to_owned(),
+            ),
+            ("initial_balance", self.initial_balance.to_string()),
+            ("stale_secs", self.stale_secs.to_string()),
+            ("risk_per_trade", r.risk_per_trade.to_string()),
+            ("max_position_pct", r.max_position_pct.to_string()),
+            ("fee_rate", r.fee_rate.to_string()),
+            ("slippage", r.slippage.to_string()),
+            ("max_trades_per_symbol", r.max_trades_per_symbol.to_string()),
+            ("max_open_trades", r.max_open_trades.to_string()),
+            ("max_signals_per_day", r.max_signals_per_day.to_string()),
+            ("cooldown_minutes", r.cooldown_minutes.to_string()),
+            ("min_confidence", r.min_confidence.to_string()),
+            ("max_portfolio_risk", r.max_portfolio_risk.to_string()),
+            ("min_balance", r.min_balance.to_string()),
+            (
+                "eod_close_utc",
+                off(r.eod_close_utc.map(|t| t.format("%H:%M").to_string())),
+            ),
+            (
+                "max_hold_hours",
+                off(r.max_hold_hours.map(|h| h.to_string())),
+            ),
+        ];
+        for (key, value) in lines {
+            writeln!(f, "  {key} = {value}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let config = Config::from_layers(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.database_url, "data/signaldesk.db");
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.feed, FeedKind::Bybit);
+        assert_eq!(
+            config.exchange_url.as_deref(),
+            Some("https://api.bybit.com")
+        );
+        assert_eq!(config.symbols, ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]);
+        assert_eq!(config.tick_secs, 5);
+        assert_eq!(config.rules.risk_per_trade, 0.01);
+        assert_eq!(config.rules.min_balance, 1_000.0);
+        assert_eq!(config.rules.eod_close_utc, None);
+        assert_eq!(config.api_token, None);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_flags_override_environment() {
+        let file = "feed = \"binance\"\ntick_secs = 7\nsymbols = [\"btcusdt\", \"ethusdt\"]\n";
+        let config = Config::from_layers(
+            Some((Path::new("signaldesk.toml"), file)),
+            env(&[("SIGNALDESK_TICK_SECS", "9"), ("DATABASE_URL", "/tmp/x.db")]),
+            &[("tick_secs".to_owned(), "11".to_owned())],
+        )
+        .unwrap();
+        assert_eq!(config.feed, FeedKind::Binance);
+        assert_eq!(
+            config.exchange_url.as_deref(),
+            Some("https://api.binance.com")
+        );
+        assert_eq!(config.tick_secs, 11);
+        assert_eq!(config.symbols, ["BTCUSDT", "ETHUSDT"]);
+        assert_eq!(config.database_url, "/tmp/x.db");
+    }
+
+    #[test]
+    fn percentages_and_fractions_mean_the_same() {
+        let a = Config::from_layers(None, env(&[("SIGNALDESK_FEE_RATE", "0.1%")]), &[]).unwrap();
+        let b = Config::from_layers(None, env(&[("SIGNALDESK_FEE_RATE", "0.001")]), &[]).unwrap();
+        assert!((a.rules.fee_rate - b.rules.fee_rate).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bad_values_name_their_key_and_source() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("SIGNALDESK_FEED", "kraken", "unknown feed"),
+            ("SIGNALDESK_FEE_RATE", "-0.1", "negative rate"),
+            ("SIGNALDESK_TICK_SECS", "five", "unparsable number"),
+            ("SIGNALDESK_INITIAL_BALANCE", "NaN", "not finite"),
+            ("SIGNALDESK_EOD_CLOSE_UTC", "25:00", "not a time"),
+            ("SIGNALDESK_SYMBOLS", "BTC/USDT", "not a symbol"),
+            ("SIGNALDESK_BIND", "nowhere", "no port"),
+            ("SIGNALDESK_EXCHANGE_URL", "ftp://x", "not http"),
+        ];
+        for (key, value, reason) in cases {
+            let err = Config::from_layers(None, env(&[(key, value)]), &[]).unwrap_err();
+            assert_eq!(err.key(), Some(*key), "{reason}");
+            assert!(
+                err.to_string().contains("from the environment"),
+                "{reason}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_errors_name_the_toml_key() {
+        let err = Config::from_layers(Some((Path::new("s.toml"), "slippage = 2")), env(&[]), &[])
+            .unwrap_err();
+        assert_eq!(err.key(), Some("slippage"));
+        assert!(err.to_string().contains("in s.toml"));
+        let unknown = Config::from_layers(Some((Path::new("s.toml"), "tick = 2")), env(&[]), &[])
+            .unwrap_err();
+        assert!(unknown.to_string().contains("unknown key `tick`"));
+    }
+
+    #[test]
+    fn replay_feed_requires_a_folder() {
+        let err =
+            Config::from_layers(None, env(&[("SIGNALDESK_FEED", "replay")]), &[]).unwrap_err();
+        assert_eq!(err.key(), Some("SIGNALDESK_REPLAY_DIR"));
+    }
+
+    #[test]
+    fn display_masks_the_token() {
+        let config =
+            Config::from_layers(None, env(&[("SIGNALDESK_API_TOKEN", "s3cret-token")]), &[])
+                .unwrap();
+        let shown = config.to_string();
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains("api_token = ****"));
+    }
+
+    #[test]
+    fn symbols_are_normalised_to_the_exchange_form() {
+        assert_eq!(normalize_symbol("BINANCE:btcusdt").unwrap(), "BTCUSDT");
+        assert!(normalize_symbol("BTC-USDT").is_err());
+        assert!(normalize_symbol("").is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! The invariants of DESIGN.md §2, checked against the database by `signaldesk check` and by the
+//! tests. Each check reads; none repairs.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
+
+use super::models::DailyStatsRow;
+
+/// One invariant and whether the database keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub name: &'static str,
+    pub ok: bool,
+    /// What was measured, or what is wrong.
+    pub detail: String,
+}
+
+impl Finding {
+    fn new(name: &'static str, ok: bool, detail: String) -> Self {
+        Finding { name, ok, detail }
+    }
+}
+
+/// Money compared within 1e-6 relative (DESIGN.md §2).
+fn money_eq(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Total {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    sum: Option<f64>,
+}
+
+#[derive(QueryableByName)]
+struct DayCount {
+    #[diesel(sql_type = Text)]
+    day: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+fn count(conn: &mut SqliteConnection, sql: &str) -> QueryResult<i64> {
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .map(|c| c.n)
+}
+
+/// Run every invariant inside one read transaction, so they all see the same snapshot.
+pub fn run_checks(conn: &mut SqliteConnection, initial_balance: f64) -> QueryResult<Vec<Finding>> {
+    conn.transaction(|conn| {
+        let mut findings = Vec::new();
+
+        let closed: Total = diesel::sql_query(
+            "SELECT COUNT(*) AS n, SUM(pnl) AS sum FROM signals WHERE status = 'CLOSED'",
+        )
+        .get_result(conn)?;
+        let closed_pnl = closed.sum.unwrap_or(0.0);
+        let days: Vec<DailyStatsRow> = {
+            use super::schema::daily_stats::dsl::*;
+            daily_stats
+                .order(date.asc())
+                .select(DailyStatsRow::as_select())
+                .load(conn)?
+        };
+        let balance = days.last().map_or(initial_balance, |d| d.paper_balance);
+        let expected = initial_balance + closed_pnl;
+        findings.push(Finding::new(
+            "balance = initial_balance + sum of closed pnl",
+            money_eq(balance, expected),
+            format!(
+                "balance {balance:.8}, initial {initial_balance:.8} + closed pnl {closed_pnl:.8} = {expected:.8}"
+            ),
+        ));
+
+        let missing = count(
+            conn,
+            "SELECT COUNT(*) AS n FROM signals s WHERE s.status = 'CLOSED' \
+             AND NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.signal_id = s.id)",
+        )?;
+        findings.push(Finding::new(
+            "every CLOSED signal has a journal entry",
+            missing == 0,
+            format!("{} closed, {missing} without a journal entry", closed.n),
+        ));
+
+        let stray = count(
+            conn,
+            "SELECT COUNT(*) AS n FROM journal_entries j JOIN signals s ON s.id = j.signal_id \
+             WHERE s.status <> 'CLOSED'",
+        )?;
+        findings.push(Finding::new(
+            "no journal entry for a signal that is not CLOSED",
+            stray == 0,
+            format!("{stray} journal entries for ACTIVE or CANCELLED signals"),
+        ));
+
+        let mismatched = count(
+            conn,
+            "SELECT COUNT(*) AS n FROM journal_entries j JOIN signals s ON s.id = j.signal_id \
+             WHERE abs(j.pnl - s.pnl) > 1e-6 * max(1.0, abs(s.pnl))",
+        )?;
+        let booked_trades: i64 = days.iter().map(|d| i64::from(d.trades_closed)).sum();
+        let booked_pnl: f64 = days.iter().map(|d| d.realized_pnl).sum();
+        findings.push(Finding::new(
+            "each close booked exactly once",
+            mismatched == 0 && booked_trades == closed.n && money_eq(booked_pnl, closed_pnl),
+            format!(
+                "daily_stats booked {booked_trades} closes and {booked_pnl:.8} pnl; signals hold {} closes and {closed_pnl:.8}; {mismatched} journal entries disagree with their signal",
+                closed.n
+            ),
+        ));
+
+        let created: BTreeMap<String, i64> = diesel::sql_query(
+            "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS n FROM signals GROUP BY day",
+        )
+        .load::<DayCount>(conn)?
+        .into_iter()
+        .map(|d| (d.day, d.n))
+        .collect();
+        let mut counted: BTreeMap<String, i64> = days
+            .iter()
+            .map(|d| (d.date.to_string(), i64::from(d.signals_generated)))
+            .collect();
+        counted.retain(|_, n| *n != 0);
+        let wrong_days: Vec<String> = created
+            .keys()
+            .chain(counted.keys())
+            .filter(|day| created.get(*day) != counted.get(*day))
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        findings.push(Finding::new(
+            "daily_stats.signals_generated = signals created that day",
+            wrong_days.is_empty(),
+            if wrong_days.is_empty() {
+                format!("{} days with signals agree", created.len())
+            } else {
+                format!("days that disagree: {}", wrong_days.join(", "))
+            },
+        ));
+
+        let mut chain_breaks = Vec::new();
+        let mut previous_close = initial_balance;
+        for day in &days {
+            if !money_eq(day.starting_balance, previous_close)
+                || !money_eq(day.paper_balance, day.starting_balance + day.realized_pnl)
+            {
+                chain_breaks.push(day.date.to_string());
+            }
+            previous_close = day.paper_balance;
+        }
+        findings.push(Finding::new(
+            "each day starts from the previous day's closing balance",
+            chain_breaks.is_empty(),
+            if chain_breaks.is_empty() {
+                format!("{} days chained from {initial_balance}", days.len())
+            } else {
+                format!("days that break the chain: {}", chain_breaks.join(", "))
+            },
+        ));
+
+        let integrity: Vec<String> =
+            diesel::sql_query("SELECT quick_check AS text FROM pragma_quick_check")
+                .load::<Line>(conn)?
+                .into_iter()
+                .map(|l| l.text)
+                .collect();
+        let foreign = count(conn, "SELECT COUNT(*) AS n FROM pragma_foreign_key_check")?;
+        let intact = integrity == ["ok"] && foreign == 0;
+        findings.push(Finding::new(
+            "SQLite integrity and foreign keys",
+            intact,
+            format!(
+                "quick_check: {}; {foreign} foreign key violations",
+                integrity.join("; ")
+            ),
+        ));
+
+        Ok(findings)
+    })
+}

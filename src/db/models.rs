@@ -1,0 +1,197 @@
+//! Row structs of the three tables: `*Row` is read, `New*` is inserted. JSON is derived here so
+//! a signal in the API carries every column by its column name (DESIGN.md §7), with times as
+//! RFC 3339 UTC strings.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{daily_stats, journal_entries, signals};
+use crate::domain::{Direction, ExitReason, Outcome, SignalStatus};
+
+/// Serialise stored UTC timestamps as RFC 3339 (`2026-11-25T10:00:00.123456Z`).
+pub mod rfc3339 {
+    use chrono::{NaiveDateTime, SecondsFormat};
+    use serde::Serializer;
+
+    pub fn format(at: &NaiveDateTime) -> String {
+        at.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+
+    pub fn serialize<S: Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(at))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<NaiveDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => s.serialize_str(&format(at)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// Typed id of a signal (and of its paper trade).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SignalId(pub i32);
+
+impl std::fmt::Display for SignalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = signals, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct SignalRow {
+    pub id: i32,
+    pub symbol: String,
+    pub direction: Direction,
+    pub status: SignalStatus,
+    pub entry_price: f64,
+    pub stop_loss: f64,
+    pub take_profit: f64,
+    pub quantity: f64,
+    pub risk_amount: f64,
+    pub confidence: f64,
+    pub strategy: String,
+    pub timeframe: Option<String>,
+    pub external_id: Option<String>,
+    pub reasons: String,
+    pub notes: Option<String>,
+    pub current_price: f64,
+    pub unrealized_pnl: f64,
+    pub max_favorable_price: f64,
+    pub max_adverse_price: f64,
+    pub exit_price: Option<f64>,
+    pub exit_reason: Option<ExitReason>,
+    pub pnl: Option<f64>,
+    pub fees: f64,
+    #[serde(with = "rfc3339")]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "rfc3339::option")]
+    pub closed_at: Option<NaiveDateTime>,
+    #[serde(with = "rfc3339")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl SignalRow {
+    pub fn signal_id(&self) -> SignalId {
+        SignalId(self.id)
+    }
+}
+
+/// A signal as it is opened. `fees` holds the entry fee until the close adds the exit fee.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = signals)]
+pub struct NewSignal {
+    pub symbol: String,
+    pub direction: &'static str,
+    pub status: &'static str,
+    pub entry_price: f64,
+    pub stop_loss: f64,
+    pub take_profit: f64,
+    pub quantity: f64,
+    pub risk_amount: f64,
+    pub confidence: f64,
+    pub strategy: String,
+    pub timeframe: Option<String>,
+    pub external_id: Option<String>,
+    pub reasons: String,
+    pub notes: Option<String>,
+    pub current_price: f64,
+    pub unrealized_pnl: f64,
+    pub max_favorable_price: f64,
+    pub max_adverse_price: f64,
+    pub fees: f64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = journal_entries, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct JournalEntryRow {
+    pub id: i32,
+    pub signal_id: i32,
+    pub symbol: String,
+    pub direction: Direction,
+    pub entry_price: f64,
+    pub exit_price: f64,
+    pub quantity: f64,
+    pub pnl: f64,
+    pub pnl_pct: f64,
+    pub r_multiple: f64,
+    pub outcome: Outcome,
+    pub exit_reason: ExitReason,
+    #[serde(with = "rfc3339")]
+    pub opened_at: NaiveDateTime,
+    #[serde(with = "rfc3339")]
+    pub closed_at: NaiveDateTime,
+    pub duration_secs: i64,
+    pub balance_after: f64,
+    pub notes: Option<String>,
+    pub tags: String,
+    #[serde(with = "rfc3339")]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "rfc3339")]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = journal_entries)]
+pub struct NewJournalEntry {
+    pub signal_id: i32,
+    pub symbol: String,
+    pub direction: &'static str,
+    pub entry_price: f64,
+    pub exit_price: f64,
+    pub quantity: f64,
+    pub pnl: f64,
+    pub pnl_pct: f64,
+    pub r_multiple: f64,
+    pub outcome: &'static str,
+    pub exit_reason: &'static str,
+    pub opened_at: NaiveDateTime,
+    pub closed_at: NaiveDateTime,
+    pub duration_secs: i64,
+    pub balance_after: f64,
+    pub notes: Option<String>,
+    pub tags: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = daily_stats, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct DailyStatsRow {
+    pub id: i32,
+    pub date: NaiveDate,
+    pub scan_count: i32,
+    pub signals_generated: i32,
+    pub trades_closed: i32,
+    pub wins: i32,
+    pub losses: i32,
+    pub starting_balance: f64,
+    pub paper_balance: f64,
+    pub realized_pnl: f64,
+    pub total_pnl: f64,
+    #[serde(with = "rfc3339")]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = daily_stats)]
+pub struct NewDailyStats {
+    pub date: NaiveDate,
+    pub starting_balance: f64,
+    pub paper_balance: f64,
+    pub total_pnl: f64,
+    pub updated_at: NaiveDateTime,
+}

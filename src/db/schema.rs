@@ -1,0 +1,78 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    daily_stats (id) {
+        id -> Integer,
+        date -> Date,
+        scan_count -> Integer,
+        signals_generated -> Integer,
+        trades_closed -> Integer,
+        wins -> Integer,
+        losses -> Integer,
+        starting_balance -> Double,
+        paper_balance -> Double,
+        realized_pnl -> Double,
+        total_pnl -> Double,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    journal_entries (id) {
+        id -> Integer,
+        signal_id -> Integer,
+        symbol -> Text,
+        direction -> Text,
+        entry_price -> Double,
+        exit_price -> Double,
+        quantity -> Double,
+        pnl -> Double,
+        pnl_pct -> Double,
+        r_multiple -> Double,
+        outcome -> Text,
+        exit_reason -> Text,
+        opened_at -> Timestamp,
+        closed_at -> Timestamp,
+        duration_secs -> BigInt,
+        balance_after -> Double,
+        notes -> Nullable<Text>,
+        tags -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signals (id) {
+        id -> Integer,
+        symbol -> Text,
+        direction -> Text,
+        status -> Text,
+        entry_price -> Double,
+        stop_loss -> Double,
+        take_profit -> Double,
+        quantity -> Double,
+        risk_amount -> Double,
+        confidence -> Double,
+        strategy -> Text,
+        timeframe -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        reasons -> Text,
+        notes -> Nullable<Text>,
+        current_price -> Double,
+        unrealized_pnl -> Double,
+        max_favorable_price -> Double,
+        max_adverse_price -> Double,
+        exit_price -> Nullable<Double>,
+        exit_reason -> Nullable<Text>,
+        pnl -> Nullable<Double>,
+        fees -> Double,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(journal_entries -> signals (signal_id));
+
+diesel::allow_tables_to_appear_in_same_query!(daily_stats, journal_entries, signals,);

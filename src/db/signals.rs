@@ -1,0 +1,306 @@
+//! `signals`: every signal, which is also its paper trade. Opening, the per-tick PnL refresh and
+//! the close live here; the close books the journal entry, the balance and the day's stats in
+//! the same transaction (DESIGN.md §4).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::models::{JournalEntryRow, NewJournalEntry, NewSignal, SignalId, SignalRow};
+use super::{daily_stats, journal};
+use crate::domain::pnl::OpenPosition;
+use crate::domain::time::day_bounds;
+use crate::domain::{Direction, ExitReason, SignalStatus};
+
+/// A signal ready to be stored: levels already validated and the position already sized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalDraft {
+    pub symbol: String,
+    pub direction: Direction,
+    pub entry_price: f64,
+    pub stop_loss: f64,
+    pub take_profit: f64,
+    pub quantity: f64,
+    pub risk_amount: f64,
+    pub confidence: f64,
+    pub strategy: String,
+    pub timeframe: Option<String>,
+    pub external_id: Option<String>,
+    pub reasons: String,
+    pub notes: Option<String>,
+    /// Fee paid on the entry fill; the close adds the exit fee to it.
+    pub entry_fee: f64,
+}
+
+/// What [`add_signal`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddOutcome {
+    /// A new signal was stored and counted in the day's stats.
+    Created(SignalRow),
+    /// A signal with the same `external_id` already exists; nothing was written.
+    Existing(SignalRow),
+}
+
+/// Store a new ACTIVE signal and count it in `now`'s daily stats, in one transaction. A repeated
+/// `external_id` returns the existing signal and writes nothing.
+pub fn add_signal(
+    conn: &mut SqliteConnection,
+    draft: &SignalDraft,
+    initial_balance: f64,
+    now: NaiveDateTime,
+) -> QueryResult<AddOutcome> {
+    use super::schema::signals::dsl::*;
+    conn.immediate_transaction(|conn| {
+        if let Some(client_id) = &draft.external_id {
+            let existing = signals
+                .filter(external_id.eq(client_id))
+                .select(SignalRow::as_select())
+                .first(conn)
+                .optional()?;
+            if let Some(row) = existing {
+                return Ok(AddOutcome::Existing(row));
+            }
+        }
+        let row = diesel::insert_into(signals)
+            .values(NewSignal {
+                symbol: draft.symbol.clone(),
+                direction: draft.direction.as_str(),
+                status: SignalStatus::Active.as_str(),
+                entry_price: draft.entry_price,
+                stop_loss: draft.stop_loss,
+                take_profit: draft.take_profit,
+                quantity: draft.quantity,
+                risk_amount: draft.risk_amount,
+                confidence: draft.confidence,
+                strategy: draft.strategy.clone(),
+                timeframe: draft.timeframe.clone(),
+                external_id: draft.external_id.clone(),
+                reasons: draft.reasons.clone(),
+                notes: draft.notes.clone(),
+                current_price: draft.entry_price,
+                unrealized_pnl: -draft.entry_fee,
+                max_favorable_price: draft.entry_price,
+                max_adverse_price: draft.entry_price,
+                fees: draft.entry_fee,
+                created_at: now,
+                updated_at: now,
+            })
+            .returning(SignalRow::as_returning())
+            .get_result(conn)?;
+        daily_stats::count_signal(conn, initial_balance, now)?;
+        Ok(AddOutcome::Created(row))
+    })
+}
+
+/// One signal by id; `diesel::NotFound` when there is none.
+pub fn get_signal(conn: &mut SqliteConnection, signal_id: SignalId) -> QueryResult<SignalRow> {
+    use super::schema::signals::dsl::*;
+    signals
+        .find(signal_id.0)
+        .select(SignalRow::as_select())
+        .first(conn)
+}
+
+/// Every open trade, any day, oldest first.
+pub fn get_active_signals(conn: &mut SqliteConnection) -> QueryResult<Vec<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    signals
+        .filter(status.eq(SignalStatus::Active.as_str()))
+        .order(id.asc())
+        .select(SignalRow::as_select())
+        .load(conn)
+}
+
+/// Open trades on one symbol (the "already have open position" gate).
+pub fn get_active_for_symbol(
+    conn: &mut SqliteConnection,
+    trade_symbol: &str,
+) -> QueryResult<Vec<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    signals
+        .filter(
+            symbol
+                .eq(trade_symbol)
+                .and(status.eq(SignalStatus::Active.as_str())),
+        )
+        .order(id.asc())
+        .select(SignalRow::as_select())
+        .load(conn)
+}
+
+/// Number of open trades and the sum of their unrealized pnl, in one indexed aggregate.
+pub fn active_summary(conn: &mut SqliteConnection) -> QueryResult<(i64, f64)> {
+    use super::schema::signals::dsl::*;
+    use diesel::dsl::{count_star, sum};
+    let (open, unrealized): (i64, Option<f64>) = signals
+        .filter(status.eq(SignalStatus::Active.as_str()))
+        .select((count_star(), sum(unrealized_pnl)))
+        .first(conn)?;
+    Ok((open, unrealized.unwrap_or(0.0)))
+}
+
+/// Signals created on the UTC day `day`, newest first (a range on `created_at`).
+pub fn get_signals_today(
+    conn: &mut SqliteConnection,
+    day: NaiveDate,
+) -> QueryResult<Vec<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    let (start, end) = day_bounds(day);
+    signals
+        .filter(created_at.ge(start).and(created_at.lt(end)))
+        .order(id.desc())
+        .select(SignalRow::as_select())
+        .load(conn)
+}
+
+/// Trades closed on the UTC day `day`, whenever they opened, newest close first.
+pub fn get_closed_signals_today(
+    conn: &mut SqliteConnection,
+    day: NaiveDate,
+) -> QueryResult<Vec<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    let (start, end) = day_bounds(day);
+    signals
+        .filter(closed_at.ge(start).and(closed_at.lt(end)))
+        .order((closed_at.desc(), id.desc()))
+        .select(SignalRow::as_select())
+        .load(conn)
+}
+
+/// Live figures of an open trade, refreshed by every tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PnlUpdate {
+    pub current_price: f64,
+    pub unrealized_pnl: f64,
+    pub max_favorable_price: f64,
+    pub max_adverse_price: f64,
+}
+
+/// Refresh an open trade's live figures; returns false (and writes nothing) when the trade is
+/// no longer ACTIVE.
+pub fn update_signal_pnl(
+    conn: &mut SqliteConnection,
+    signal_id: SignalId,
+    update: &PnlUpdate,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    use super::schema::signals::dsl::*;
+    let changed = diesel::update(
+        signals
+            .find(signal_id.0)
+            .filter(status.eq(SignalStatus::Active.as_str())),
+    )
+    .set((
+        current_price.eq(update.current_price),
+        unrealized_pnl.eq(update.unrealized_pnl),
+        max_favorable_price.eq(update.max_favorable_price),
+        max_adverse_price.eq(update.max_adverse_price),
+        updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// How and when a trade leaves the market.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CloseRequest {
+    /// The fill price, slippage already applied.
+    pub exit_price: f64,
+    pub exit_reason: ExitReason,
+    /// Fee rate of the exit fill.
+    pub fee_rate: f64,
+    /// Close time; the pnl is booked into this UTC day.
+    pub closed_at: NaiveDateTime,
+}
+
+/// A completed close: the closed signal, its journal entry and the balance after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedTrade {
+    pub signal: SignalRow,
+    pub journal: JournalEntryRow,
+    pub balance_after: f64,
+}
+
+/// What [`close_signal`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CloseOutcome {
+    Closed(Box<ClosedTrade>),
+    /// The signal was not ACTIVE (already closed or cancelled): nothing was booked.
+    NotActive(SignalStatus),
+}
+
+/// Close an open trade in ONE immediate transaction: the signal's exit, fees and pnl; its journal
+/// entry; the day's stats row (created from the previous closing balance when missing) with the
+/// balance, realized and total pnl, wins/losses and trades_closed. A signal that is not ACTIVE
+/// books nothing. `diesel::NotFound` when the signal does not exist.
+pub fn close_signal(
+    conn: &mut SqliteConnection,
+    signal_id: SignalId,
+    request: &CloseRequest,
+    initial_balance: f64,
+) -> QueryResult<CloseOutcome> {
+    use super::schema::signals::dsl::*;
+    conn.immediate_transaction(|conn| {
+        let open = get_signal(conn, signal_id)?;
+        if open.status != SignalStatus::Active {
+            return Ok(CloseOutcome::NotActive(open.status));
+        }
+        let position = OpenPosition {
+            direction: open.direction,
+            entry_price: open.entry_price,
+            quantity: open.quantity,
+            entry_fee: open.fees,
+            risk_amount: open.risk_amount,
+        };
+        let figures = position.close_at(request.exit_price, request.fee_rate);
+        let at = request.closed_at;
+        let closed: SignalRow = diesel::update(
+            signals
+                .find(signal_id.0)
+                .filter(status.eq(SignalStatus::Active.as_str())),
+        )
+        .set((
+            status.eq(SignalStatus::Closed.as_str()),
+            exit_price.eq(request.exit_price),
+            exit_reason.eq(request.exit_reason.as_str()),
+            fees.eq(figures.fees),
+            pnl.eq(figures.pnl),
+            current_price.eq(request.exit_price),
+            unrealized_pnl.eq(0.0),
+            closed_at.eq(at),
+            updated_at.eq(at),
+        ))
+        .returning(SignalRow::as_returning())
+        .get_result(conn)?;
+        let balance_after =
+            daily_stats::book_close(conn, figures.pnl, figures.outcome, initial_balance, at)?;
+        let journal = journal::add_journal_entry(
+            conn,
+            &NewJournalEntry {
+                signal_id: closed.id,
+                symbol: closed.symbol.clone(),
+                direction: closed.direction.as_str(),
+                entry_price: closed.entry_price,
+                exit_price: request.exit_price,
+                quantity: closed.quantity,
+                pnl: figures.pnl,
+                pnl_pct: figures.pnl_pct,
+                r_multiple: figures.r_multiple,
+                outcome: figures.outcome.as_str(),
+                exit_reason: request.exit_reason.as_str(),
+                opened_at: closed.created_at,
+                closed_at: at,
+                duration_secs: (at - closed.created_at).num_seconds().max(0),
+                balance_after,
+                notes: closed.notes.clone(),
+                tags: String::new(),
+                created_at: at,
+                updated_at: at,
+            },
+        )?;
+        Ok(CloseOutcome::Closed(Box::new(ClosedTrade {
+            signal: closed,
+            journal,
+            balance_after,
+        })))
+    })
+}

@@ -1,0 +1,142 @@
+//! The closed sets of words stored in the database and sent in JSON (DESIGN.md §2). Each one is
+//! spelled exactly as the CHECK constraints of the migrations spell it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A word that is not one of a kind's spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid {kind}; expected one of {}", expected.join(", "))]
+pub struct ParseKindError {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: &'static [&'static str],
+}
+
+macro_rules! text_kind {
+    ($(#[$meta:meta])* $name:ident, $label:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and serialised spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseKindError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseKindError {
+                        kind: $label,
+                        value: s.to_owned(),
+                        expected: &[$($text),+],
+                    }),
+                }
+            }
+        }
+    };
+}
+
+text_kind!(
+    /// Side of a trade.
+    Direction, "direction" { Long => "LONG", Short => "SHORT" }
+);
+
+text_kind!(
+    /// Life cycle of a signal and its paper trade.
+    SignalStatus, "status" {
+        /// Open paper trade, followed by every tick.
+        Active => "ACTIVE",
+        /// Exited; its pnl is booked and it has a journal entry.
+        Closed => "CLOSED",
+        /// Withdrawn before anything was booked.
+        Cancelled => "CANCELLED",
+    }
+);
+
+text_kind!(
+    /// Why a trade was closed.
+    ExitReason, "exit_reason" {
+        TakeProfit => "TAKE_PROFIT",
+        StopLoss => "STOP_LOSS",
+        Manual => "MANUAL",
+        EndOfDay => "END_OF_DAY",
+        MaxDuration => "MAX_DURATION",
+    }
+);
+
+text_kind!(
+    /// Result of a closed trade, after fees.
+    Outcome, "outcome" { Win => "WIN", Loss => "LOSS", Breakeven => "BREAKEVEN" }
+);
+
+impl Direction {
+    /// +1 for LONG, −1 for SHORT: the sign of a price move's effect on PnL.
+    pub const fn sign(self) -> f64 {
+        match self {
+            Direction::Long => 1.0,
+            Direction::Short => -1.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_spelling() {
+        for d in Direction::ALL {
+            assert_eq!(d.as_str().parse::<Direction>().unwrap(), *d);
+        }
+        for s in SignalStatus::ALL {
+            assert_eq!(s.as_str().parse::<SignalStatus>().unwrap(), *s);
+        }
+        for r in ExitReason::ALL {
+            assert_eq!(r.as_str().parse::<ExitReason>().unwrap(), *r);
+        }
+        for o in Outcome::ALL {
+            assert_eq!(o.as_str().parse::<Outcome>().unwrap(), *o);
+        }
+    }
+
+    #[test]
+    fn serde_uses_the_stored_spelling() {
+        assert_eq!(
+            serde_json::to_string(&ExitReason::TakeProfit).unwrap(),
+            "\"TAKE_PROFIT\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Direction>("\"SHORT\"").unwrap(),
+            Direction::Short
+        );
+    }
+
+    #[test]
+    fn unknown_spelling_names_the_kind_and_the_choices() {
+        let err = "long".parse::<Direction>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`long` is not a valid direction; expected one of LONG, SHORT"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! signaldesk: crypto trading signals and paper trading, with the database as the only source
+//! of truth. Integration tests use the crate through these modules.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod status;
+pub mod web;

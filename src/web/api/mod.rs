@@ -1,0 +1,4 @@
+//! JSON endpoints, one group per file.
+
+pub mod health;
+pub mod overview;
