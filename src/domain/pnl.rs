@@ -90,19 +90,20 @@ pub fn outcome_of(pnl: f64, notional: f64) -> Outcome {
 mod tests {
     use super::*;
 
-    fn position(direction: Direction) -> OpenPosition {
+    /// 2 units at 100 with 10 at risk, the entry fee paid at `fee_rate`.
+    fn position(direction: Direction, fee_rate: f64) -> OpenPosition {
         OpenPosition {
             direction,
             entry_price: 100.0,
             quantity: 2.0,
-            entry_fee: fill_fee(100.0, 2.0, 0.001),
+            entry_fee: fill_fee(100.0, 2.0, fee_rate),
             risk_amount: 10.0,
         }
     }
 
     #[test]
     fn long_winner_books_price_move_minus_both_fees() {
-        let figures = position(Direction::Long).close_at(110.0, 0.001);
+        let figures = position(Direction::Long, 0.001).close_at(110.0, 0.001);
         // gross 20, fees 0.2 + 0.22
         assert!((figures.fees - 0.42).abs() < 1e-12);
         assert!((figures.pnl - 19.58).abs() < 1e-12);
@@ -113,7 +114,7 @@ mod tests {
 
     #[test]
     fn short_profits_when_price_falls() {
-        let figures = position(Direction::Short).close_at(95.0, 0.001);
+        let figures = position(Direction::Short, 0.001).close_at(95.0, 0.001);
         // gross +10, fees 0.2 + 0.19
         assert!((figures.pnl - 9.61).abs() < 1e-12);
         assert_eq!(figures.outcome, Outcome::Win);
@@ -121,7 +122,7 @@ mod tests {
 
     #[test]
     fn short_loses_when_price_rises() {
-        let figures = position(Direction::Short).close_at(105.0, 0.0);
+        let figures = position(Direction::Short, 0.0).close_at(105.0, 0.0);
         assert!((figures.pnl + 10.0).abs() < 1e-12);
         assert!((figures.r_multiple + 1.0).abs() < 1e-12);
         assert_eq!(figures.outcome, Outcome::Loss);
@@ -130,17 +131,17 @@ mod tests {
     #[test]
     fn close_at_entry_without_fees_is_breakeven_and_with_fees_a_loss() {
         assert_eq!(
-            position(Direction::Long).close_at(100.0, 0.0).outcome,
+            position(Direction::Long, 0.0).close_at(100.0, 0.0).outcome,
             Outcome::Breakeven
         );
-        let mut with_fees = position(Direction::Long);
-        with_fees.entry_fee = 0.2;
-        assert_eq!(with_fees.close_at(100.0, 0.001).outcome, Outcome::Loss);
+        let with_fees = position(Direction::Long, 0.001).close_at(100.0, 0.001);
+        assert_eq!(with_fees.outcome, Outcome::Loss);
+        assert!((with_fees.pnl + 0.4).abs() < 1e-12);
     }
 
     #[test]
     fn zero_risk_gives_zero_r_multiple_not_infinity() {
-        let mut p = position(Direction::Long);
+        let mut p = position(Direction::Long, 0.0);
         p.risk_amount = 0.0;
         assert_eq!(p.close_at(120.0, 0.0).r_multiple, 0.0);
     }

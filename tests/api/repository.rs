@@ -1,0 +1,438 @@
+//! The repository against real temporary SQLite files: the close transaction, the daily
+//! balance chain, "today" windows and the invariants.
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use signaldesk::db::check::run_checks;
+use signaldesk::db::signals::{
+    add_signal, close_signal, get_active_signals, get_closed_signals_today, get_signal,
+    get_signals_today, update_signal_pnl, AddOutcome, CloseOutcome, CloseRequest, PnlUpdate,
+};
+use signaldesk::db::{daily_stats, journal, overview};
+use signaldesk::domain::{ExitReason, Outcome, SignalStatus};
+
+use crate::helpers::{at, day, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE};
+
+fn close_at(price: f64, reason: ExitReason, when: &str) -> CloseRequest {
+    CloseRequest {
+        exit_price: price,
+        exit_reason: reason,
+        fee_rate: FEE_RATE,
+        closed_at: at(when),
+    }
+}
+
+fn assert_close(a: f64, b: f64) {
+    assert!((a - b).abs() < 1e-9, "{a} != {b}");
+}
+
+fn assert_invariants_hold(db: &TempDb) {
+    let findings = run_checks(&mut db.conn(), INITIAL_BALANCE).unwrap();
+    let failed: Vec<_> = findings.iter().filter(|f| !f.ok).collect();
+    assert!(failed.is_empty(), "violated: {failed:#?}");
+}
+
+#[test]
+fn closing_a_trade_books_signal_journal_and_balance_in_one_go() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let signal = SignalBuilder::long("BTCUSDT")
+        .levels(100.0, 95.0, 110.0)
+        .quantity(2.0)
+        .notes("breakout retest")
+        .insert(&mut conn, at("2026-11-25 09:00:00"));
+
+    let outcome = close_signal(
+        &mut conn,
+        signal.signal_id(),
+        &close_at(110.0, ExitReason::TakeProfit, "2026-11-25 10:30:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+
+    let CloseOutcome::Closed(closed) = outcome else {
+        panic!("expected a close, got {outcome:?}")
+    };
+    // gross (110 − 100) × 2 = 20; fees 0.2 on entry + 0.22 on exit
+    let pnl = 20.0 - 0.42;
+    let row = get_signal(&mut conn, signal.signal_id()).unwrap();
+    assert_eq!(row.status, SignalStatus::Closed);
+    assert_eq!(row.exit_price, Some(110.0));
+    assert_eq!(row.exit_reason, Some(ExitReason::TakeProfit));
+    assert_close(row.fees, 0.42);
+    assert_close(row.pnl.unwrap(), pnl);
+    assert_eq!(row.closed_at, Some(at("2026-11-25 10:30:00")));
+
+    let entry = journal::for_signal(&mut conn, signal.id).unwrap().unwrap();
+    assert_eq!(entry, closed.journal);
+    assert_eq!(entry.outcome, Outcome::Win);
+    assert_eq!(entry.duration_secs, 5_400);
+    assert_close(entry.r_multiple, pnl / 10.0);
+    assert_close(entry.pnl_pct, pnl / 200.0 * 100.0);
+    assert_close(entry.balance_after, INITIAL_BALANCE + pnl);
+    assert_eq!(entry.notes.as_deref(), Some("breakout retest"));
+
+    let stats = daily_stats::for_date(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((stats.trades_closed, stats.wins, stats.losses), (1, 1, 0));
+    assert_eq!(stats.signals_generated, 1);
+    assert_close(stats.paper_balance, INITIAL_BALANCE + pnl);
+    assert_close(stats.realized_pnl, pnl);
+    assert_close(stats.total_pnl, pnl);
+    assert_invariants_hold(&db);
+}
+
+#[test]
+fn a_second_close_books_nothing_and_says_why() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let signal = SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    let first = close_signal(
+        &mut conn,
+        signal.signal_id(),
+        &close_at(105.0, ExitReason::StopLoss, "2026-11-25 09:05:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+    assert!(matches!(first, CloseOutcome::Closed(_)));
+    let balance = daily_stats::current_balance(&mut conn, INITIAL_BALANCE).unwrap();
+
+    let second = close_signal(
+        &mut conn,
+        signal.signal_id(),
+        &close_at(90.0, ExitReason::TakeProfit, "2026-11-25 09:06:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+
+    assert_eq!(second, CloseOutcome::NotActive(SignalStatus::Closed));
+    assert_eq!(
+        daily_stats::current_balance(&mut conn, INITIAL_BALANCE).unwrap(),
+        balance
+    );
+    let row = get_signal(&mut conn, signal.signal_id()).unwrap();
+    assert_eq!(row.exit_reason, Some(ExitReason::StopLoss));
+    let stats = daily_stats::for_date(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((stats.trades_closed, stats.losses), (1, 1));
+    assert_eq!(
+        journal::get_journal_entries_today(&mut conn, day("2026-11-25"))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_invariants_hold(&db);
+}
+
+#[test]
+fn closing_an_unknown_signal_is_not_found_and_writes_nothing() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let result = close_signal(
+        &mut conn,
+        signaldesk::db::models::SignalId(404),
+        &close_at(1.0, ExitReason::Manual, "2026-11-25 09:00:00"),
+        INITIAL_BALANCE,
+    );
+    assert_eq!(result, Err(diesel::result::Error::NotFound));
+    assert_eq!(daily_stats::latest(&mut conn).unwrap(), None);
+}
+
+#[test]
+fn balance_is_carried_across_utc_midnight_and_across_missed_days() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let winner = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 22:00:00"));
+    close_signal(
+        &mut conn,
+        winner.signal_id(),
+        &close_at(110.0, ExitReason::TakeProfit, "2026-11-24 23:59:59.999999"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+    let day1 = daily_stats::for_date(&mut conn, day("2026-11-24"))
+        .unwrap()
+        .unwrap();
+    let overnight = SignalBuilder::long("SOLUSDT").insert(&mut conn, at("2026-11-24 23:00:00"));
+
+    // Closes just after midnight: the new day's row must start from the previous close.
+    close_signal(
+        &mut conn,
+        overnight.signal_id(),
+        &close_at(95.0, ExitReason::StopLoss, "2026-11-25 00:00:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+
+    let day2 = daily_stats::for_date(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .unwrap();
+    assert_close(day2.starting_balance, day1.paper_balance);
+    assert_ne!(day2.starting_balance, INITIAL_BALANCE);
+    assert_close(day2.total_pnl, day1.total_pnl + day2.realized_pnl);
+    assert_eq!(day2.signals_generated, 0);
+    assert_eq!((day2.trades_closed, day2.losses), (1, 1));
+
+    // Nothing runs on the 26th and 27th; the 28th starts from the 25th's close.
+    let late = SignalBuilder::short("XRPUSDT").insert(&mut conn, at("2026-11-28 08:00:00"));
+    let day4 = daily_stats::for_date(&mut conn, day("2026-11-28"))
+        .unwrap()
+        .unwrap();
+    assert_close(day4.starting_balance, day2.paper_balance);
+    assert_eq!(day4.signals_generated, 1);
+    assert_eq!(late.status, SignalStatus::Active);
+    assert_invariants_hold(&db);
+}
+
+#[test]
+fn today_starts_at_midnight_utc_exactly() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let yesterday =
+        SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 23:59:59.999999"));
+    let today = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 00:00:00"));
+    close_signal(
+        &mut conn,
+        yesterday.signal_id(),
+        &close_at(100.0, ExitReason::Manual, "2026-11-25 00:00:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+
+    let created: Vec<i32> = get_signals_today(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(created, [today.id]);
+    let created_before: Vec<i32> = get_signals_today(&mut conn, day("2026-11-24"))
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(created_before, [yesterday.id]);
+    let closed: Vec<i32> = get_closed_signals_today(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(closed, [yesterday.id]);
+    assert!(get_closed_signals_today(&mut conn, day("2026-11-24"))
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        journal::get_journal_entries_today(&mut conn, day("2026-11-25"))
+            .unwrap()
+            .len(),
+        1
+    );
+    let active: Vec<i32> = get_active_signals(&mut conn)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(active, [today.id]);
+    let figures = overview::figures(&mut conn, day("2026-11-25"), INITIAL_BALANCE).unwrap();
+    assert_eq!(
+        (
+            figures.signals_today,
+            figures.completed_trades,
+            figures.active_trades
+        ),
+        (1, 1, 1)
+    );
+    assert_invariants_hold(&db);
+}
+
+#[test]
+fn a_repeated_external_id_returns_the_existing_signal_and_counts_once() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let draft = SignalBuilder::long("BTCUSDT").external_id("tv-42").build();
+    let now = at("2026-11-25 12:00:00");
+    let AddOutcome::Created(first) = add_signal(&mut conn, &draft, INITIAL_BALANCE, now).unwrap()
+    else {
+        panic!("first add must create")
+    };
+    let again = add_signal(&mut conn, &draft, INITIAL_BALANCE, now).unwrap();
+    assert_eq!(again, AddOutcome::Existing(first));
+    let stats = daily_stats::for_date(&mut conn, now.date())
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.signals_generated, 1);
+    assert_invariants_hold(&db);
+}
+
+#[test]
+fn pnl_refresh_touches_only_open_trades() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    let update = PnlUpdate {
+        current_price: 103.0,
+        unrealized_pnl: 2.797,
+        max_favorable_price: 104.0,
+        max_adverse_price: 99.0,
+    };
+    assert!(update_signal_pnl(
+        &mut conn,
+        signal.signal_id(),
+        &update,
+        at("2026-11-25 09:01:00")
+    )
+    .unwrap());
+    let row = get_signal(&mut conn, signal.signal_id()).unwrap();
+    assert_eq!(
+        (
+            row.current_price,
+            row.max_favorable_price,
+            row.max_adverse_price
+        ),
+        (103.0, 104.0, 99.0)
+    );
+    close_signal(
+        &mut conn,
+        signal.signal_id(),
+        &close_at(104.0, ExitReason::Manual, "2026-11-25 09:02:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+    assert!(!update_signal_pnl(
+        &mut conn,
+        signal.signal_id(),
+        &update,
+        at("2026-11-25 09:03:00")
+    )
+    .unwrap());
+    let closed = get_signal(&mut conn, signal.signal_id()).unwrap();
+    assert_eq!(closed.current_price, 104.0);
+    assert_eq!(closed.unrealized_pnl, 0.0);
+}
+
+#[test]
+fn the_database_refuses_levels_on_the_wrong_side() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    // A SHORT carrying a LONG's levels: the original stored this and closed it at once.
+    let mut draft = SignalBuilder::short("BTCUSDT").build();
+    draft.stop_loss = 95.0;
+    draft.take_profit = 110.0;
+    let result = add_signal(
+        &mut conn,
+        &draft,
+        INITIAL_BALANCE,
+        at("2026-11-25 09:00:00"),
+    );
+    assert!(
+        matches!(
+            result,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::CheckViolation,
+                _
+            ))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(daily_stats::latest(&mut conn).unwrap(), None);
+}
+
+#[test]
+fn check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    close_signal(
+        &mut conn,
+        signal.signal_id(),
+        &close_at(110.0, ExitReason::TakeProfit, "2026-11-25 09:30:00"),
+        INITIAL_BALANCE,
+    )
+    .unwrap();
+    assert_invariants_hold(&db);
+
+    diesel::sql_query("DELETE FROM journal_entries")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("UPDATE daily_stats SET paper_balance = paper_balance + 1")
+        .execute(&mut conn)
+        .unwrap();
+
+    let findings = run_checks(&mut conn, INITIAL_BALANCE).unwrap();
+    let failed: Vec<&str> = findings.iter().filter(|f| !f.ok).map(|f| f.name).collect();
+    assert!(
+        failed.contains(&"every CLOSED signal has a journal entry"),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&"balance = initial_balance + sum of closed pnl"),
+        "{failed:?}"
+    );
+}
+
+#[test]
+fn check_finds_a_miscounted_day() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    diesel::sql_query("UPDATE daily_stats SET signals_generated = 3")
+        .execute(&mut conn)
+        .unwrap();
+    let findings = run_checks(&mut conn, INITIAL_BALANCE).unwrap();
+    let counted = findings
+        .iter()
+        .find(|f| f.name.starts_with("daily_stats.signals_generated"))
+        .unwrap();
+    assert!(!counted.ok);
+    assert!(counted.detail.contains("2026-11-25"), "{}", counted.detail);
+}
+
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+fn plan(conn: &mut signaldesk::db::Conn, sql: &str) -> String {
+    diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load::<PlanRow>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.detail)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+#[test]
+fn today_and_active_queries_use_indexes() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let cases = [
+        (
+            "SELECT * FROM signals WHERE created_at >= '2026-11-25 00:00:00' AND created_at < '2026-11-26 00:00:00' ORDER BY id DESC",
+            "signals_created_at_idx",
+        ),
+        (
+            "SELECT * FROM signals WHERE closed_at >= '2026-11-25 00:00:00' AND closed_at < '2026-11-26 00:00:00'",
+            "signals_closed_at_idx",
+        ),
+        ("SELECT * FROM signals WHERE status = 'ACTIVE'", "signals_status_idx"),
+        (
+            "SELECT * FROM signals WHERE symbol = 'BTCUSDT' AND status = 'ACTIVE'",
+            "signals_symbol_status_idx",
+        ),
+        (
+            "SELECT * FROM journal_entries WHERE closed_at >= '2026-11-25 00:00:00' AND closed_at < '2026-11-26 00:00:00'",
+            "journal_entries_closed_at_idx",
+        ),
+        (
+            "SELECT * FROM daily_stats ORDER BY date DESC LIMIT 1",
+            "sqlite_autoindex_daily_stats_1",
+        ),
+    ];
+    for (sql, index) in cases {
+        let detail = plan(&mut conn, sql);
+        assert!(detail.contains(index), "{sql}\n  plan: {detail}");
+    }
+}
