@@ -1,8 +1,9 @@
-//! Pure trading rules: the kinds of things signaldesk talks about, PnL arithmetic and day
-//! boundaries. Depends on std, chrono and serde derives only: no database, no HTTP, no IO, no
+//! Pure trading rules: the kinds of things signaldesk talks about, market data, PnL arithmetic
+//! and day boundaries. Depends on std, chrono and serde derives only: no database, no HTTP, no IO, no
 //! clock. Time and prices come in as arguments, so every rule here is unit-tested directly.
 
 mod kinds;
+pub mod market;
 pub mod pnl;
 pub mod rules;
 pub mod time;

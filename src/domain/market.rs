@@ -1,0 +1,255 @@
+//! Market data as the rules see it: validated candles, timeframes, and the high/low range a
+//! trade was exposed to between two ticks (DESIGN.md §3).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// Market data that must never reach a trade.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MarketDataError {
+    #[error("{what} is {value}, not a finite positive price")]
+    BadPrice { what: &'static str, value: f64 },
+    #[error("candle at {open_time} has high {high} below low {low}")]
+    InvertedCandle {
+        open_time: DateTime<Utc>,
+        high: f64,
+        low: f64,
+    },
+    #[error("candle at {open_time} has open or close outside its high/low")]
+    OutsideRange { open_time: DateTime<Utc> },
+    #[error("volume {0} is not a finite non-negative number")]
+    BadVolume(f64),
+}
+
+/// A price that may be used: finite and strictly positive.
+pub fn valid_price(what: &'static str, value: f64) -> Result<f64, MarketDataError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(MarketDataError::BadPrice { what, value })
+    }
+}
+
+/// Candle intervals the feeds and the scanner use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Timeframe {
+    #[serde(rename = "1m")]
+    M1,
+    #[serde(rename = "5m")]
+    M5,
+    #[serde(rename = "15m")]
+    M15,
+    #[serde(rename = "1h")]
+    H1,
+    #[serde(rename = "4h")]
+    H4,
+    #[serde(rename = "1d")]
+    D1,
+}
+
+impl Timeframe {
+    pub const ALL: [Timeframe; 6] = [
+        Timeframe::M1,
+        Timeframe::M5,
+        Timeframe::M15,
+        Timeframe::H1,
+        Timeframe::H4,
+        Timeframe::D1,
+    ];
+
+    /// `1m`, `5m`, …: Binance's interval names and the replay file suffix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timeframe::M1 => "1m",
+            Timeframe::M5 => "5m",
+            Timeframe::M15 => "15m",
+            Timeframe::H1 => "1h",
+            Timeframe::H4 => "4h",
+            Timeframe::D1 => "1d",
+        }
+    }
+
+    /// Length of one candle in seconds.
+    pub fn secs(self) -> i64 {
+        match self {
+            Timeframe::M1 => 60,
+            Timeframe::M5 => 300,
+            Timeframe::M15 => 900,
+            Timeframe::H1 => 3_600,
+            Timeframe::H4 => 14_400,
+            Timeframe::D1 => 86_400,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Timeframe> {
+        Timeframe::ALL.into_iter().find(|tf| tf.as_str() == s)
+    }
+}
+
+/// One OHLCV candle; `Candle::new` guarantees finite positive prices and low ≤ open, close ≤ high.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Candle {
+    pub open_time: DateTime<Utc>,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl Candle {
+    pub fn new(
+        open_time: DateTime<Utc>,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        volume: f64,
+    ) -> Result<Candle, MarketDataError> {
+        let open = valid_price("open", open)?;
+        let high = valid_price("high", high)?;
+        let low = valid_price("low", low)?;
+        let close = valid_price("close", close)?;
+        if high < low {
+            return Err(MarketDataError::InvertedCandle {
+                open_time,
+                high,
+                low,
+            });
+        }
+        if open > high || open < low || close > high || close < low {
+            return Err(MarketDataError::OutsideRange { open_time });
+        }
+        if !(volume.is_finite() && volume >= 0.0) {
+            return Err(MarketDataError::BadVolume(volume));
+        }
+        Ok(Candle {
+            open_time,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        })
+    }
+}
+
+/// Group candles (sorted oldest first) into `timeframe` buckets aligned to UTC epoch multiples.
+pub fn aggregate(candles: &[Candle], timeframe: Timeframe) -> Vec<Candle> {
+    let step = timeframe.secs();
+    let mut out: Vec<Candle> = Vec::new();
+    for candle in candles {
+        let bucket = candle.open_time.timestamp().div_euclid(step) * step;
+        match out.last_mut() {
+            Some(last) if last.open_time.timestamp() == bucket => {
+                last.high = last.high.max(candle.high);
+                last.low = last.low.min(candle.low);
+                last.close = candle.close;
+                last.volume += candle.volume;
+            }
+            _ => out.push(Candle {
+                open_time: DateTime::from_timestamp(bucket, 0).unwrap_or(candle.open_time),
+                ..*candle
+            }),
+        }
+    }
+    out
+}
+
+/// The high and low a position saw since the previous tick: the 1-minute candles that overlap
+/// `[since, now]`, ignoring any that began before `not_before` (the trade's open), together with
+/// the last price — so a wick between two ticks is not missed (DESIGN.md §3).
+pub fn range_since(
+    minute_candles: &[Candle],
+    last_price: f64,
+    since: DateTime<Utc>,
+    not_before: DateTime<Utc>,
+) -> (f64, f64) {
+    let minute = Duration::seconds(60);
+    minute_candles
+        .iter()
+        .filter(|c| c.open_time + minute > since && c.open_time >= not_before)
+        .fold((last_price, last_price), |(high, low), c| {
+            (high.max(c.high), low.min(c.low))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000 + secs, 0).unwrap()
+    }
+
+    fn candle(secs: i64, high: f64, low: f64) -> Candle {
+        Candle::new(t(secs), low, high, low, high, 1.0).unwrap()
+    }
+
+    #[test]
+    fn candles_reject_bad_prices_and_inverted_ranges() {
+        assert!(Candle::new(t(0), f64::NAN, 2.0, 1.0, 1.5, 1.0).is_err());
+        assert!(Candle::new(t(0), 1.0, f64::INFINITY, 1.0, 1.5, 1.0).is_err());
+        assert!(Candle::new(t(0), 1.0, 2.0, 0.0, 1.5, 1.0).is_err());
+        assert!(Candle::new(t(0), -1.0, 2.0, 1.0, 1.5, 1.0).is_err());
+        assert!(matches!(
+            Candle::new(t(0), 1.5, 1.0, 2.0, 1.5, 1.0),
+            Err(MarketDataError::InvertedCandle { .. })
+        ));
+        assert!(Candle::new(t(0), 3.0, 2.0, 1.0, 1.5, 1.0).is_err());
+        assert!(Candle::new(t(0), 1.5, 2.0, 1.0, 1.5, -3.0).is_err());
+        assert!(Candle::new(t(0), 1.5, 2.0, 1.0, 1.5, 0.0).is_ok());
+    }
+
+    #[test]
+    fn a_wick_inside_the_interval_widens_the_range() {
+        let candles = [candle(0, 101.0, 99.0), candle(60, 108.0, 100.0)];
+        // Previous tick at +30s: both candles overlap it.
+        assert_eq!(range_since(&candles, 102.0, t(30), t(0)), (108.0, 99.0));
+    }
+
+    #[test]
+    fn candles_that_ended_before_the_previous_tick_are_ignored() {
+        let candles = [candle(0, 150.0, 50.0), candle(60, 103.0, 101.0)];
+        assert_eq!(range_since(&candles, 102.0, t(60), t(0)), (103.0, 101.0));
+    }
+
+    #[test]
+    fn candles_that_began_before_the_trade_opened_are_ignored() {
+        let candles = [candle(0, 150.0, 50.0), candle(60, 103.0, 101.0)];
+        assert_eq!(range_since(&candles, 102.0, t(30), t(30)), (103.0, 101.0));
+    }
+
+    #[test]
+    fn without_candles_the_range_is_the_last_price() {
+        assert_eq!(range_since(&[], 102.0, t(0), t(0)), (102.0, 102.0));
+    }
+
+    #[test]
+    fn aggregation_buckets_on_epoch_multiples() {
+        let minutes: Vec<Candle> = (0..10)
+            .map(|i| {
+                let base = 100.0 + i as f64;
+                Candle::new(
+                    DateTime::from_timestamp(1_764_000_000 + i * 60, 0).unwrap(),
+                    base,
+                    base + 1.0,
+                    base - 1.0,
+                    base + 0.5,
+                    2.0,
+                )
+                .unwrap()
+            })
+            .collect();
+        let five = aggregate(&minutes, Timeframe::M5);
+        assert_eq!(five.len(), 2);
+        assert_eq!(five[0].open_time.timestamp() % 300, 0);
+        assert_eq!(
+            (five[0].open, five[0].high, five[0].low),
+            (100.0, 105.0, 99.0)
+        );
+        assert_eq!(five[0].close, 104.5);
+        assert_eq!(five[0].volume, 10.0);
+        assert_eq!(five[1].low, 104.0);
+    }
+}

@@ -1,0 +1,229 @@
+//! What the Bybit and Binance feeds share: one tickers request per poll for every symbol, and
+//! per symbol with an open position its 1-minute klines since the previous tick, for the high and
+//! low in between (DESIGN.md §3). The exchange modules only build requests and parse answers.
+
+use chrono::{DateTime, Duration, Utc};
+use futures_util::future::join_all;
+
+use super::http::{Answer, HttpClient, RetryPolicy};
+use super::{FeedError, PriceFeed, Quote, QuoteRequest};
+use crate::domain::market::{range_since, Candle, Timeframe};
+
+/// Most klines one request returns on both exchanges; a longer window is clipped to it.
+pub const MAX_KLINES: usize = 1000;
+
+/// The 24-hour ticker of one symbol, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticker {
+    pub symbol: String,
+    pub last_price: f64,
+    /// When the exchange reported it.
+    pub time: DateTime<Utc>,
+    /// Percent.
+    pub change_24h_pct: Option<f64>,
+    pub high_24h: Option<f64>,
+    pub low_24h: Option<f64>,
+    pub volume_24h: Option<f64>,
+}
+
+pub type Query = Vec<(&'static str, String)>;
+
+/// Per symbol in an answer: its ticker, or why it cannot be used (a NaN price, say).
+pub type Tickers = Vec<(String, Result<Ticker, FeedError>)>;
+
+/// One exchange's public market API: request shapes and response parsing, no IO.
+pub trait Exchange: Send + Sync {
+    const NAME: &'static str;
+
+    fn tickers_request(&self, symbols: &[String]) -> (&'static str, Query);
+
+    /// Tickers of the answer; symbols not asked for may be included and are ignored. An error
+    /// fails the whole answer; a bad ticker fails only its symbol.
+    fn parse_tickers(&self, answer: &Answer, received: DateTime<Utc>)
+        -> Result<Tickers, FeedError>;
+
+    fn klines_request(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        start: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> (&'static str, Query);
+
+    /// Candles of the answer, oldest first.
+    fn parse_klines(&self, symbol: &str, answer: &Answer) -> Result<Vec<Candle>, FeedError>;
+
+    /// Whether a failed multi-symbol tickers request should be retried one symbol at a time
+    /// (Binance refuses the whole list for one unknown symbol).
+    fn split_tickers_on(&self, _error: &FeedError) -> bool {
+        false
+    }
+}
+
+#[derive(Debug)]
+pub struct ExchangeFeed<E> {
+    exchange: E,
+    http: HttpClient,
+}
+
+impl<E: Exchange> ExchangeFeed<E> {
+    pub fn new(exchange: E, base_url: &str, policy: RetryPolicy) -> Result<Self, FeedError> {
+        Ok(ExchangeFeed {
+            exchange,
+            http: HttpClient::new(base_url, policy)?,
+        })
+    }
+
+    async fn fetch_tickers(&self, symbols: &[String]) -> Result<Tickers, FeedError> {
+        let (path, query) = self.exchange.tickers_request(symbols);
+        let answer = self.http.get(path, &query).await?;
+        self.exchange.parse_tickers(&answer, Utc::now())
+    }
+
+    async fn tickers(&self, symbols: &[String]) -> Vec<(String, Result<Ticker, FeedError>)> {
+        let all = match self.fetch_tickers(symbols).await {
+            Ok(tickers) => Ok(tickers),
+            Err(e) if symbols.len() > 1 && self.exchange.split_tickers_on(&e) => {
+                let singles = join_all(symbols.iter().map(|s| async move {
+                    (s.clone(), self.fetch_tickers(std::slice::from_ref(s)).await)
+                }))
+                .await;
+                return singles
+                    .into_iter()
+                    .map(|(symbol, result)| {
+                        let one = result.and_then(|tickers| pick(&tickers, &symbol));
+                        (symbol, one)
+                    })
+                    .collect();
+            }
+            Err(e) => Err(e),
+        };
+        symbols
+            .iter()
+            .map(|symbol| {
+                let one = match &all {
+                    Ok(tickers) => pick(tickers, symbol),
+                    Err(e) => Err(e.clone()),
+                };
+                (symbol.clone(), one)
+            })
+            .collect()
+    }
+
+    async fn klines(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        start: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Candle>, FeedError> {
+        let (path, query) =
+            self.exchange
+                .klines_request(symbol, timeframe, start, limit.min(MAX_KLINES));
+        let answer = self.http.get(path, &query).await?;
+        self.exchange.parse_klines(symbol, &answer)
+    }
+
+    async fn quote(
+        &self,
+        request: &QuoteRequest,
+        ticker: Result<Ticker, FeedError>,
+        now: DateTime<Utc>,
+    ) -> Result<Quote, FeedError> {
+        let ticker = ticker?;
+        let (high, low) = match request.window {
+            None => (ticker.last_price, ticker.last_price),
+            Some(window) => {
+                let earliest = now - Duration::minutes(MAX_KLINES as i64 - 1);
+                // Start one minute early: the candle that began before `since` overlaps it.
+                let start = window.since.max(earliest) - Duration::minutes(1);
+                let candles = self
+                    .klines(&request.symbol, Timeframe::M1, Some(start), MAX_KLINES)
+                    .await?;
+                range_since(&candles, ticker.last_price, window.since, window.not_before)
+            }
+        };
+        Ok(Quote {
+            symbol: ticker.symbol,
+            last_price: ticker.last_price,
+            high,
+            low,
+            price_time: ticker.time,
+            market_time: ticker.time,
+            change_24h_pct: ticker.change_24h_pct,
+            high_24h: ticker.high_24h,
+            low_24h: ticker.low_24h,
+            volume_24h: ticker.volume_24h,
+        })
+    }
+}
+
+fn pick(tickers: &Tickers, symbol: &str) -> Result<Ticker, FeedError> {
+    tickers
+        .iter()
+        .find(|(s, _)| s == symbol)
+        .map(|(_, ticker)| ticker.clone())
+        .unwrap_or_else(|| Err(FeedError::UnknownSymbol(symbol.to_owned())))
+}
+
+impl<E: Exchange> PriceFeed for ExchangeFeed<E> {
+    fn source(&self) -> &'static str {
+        E::NAME
+    }
+
+    async fn quotes(
+        &self,
+        requests: &[QuoteRequest],
+        now: DateTime<Utc>,
+    ) -> Vec<(String, Result<Quote, FeedError>)> {
+        let symbols: Vec<String> = requests.iter().map(|r| r.symbol.clone()).collect();
+        let tickers = self.tickers(&symbols).await;
+        join_all(
+            requests
+                .iter()
+                .zip(tickers)
+                .map(|(request, (_, ticker))| async move {
+                    (
+                        request.symbol.clone(),
+                        self.quote(request, ticker, now).await,
+                    )
+                }),
+        )
+        .await
+    }
+
+    async fn candles(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        limit: usize,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<Candle>, FeedError> {
+        let mut candles = self.klines(symbol, timeframe, None, limit).await?;
+        let excess = candles.len().saturating_sub(limit);
+        candles.drain(..excess);
+        Ok(candles)
+    }
+}
+
+/// Parse an exchange's decimal string ("20533.13"); empty means absent.
+pub fn decimal(field: &'static str, text: &str) -> Result<Option<f64>, FeedError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.trim()
+        .parse::<f64>()
+        .map(Some)
+        .map_err(|_| FeedError::Malformed(format!("{field} is not a number: {text:?}")))
+}
+
+/// Milliseconds since the epoch as a UTC time.
+pub fn millis(field: &'static str, ms: i64) -> Result<DateTime<Utc>, FeedError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| FeedError::Malformed(format!("{field} is not a time: {ms}")))
+}
+
+/// A finite, non-negative optional figure, else absent (24h statistics are display-only).
+pub fn optional_figure(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| v.is_finite() && *v >= 0.0)
+}
