@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix::Actor;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, Logger};
 use actix_web::{web, HttpServer};
@@ -12,6 +13,9 @@ use actix_web::{web, HttpServer};
 use crate::clock::now_utc;
 use crate::config::Config;
 use crate::db::{self, DbError};
+use crate::engine::actor::TickActor;
+use crate::engine::Engine;
+use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
 use crate::web::{routes, AppState};
 
@@ -20,6 +24,8 @@ use crate::web::{routes, AppState};
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("price feed: {0}")]
+    Feed(#[from] FeedError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -30,6 +36,7 @@ pub enum StartError {
 pub struct App {
     server: Server,
     addr: SocketAddr,
+    engine: Arc<Engine>,
 }
 
 impl App {
@@ -52,10 +59,20 @@ impl App {
         };
         let listener = TcpListener::bind(&config.bind).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
+        let feed = AnyFeed::from_config(&config, chrono::Utc::now())?;
+        let status = StatusBoard::new(feed.source());
+        let config = Arc::new(config);
+        let engine = Arc::new(Engine::new(
+            pool.clone(),
+            Arc::clone(&config),
+            feed,
+            status.clone(),
+        ));
+        TickActor::new(Arc::clone(&engine)).start();
         let state = web::Data::new(AppState {
             pool,
-            status: StatusBoard::new(config.feed.as_str()),
-            config: Arc::new(config),
+            status,
+            config,
             started_at: Instant::now(),
         });
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
@@ -73,7 +90,11 @@ impl App {
             source,
         })?
         .run();
-        Ok(App { server, addr })
+        Ok(App {
+            server,
+            addr,
+            engine,
+        })
     }
 
     /// The bound address (the real port when the config asked for port 0).
@@ -85,8 +106,15 @@ impl App {
         self.addr.port()
     }
 
-    /// Serve until SIGINT/SIGTERM; in-flight requests finish first.
+    /// Serve until SIGINT/SIGTERM; in-flight requests and a running tick's database write
+    /// finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let engine = self.engine;
+        let _ = actix_web::rt::task::spawn_blocking(move || {
+            engine.wait_idle(std::time::Duration::from_secs(30))
+        })
+        .await;
+        served
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveTime;
 
+use crate::domain::normalize_symbol;
 use crate::domain::rules::TradingRules;
 
 /// The file read from the working directory when no `--config` is given.
@@ -312,24 +313,6 @@ fn base_url(s: &str) -> Result<String, String> {
         Ok(s.trim_end_matches('/').to_owned())
     } else {
         Err("expected an http:// or https:// URL".to_owned())
-    }
-}
-
-/// An exchange symbol: `btcusdt`, `BINANCE:BTCUSDT` → `BTCUSDT`.
-pub fn normalize_symbol(s: &str) -> Result<String, String> {
-    let bare = s
-        .rsplit(':')
-        .next()
-        .unwrap_or(s)
-        .trim()
-        .to_ascii_uppercase();
-    let valid = (4..=20).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(bare)
-    } else {
-        Err(format!(
-            "`{s}` is not an exchange symbol like BTCUSDT (4 to 20 letters and digits)"
-        ))
     }
 }
 
@@ -696,12 +679,5 @@ mod tests {
         let shown = config.to_string();
         assert!(!shown.contains("s3cret"));
         assert!(shown.contains("api_token = ****"));
-    }
-
-    #[test]
-    fn symbols_are_normalised_to_the_exchange_form() {
-        assert_eq!(normalize_symbol("BINANCE:btcusdt").unwrap(), "BTCUSDT");
-        assert!(normalize_symbol("BTC-USDT").is_err());
-        assert!(normalize_symbol("").is_err());
     }
 }

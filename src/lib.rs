@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod engine;
 pub mod feeds;
 pub mod status;
 pub mod web;

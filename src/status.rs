@@ -2,10 +2,13 @@
 //! price feed's health and the last `update_paper_trades` tick. This is not trading state, which
 //! lives only in the database; it is how the process is doing right now.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::feeds::Quote;
 
 /// Health of the price feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,6 +47,11 @@ pub struct EngineStatus {
 struct Board {
     feed: RwLock<FeedStatus>,
     engine: RwLock<EngineStatus>,
+    /// The last quote of each symbol, for display and for pricing new signals; each carries its
+    /// time, so a stale one is recognised as such.
+    prices: RwLock<BTreeMap<String, Quote>>,
+    /// Signals refused, by gate.
+    refusals: RwLock<BTreeMap<&'static str, u64>>,
 }
 
 /// Cheap to clone; every clone sees the same status.
@@ -61,6 +69,8 @@ impl StatusBoard {
                 error: Some("no price received yet".to_owned()),
             }),
             engine: RwLock::new(EngineStatus::default()),
+            prices: RwLock::new(BTreeMap::new()),
+            refusals: RwLock::new(BTreeMap::new()),
         }))
     }
 
@@ -79,6 +89,53 @@ impl StatusBoard {
     pub fn engine(&self) -> EngineStatus {
         self.0
             .engine
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Remember the newest quotes; symbols without a new quote keep their last one.
+    pub fn update_prices(&self, quotes: &BTreeMap<String, Quote>) {
+        let mut prices = self
+            .0
+            .prices
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (symbol, quote) in quotes {
+            prices.insert(symbol.clone(), quote.clone());
+        }
+    }
+
+    pub fn prices(&self) -> BTreeMap<String, Quote> {
+        self.0
+            .prices
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The last price of `symbol` if it is no older than `stale_secs` at `now`.
+    pub fn fresh_price(&self, symbol: &str, now: DateTime<Utc>, stale_secs: u64) -> Option<Quote> {
+        let prices = self.0.prices.read().unwrap_or_else(PoisonError::into_inner);
+        prices
+            .get(symbol)
+            .filter(|q| (now - q.price_time).num_seconds() <= stale_secs as i64)
+            .cloned()
+    }
+
+    /// Count one signal refused by `gate`.
+    pub fn count_refusal(&self, gate: &'static str) {
+        let mut refusals = self
+            .0
+            .refusals
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *refusals.entry(gate).or_insert(0) += 1;
+    }
+
+    pub fn refusals(&self) -> BTreeMap<&'static str, u64> {
+        self.0
+            .refusals
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()

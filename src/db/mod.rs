@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod daily_stats;
+pub mod intake;
 pub mod journal;
 pub mod models;
 pub mod overview;

@@ -40,6 +40,19 @@ pub enum AddOutcome {
     Existing(SignalRow),
 }
 
+/// The signal carrying a client-supplied `external_id`, if any.
+pub fn find_by_external_id(
+    conn: &mut SqliteConnection,
+    client_id: &str,
+) -> QueryResult<Option<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    signals
+        .filter(external_id.eq(client_id))
+        .select(SignalRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Store a new ACTIVE signal and count it in `now`'s daily stats, in one transaction. A repeated
 /// `external_id` returns the existing signal and writes nothing.
 pub fn add_signal(
@@ -48,47 +61,50 @@ pub fn add_signal(
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<AddOutcome> {
+    conn.immediate_transaction(|conn| insert_signal(conn, draft, initial_balance, now))
+}
+
+/// [`add_signal`] inside a write transaction the caller already holds.
+pub(crate) fn insert_signal(
+    conn: &mut SqliteConnection,
+    draft: &SignalDraft,
+    initial_balance: f64,
+    now: NaiveDateTime,
+) -> QueryResult<AddOutcome> {
     use super::schema::signals::dsl::*;
-    conn.immediate_transaction(|conn| {
-        if let Some(client_id) = &draft.external_id {
-            let existing = signals
-                .filter(external_id.eq(client_id))
-                .select(SignalRow::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(row) = existing {
-                return Ok(AddOutcome::Existing(row));
-            }
+    if let Some(client_id) = &draft.external_id {
+        if let Some(row) = find_by_external_id(conn, client_id)? {
+            return Ok(AddOutcome::Existing(row));
         }
-        let row = diesel::insert_into(signals)
-            .values(NewSignal {
-                symbol: draft.symbol.clone(),
-                direction: draft.direction.as_str(),
-                status: SignalStatus::Active.as_str(),
-                entry_price: draft.entry_price,
-                stop_loss: draft.stop_loss,
-                take_profit: draft.take_profit,
-                quantity: draft.quantity,
-                risk_amount: draft.risk_amount,
-                confidence: draft.confidence,
-                strategy: draft.strategy.clone(),
-                timeframe: draft.timeframe.clone(),
-                external_id: draft.external_id.clone(),
-                reasons: draft.reasons.clone(),
-                notes: draft.notes.clone(),
-                current_price: draft.entry_price,
-                unrealized_pnl: -draft.entry_fee,
-                max_favorable_price: draft.entry_price,
-                max_adverse_price: draft.entry_price,
-                fees: draft.entry_fee,
-                created_at: now,
-                updated_at: now,
-            })
-            .returning(SignalRow::as_returning())
-            .get_result(conn)?;
-        daily_stats::count_signal(conn, initial_balance, now)?;
-        Ok(AddOutcome::Created(row))
-    })
+    }
+    let row = diesel::insert_into(signals)
+        .values(NewSignal {
+            symbol: draft.symbol.clone(),
+            direction: draft.direction.as_str(),
+            status: SignalStatus::Active.as_str(),
+            entry_price: draft.entry_price,
+            stop_loss: draft.stop_loss,
+            take_profit: draft.take_profit,
+            quantity: draft.quantity,
+            risk_amount: draft.risk_amount,
+            confidence: draft.confidence,
+            strategy: draft.strategy.clone(),
+            timeframe: draft.timeframe.clone(),
+            external_id: draft.external_id.clone(),
+            reasons: draft.reasons.clone(),
+            notes: draft.notes.clone(),
+            current_price: draft.entry_price,
+            unrealized_pnl: -draft.entry_fee,
+            max_favorable_price: draft.entry_price,
+            max_adverse_price: draft.entry_price,
+            fees: draft.entry_fee,
+            created_at: now,
+            updated_at: now,
+        })
+        .returning(SignalRow::as_returning())
+        .get_result(conn)?;
+    daily_stats::count_signal(conn, initial_balance, now)?;
+    Ok(AddOutcome::Created(row))
 }
 
 /// One signal by id; `diesel::NotFound` when there is none.
@@ -136,6 +152,24 @@ pub fn active_summary(conn: &mut SqliteConnection) -> QueryResult<(i64, f64)> {
         .select((count_star(), sum(unrealized_pnl)))
         .first(conn)?;
     Ok((open, unrealized.unwrap_or(0.0)))
+}
+
+/// Per symbol with open trades: the oldest `updated_at` (the last tick that priced them) and the
+/// newest `created_at` — the window the next tick must cover (DESIGN.md §3).
+pub fn active_windows(
+    conn: &mut SqliteConnection,
+) -> QueryResult<Vec<(String, NaiveDateTime, NaiveDateTime)>> {
+    use super::schema::signals::dsl::*;
+    use diesel::dsl::{max, min};
+    let rows: Vec<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)> = signals
+        .filter(status.eq(SignalStatus::Active.as_str()))
+        .group_by(symbol)
+        .select((symbol, min(updated_at), max(created_at)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, since, opened)| Some((s, since?, opened?)))
+        .collect())
 }
 
 /// Signals created on the UTC day `day`, newest first (a range on `created_at`).
@@ -238,69 +272,80 @@ pub fn close_signal(
     request: &CloseRequest,
     initial_balance: f64,
 ) -> QueryResult<CloseOutcome> {
-    use super::schema::signals::dsl::*;
     conn.immediate_transaction(|conn| {
-        let open = get_signal(conn, signal_id)?;
-        if open.status != SignalStatus::Active {
-            return Ok(CloseOutcome::NotActive(open.status));
-        }
-        let position = OpenPosition {
-            direction: open.direction,
-            entry_price: open.entry_price,
-            quantity: open.quantity,
-            entry_fee: open.fees,
-            risk_amount: open.risk_amount,
-        };
-        let figures = position.close_at(request.exit_price, request.fee_rate);
-        let at = request.closed_at;
-        let closed: SignalRow = diesel::update(
-            signals
-                .find(signal_id.0)
-                .filter(status.eq(SignalStatus::Active.as_str())),
-        )
-        .set((
-            status.eq(SignalStatus::Closed.as_str()),
-            exit_price.eq(request.exit_price),
-            exit_reason.eq(request.exit_reason.as_str()),
-            fees.eq(figures.fees),
-            pnl.eq(figures.pnl),
-            current_price.eq(request.exit_price),
-            unrealized_pnl.eq(0.0),
-            closed_at.eq(at),
-            updated_at.eq(at),
-        ))
-        .returning(SignalRow::as_returning())
-        .get_result(conn)?;
-        let balance_after =
-            daily_stats::book_close(conn, figures.pnl, figures.outcome, initial_balance, at)?;
-        let journal = journal::add_journal_entry(
-            conn,
-            &NewJournalEntry {
-                signal_id: closed.id,
-                symbol: closed.symbol.clone(),
-                direction: closed.direction.as_str(),
-                entry_price: closed.entry_price,
-                exit_price: request.exit_price,
-                quantity: closed.quantity,
-                pnl: figures.pnl,
-                pnl_pct: figures.pnl_pct,
-                r_multiple: figures.r_multiple,
-                outcome: figures.outcome.as_str(),
-                exit_reason: request.exit_reason.as_str(),
-                opened_at: closed.created_at,
-                closed_at: at,
-                duration_secs: (at - closed.created_at).num_seconds().max(0),
-                balance_after,
-                notes: closed.notes.clone(),
-                tags: String::new(),
-                created_at: at,
-                updated_at: at,
-            },
-        )?;
-        Ok(CloseOutcome::Closed(Box::new(ClosedTrade {
-            signal: closed,
-            journal,
-            balance_after,
-        })))
+        close_in_transaction(conn, signal_id, request, initial_balance)
     })
+}
+
+/// [`close_signal`] inside a write transaction the caller already holds (the tick, a manual
+/// close): all of it lands with the caller's commit or none of it does.
+pub(crate) fn close_in_transaction(
+    conn: &mut SqliteConnection,
+    signal_id: SignalId,
+    request: &CloseRequest,
+    initial_balance: f64,
+) -> QueryResult<CloseOutcome> {
+    use super::schema::signals::dsl::*;
+    let open = get_signal(conn, signal_id)?;
+    if open.status != SignalStatus::Active {
+        return Ok(CloseOutcome::NotActive(open.status));
+    }
+    let position = OpenPosition {
+        direction: open.direction,
+        entry_price: open.entry_price,
+        quantity: open.quantity,
+        entry_fee: open.fees,
+        risk_amount: open.risk_amount,
+    };
+    let figures = position.close_at(request.exit_price, request.fee_rate);
+    let at = request.closed_at;
+    let closed: SignalRow = diesel::update(
+        signals
+            .find(signal_id.0)
+            .filter(status.eq(SignalStatus::Active.as_str())),
+    )
+    .set((
+        status.eq(SignalStatus::Closed.as_str()),
+        exit_price.eq(request.exit_price),
+        exit_reason.eq(request.exit_reason.as_str()),
+        fees.eq(figures.fees),
+        pnl.eq(figures.pnl),
+        current_price.eq(request.exit_price),
+        unrealized_pnl.eq(0.0),
+        closed_at.eq(at),
+        updated_at.eq(at),
+    ))
+    .returning(SignalRow::as_returning())
+    .get_result(conn)?;
+    let balance_after =
+        daily_stats::book_close(conn, figures.pnl, figures.outcome, initial_balance, at)?;
+    let journal = journal::add_journal_entry(
+        conn,
+        &NewJournalEntry {
+            signal_id: closed.id,
+            symbol: closed.symbol.clone(),
+            direction: closed.direction.as_str(),
+            entry_price: closed.entry_price,
+            exit_price: request.exit_price,
+            quantity: closed.quantity,
+            pnl: figures.pnl,
+            pnl_pct: figures.pnl_pct,
+            r_multiple: figures.r_multiple,
+            outcome: figures.outcome.as_str(),
+            exit_reason: request.exit_reason.as_str(),
+            opened_at: closed.created_at,
+            closed_at: at,
+            duration_secs: (at - closed.created_at).num_seconds().max(0),
+            balance_after,
+            notes: closed.notes.clone(),
+            tags: String::new(),
+            created_at: at,
+            updated_at: at,
+        },
+    )?;
+    Ok(CloseOutcome::Closed(Box::new(ClosedTrade {
+        signal: closed,
+        journal,
+        balance_after,
+    })))
 }

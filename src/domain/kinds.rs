@@ -99,9 +99,35 @@ impl Direction {
     }
 }
 
+/// An exchange symbol: `btcusdt`, `BINANCE:BTCUSDT` → `BTCUSDT`.
+pub fn normalize_symbol(s: &str) -> Result<String, String> {
+    let bare = s
+        .rsplit(':')
+        .next()
+        .unwrap_or(s)
+        .trim()
+        .to_ascii_uppercase();
+    let valid = (4..=20).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(bare)
+    } else {
+        Err(format!(
+            "`{s}` is not an exchange symbol like BTCUSDT (4 to 20 letters and digits)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symbols_are_normalised_to_the_exchange_form() {
+        assert_eq!(normalize_symbol("BINANCE:btcusdt").unwrap(), "BTCUSDT");
+        assert_eq!(normalize_symbol(" ethusdt ").unwrap(), "ETHUSDT");
+        assert!(normalize_symbol("BTC-USDT").is_err());
+        assert!(normalize_symbol("").is_err());
+    }
 
     #[test]
     fn every_kind_round_trips_through_its_spelling() {

@@ -7,5 +7,6 @@ pub mod market;
 pub mod pnl;
 pub mod rules;
 pub mod time;
+pub mod trading;
 
-pub use kinds::{Direction, ExitReason, Outcome, ParseKindError, SignalStatus};
+pub use kinds::{normalize_symbol, Direction, ExitReason, Outcome, ParseKindError, SignalStatus};

@@ -3,6 +3,7 @@
 //! `domain`, `db` and the read-only [`StatusBoard`]; nothing depends on `web`.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 
 use std::sync::Arc;
@@ -51,6 +52,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/health", web::get().to(api::health::get_health))
                 .route("/stats", web::get().to(api::overview::get_stats))
                 .route("/data", web::get().to(api::overview::get_data))
+                .route("/signals", web::post().to(api::signals::create_signal))
+                .route(
+                    "/signals/{id}",
+                    web::get().to(api::signals::get_signal_by_id),
+                )
+                .route(
+                    "/signals/{id}/close",
+                    web::post().to(api::signals::close_signal_now),
+                )
+                .route(
+                    "/webhook/tradingview",
+                    web::post().to(api::webhook::tradingview_webhook),
+                )
                 .default_service(web::to(not_found)),
         );
 }
@@ -67,6 +81,8 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(64 * 1024)
+        // TradingView posts alerts as text/plain; the body is parsed as JSON whatever its type.
+        .content_type_required(false)
         .error_handler(|err, _req| {
             use actix_web::error::JsonPayloadError;
             let api = match &err {

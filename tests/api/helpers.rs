@@ -14,6 +14,7 @@ use signaldesk::domain::Direction;
 use tempfile::TempDir;
 
 pub const INITIAL_BALANCE: f64 = 10_000.0;
+pub const API_TOKEN: &str = "test-token-0123456789";
 pub const FEE_RATE: f64 = 0.001;
 
 /// A migrated SQLite file in its own temporary folder, removed on drop.
@@ -121,6 +122,21 @@ impl SignalBuilder {
     }
 }
 
+/// Poll `check` every 50 ms until it returns a value; panics after 20 s naming `what`.
+pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The path of the binary under test, built by cargo for this test run.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_signaldesk")
@@ -165,7 +181,9 @@ impl TestServer {
             .env("DATABASE_URL", db_path)
             .env("SIGNALDESK_BIND", "127.0.0.1:0")
             .env("SIGNALDESK_SCAN", "off")
-            .env("SIGNALDESK_FEED", "simulated")
+            .env("SIGNALDESK_FEED", "bybit")
+            .env("SIGNALDESK_TICK_SECS", "1")
+            .env("SIGNALDESK_API_TOKEN", API_TOKEN)
             .env("SIGNALDESK_INITIAL_BALANCE", INITIAL_BALANCE.to_string())
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
@@ -212,6 +230,44 @@ impl TestServer {
             .get(format!("{}{path}", self.address))
             .send()
             .expect("request")
+    }
+
+    /// POST `body` with the bearer token; returns status and JSON body.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(API_TOKEN)
+            .json(body)
+            .send()
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Poll `/api/stats` until `ready` holds for it (at most 20 s).
+    pub fn wait_for_stats(
+        &self,
+        what: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        wait_until(what, || {
+            let stats = self.get_json("/api/stats");
+            ready(&stats).then_some(stats)
+        })
+    }
+
+    /// Wait until at least `n` more ticks have finished after this call.
+    pub fn wait_ticks(&self, n: usize) {
+        let first = self.get_json("/api/health")["last_tick_at"].clone();
+        let mut seen = vec![first];
+        wait_until("ticks", || {
+            let tick = self.get_json("/api/health")["last_tick_at"].clone();
+            if seen.last() != Some(&tick) {
+                seen.push(tick);
+            }
+            (seen.len() > n).then_some(())
+        });
     }
 
     pub fn get_json(&self, path: &str) -> serde_json::Value {

@@ -2,6 +2,9 @@
 //! server started as a process on a free port.
 
 mod cli;
+mod fake_exchange;
+mod feeds;
 mod helpers;
 mod repository;
 mod server;
+mod trading;

@@ -6,7 +6,14 @@ use signaldesk::clock::now_utc;
 use signaldesk::db::signals::{close_signal, CloseRequest};
 use signaldesk::domain::ExitReason;
 
+use crate::fake_exchange::FakeExchange;
 use crate::helpers::{SignalBuilder, TempDb, TestServer, FEE_RATE, INITIAL_BALANCE};
+
+/// A server whose exchange lists none of the symbols: ticks run but never price a trade, so
+/// what the test wrote stays exactly as written.
+fn start_unpriced(db: &TempDb, exchange: &FakeExchange) -> TestServer {
+    TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)])
+}
 
 /// `/api/data` without the process-local parts (feed status, last tick).
 fn data_without_status(server: &TestServer) -> Value {
@@ -20,7 +27,8 @@ fn data_without_status(server: &TestServer) -> Value {
 #[test]
 fn data_written_while_running_is_served_and_survives_restarts() {
     let db = TempDb::new();
-    let server = TestServer::start(&db.path, &[]);
+    let exchange = FakeExchange::start(&[]);
+    let server = start_unpriced(&db, &exchange);
     let empty = server.get_json("/api/stats");
     assert_eq!(empty["balance"], INITIAL_BALANCE);
     assert_eq!(empty["active_trades"], 0);
@@ -94,21 +102,22 @@ fn data_written_while_running_is_served_and_survives_restarts() {
     assert!(signal["created_at"].as_str().unwrap().ends_with('Z'));
 
     server.stop();
-    let restarted = TestServer::start(&db.path, &[]);
+    let restarted = start_unpriced(&db, &exchange);
     assert_eq!(data_without_status(&restarted), before);
     let stats = restarted.get_json("/api/stats");
     assert_eq!(stats["active_trades"], 2);
     assert!((stats["balance"].as_f64().unwrap() - (INITIAL_BALANCE + pnl)).abs() < 1e-9);
 
     restarted.kill();
-    let after_kill = TestServer::start(&db.path, &[]);
+    let after_kill = start_unpriced(&db, &exchange);
     assert_eq!(data_without_status(&after_kill), before);
 }
 
 #[test]
 fn stats_and_health_answer_with_the_documented_fields() {
     let db = TempDb::new();
-    let server = TestServer::start(&db.path, &[]);
+    let exchange = FakeExchange::start(&[]);
+    let server = start_unpriced(&db, &exchange);
 
     let stats = server.get_json("/api/stats");
     for field in [

@@ -1,0 +1,576 @@
+//! The paper-trading rules of DESIGN.md §4 as pure functions: fills with slippage, level
+//! validation, sizing, the gates, and the exit decision of each tick.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::rules::TradingRules;
+use super::{Direction, ExitReason};
+
+/// A rule broken by a request: the field it concerns and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RuleError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn rule(field: &'static str, message: String) -> RuleError {
+    RuleError { field, message }
+}
+
+/// The price of a market fill: `price` moved by `slippage` against the trader. Opening a LONG
+/// or closing a SHORT buys (pays more); opening a SHORT or closing a LONG sells (gets less).
+pub fn market_fill(price: f64, slippage: f64, buying: bool) -> f64 {
+    if buying {
+        price * (1.0 + slippage)
+    } else {
+        price * (1.0 - slippage)
+    }
+}
+
+/// Whether opening `direction` buys.
+pub fn opens_by_buying(direction: Direction) -> bool {
+    direction == Direction::Long
+}
+
+/// Stop and target on the right side of the fill: LONG stop < entry < target, SHORT mirrored.
+pub fn validate_levels(
+    direction: Direction,
+    entry: f64,
+    stop_loss: f64,
+    take_profit: f64,
+) -> Result<(), RuleError> {
+    for (field, value) in [("stop_loss", stop_loss), ("take_profit", take_profit)] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(rule(field, format!("{field} must be a positive number")));
+        }
+    }
+    let (stop_ok, target_ok) = match direction {
+        Direction::Long => (stop_loss < entry, take_profit > entry),
+        Direction::Short => (stop_loss > entry, take_profit < entry),
+    };
+    let (stop_side, target_side) = match direction {
+        Direction::Long => ("below", "above"),
+        Direction::Short => ("above", "below"),
+    };
+    if !stop_ok {
+        return Err(rule(
+            "stop_loss",
+            format!("stop_loss {stop_loss} must be {stop_side} the entry fill {entry:.8} for a {direction}"),
+        ));
+    }
+    if !target_ok {
+        return Err(rule(
+            "take_profit",
+            format!("take_profit {take_profit} must be {target_side} the entry fill {entry:.8} for a {direction}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Position size of a new trade.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sizing {
+    pub quantity: f64,
+    /// Quote currency lost at the stop, before fees.
+    pub risk_amount: f64,
+    pub entry_fee: f64,
+}
+
+/// Risk `risk_per_trade` of the balance over the stop distance, the notional capped at
+/// `max_position_pct` of the balance.
+pub fn size_position(balance: f64, entry: f64, stop_loss: f64, rules: &TradingRules) -> Sizing {
+    let distance = (entry - stop_loss).abs();
+    let by_risk = balance * rules.risk_per_trade / distance;
+    let by_notional = balance * rules.max_position_pct / entry;
+    let quantity = by_risk.min(by_notional);
+    Sizing {
+        quantity,
+        risk_amount: quantity * distance,
+        entry_fee: quantity * entry * rules.fee_rate,
+    }
+}
+
+/// A gate's refusal: which gate, and the reason shown to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    /// `account_blown`, `min_confidence`, `open_position`, `max_open_trades`,
+    /// `max_signals_per_day`, `cooldown` or `max_portfolio_risk`.
+    pub gate: &'static str,
+    pub message: String,
+}
+
+fn refuse(gate: &'static str, message: String) -> Result<(), Refusal> {
+    Err(Refusal { gate, message })
+}
+
+/// What the gates look at, read from the database in the transaction that opens the trade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    pub balance: f64,
+    pub open_on_symbol: u32,
+    pub open_trades: u32,
+    pub signals_today: u32,
+    /// Σ risk_amount of the open trades.
+    pub open_risk: f64,
+    /// When the last trade on this symbol closed.
+    pub last_close_on_symbol: Option<NaiveDateTime>,
+}
+
+/// The gates of DESIGN.md §4, in order; the refusal text names the gate.
+pub fn check_gates(
+    exposure: &Exposure,
+    confidence: f64,
+    new_risk: f64,
+    rules: &TradingRules,
+    now: NaiveDateTime,
+) -> Result<(), Refusal> {
+    if exposure.balance <= rules.min_balance {
+        return refuse(
+            "account_blown",
+            format!(
+                "Account blown: balance {:.2} is at or below min_balance {:.2}",
+                exposure.balance, rules.min_balance
+            ),
+        );
+    }
+    if confidence < rules.min_confidence {
+        return refuse(
+            "min_confidence",
+            format!(
+                "Confidence {confidence} below min_confidence {}",
+                rules.min_confidence
+            ),
+        );
+    }
+    if exposure.open_on_symbol >= rules.max_trades_per_symbol {
+        return refuse(
+            "open_position",
+            if rules.max_trades_per_symbol == 1 {
+                "Already have open position".to_owned()
+            } else {
+                format!(
+                    "Already have {} open positions on this symbol (max_trades_per_symbol {})",
+                    exposure.open_on_symbol, rules.max_trades_per_symbol
+                )
+            },
+        );
+    }
+    if exposure.open_trades >= rules.max_open_trades {
+        return refuse(
+            "max_open_trades",
+            format!("Max open trades reached ({})", rules.max_open_trades),
+        );
+    }
+    if exposure.signals_today >= rules.max_signals_per_day {
+        return refuse(
+            "max_signals_per_day",
+            format!(
+                "Max signals per day reached ({})",
+                rules.max_signals_per_day
+            ),
+        );
+    }
+    if let Some(closed) = exposure.last_close_on_symbol {
+        let cooldown = Duration::minutes(i64::from(rules.cooldown_minutes));
+        if now < closed + cooldown {
+            let left = (closed + cooldown - now).num_seconds().max(1);
+            return refuse("cooldown", format!(
+                "Cooldown: last trade on this symbol closed {} min ago (cooldown_minutes {}, {}s left)",
+                (now - closed).num_minutes(),
+                rules.cooldown_minutes,
+                left
+            ));
+        }
+    }
+    let portfolio_risk = (exposure.open_risk + new_risk) / exposure.balance;
+    if portfolio_risk > rules.max_portfolio_risk + 1e-12 {
+        return refuse(
+            "max_portfolio_risk",
+            format!(
+                "Portfolio risk would be {:.2}% (max_portfolio_risk {:.2}%)",
+                portfolio_risk * 100.0,
+                rules.max_portfolio_risk * 100.0
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// An open trade as the exit rules see it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenTrade {
+    pub direction: Direction,
+    pub stop_loss: f64,
+    pub take_profit: f64,
+    pub opened_at: NaiveDateTime,
+}
+
+/// Prices since the previous tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceRange {
+    pub last: f64,
+    pub high: f64,
+    pub low: f64,
+}
+
+/// A decided exit and its fill price.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exit {
+    pub reason: ExitReason,
+    pub price: f64,
+}
+
+/// The exit of this tick, if any. Take-profit and stop-loss use the high and low since the last
+/// tick; when both were touched the stop wins (pessimistic). A stop fills at the worse of level
+/// and last price (a gap through the stop fills at the price) with slippage, as a market order;
+/// a take-profit fills at its level, as a limit order. Time exits fill at market.
+pub fn decide_exit(
+    trade: &OpenTrade,
+    range: &PriceRange,
+    rules: &TradingRules,
+    now: NaiveDateTime,
+) -> Option<Exit> {
+    let closes_by_buying = trade.direction == Direction::Short;
+    let (stop_hit, target_hit) = match trade.direction {
+        Direction::Long => (
+            range.low <= trade.stop_loss,
+            range.high >= trade.take_profit,
+        ),
+        Direction::Short => (
+            range.high >= trade.stop_loss,
+            range.low <= trade.take_profit,
+        ),
+    };
+    if stop_hit {
+        let through = match trade.direction {
+            Direction::Long => trade.stop_loss.min(range.last),
+            Direction::Short => trade.stop_loss.max(range.last),
+        };
+        return Some(Exit {
+            reason: ExitReason::StopLoss,
+            price: market_fill(through, rules.slippage, closes_by_buying),
+        });
+    }
+    if target_hit {
+        return Some(Exit {
+            reason: ExitReason::TakeProfit,
+            price: trade.take_profit,
+        });
+    }
+    let at_market = market_fill(range.last, rules.slippage, closes_by_buying);
+    if let Some(hours) = rules.max_hold_hours {
+        let limit = Duration::milliseconds((hours * 3_600_000.0) as i64);
+        if now - trade.opened_at >= limit {
+            return Some(Exit {
+                reason: ExitReason::MaxDuration,
+                price: at_market,
+            });
+        }
+    }
+    if let Some(eod) = rules.eod_close_utc {
+        let today_close = now.date().and_time(eod);
+        if trade.opened_at < today_close && now >= today_close {
+            return Some(Exit {
+                reason: ExitReason::EndOfDay,
+                price: at_market,
+            });
+        }
+    }
+    None
+}
+
+/// Best and worst price seen while open, given this tick's range.
+pub fn excursions(
+    direction: Direction,
+    favorable: f64,
+    adverse: f64,
+    range: &PriceRange,
+) -> (f64, f64) {
+    match direction {
+        Direction::Long => (favorable.max(range.high), adverse.min(range.low)),
+        Direction::Short => (favorable.min(range.low), adverse.max(range.high)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn rules() -> TradingRules {
+        TradingRules::defaults_for(10_000.0)
+    }
+
+    fn t(h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    fn long() -> OpenTrade {
+        OpenTrade {
+            direction: Direction::Long,
+            stop_loss: 95.0,
+            take_profit: 110.0,
+            opened_at: t(9, 0),
+        }
+    }
+
+    fn short() -> OpenTrade {
+        OpenTrade {
+            direction: Direction::Short,
+            stop_loss: 105.0,
+            take_profit: 90.0,
+            opened_at: t(9, 0),
+        }
+    }
+
+    fn range(last: f64, high: f64, low: f64) -> PriceRange {
+        PriceRange { last, high, low }
+    }
+
+    #[test]
+    fn sizing_risks_one_percent_over_the_stop_distance() {
+        let s = size_position(10_000.0, 100.0, 95.0, &rules());
+        assert!((s.quantity - 20.0).abs() < 1e-12);
+        assert!((s.risk_amount - 100.0).abs() < 1e-12);
+        assert!((s.entry_fee - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sizing_caps_the_notional_at_max_position_pct() {
+        // A 0.1 % stop would need 1 000 000 notional; the cap is 100 % of 10 000.
+        let s = size_position(10_000.0, 100.0, 99.9, &rules());
+        assert!((s.quantity * 100.0 - 10_000.0).abs() < 1e-9);
+        assert!((s.risk_amount - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn fills_move_against_the_trader() {
+        assert!((market_fill(100.0, 0.0005, true) - 100.05).abs() < 1e-12);
+        assert!((market_fill(100.0, 0.0005, false) - 99.95).abs() < 1e-12);
+    }
+
+    #[test]
+    fn levels_must_sit_on_the_right_side_of_the_fill() {
+        let cases = [
+            (Direction::Long, 95.0, 110.0, None, "valid long"),
+            (
+                Direction::Long,
+                101.0,
+                110.0,
+                Some("stop_loss"),
+                "long stop above entry",
+            ),
+            (
+                Direction::Long,
+                95.0,
+                99.0,
+                Some("take_profit"),
+                "long target below entry",
+            ),
+            (Direction::Short, 105.0, 90.0, None, "valid short"),
+            (
+                Direction::Short,
+                95.0,
+                90.0,
+                Some("stop_loss"),
+                "short stop below entry",
+            ),
+            (
+                Direction::Short,
+                105.0,
+                101.0,
+                Some("take_profit"),
+                "short target above",
+            ),
+            (
+                Direction::Long,
+                f64::NAN,
+                110.0,
+                Some("stop_loss"),
+                "NaN stop",
+            ),
+            (
+                Direction::Long,
+                95.0,
+                -1.0,
+                Some("take_profit"),
+                "negative target",
+            ),
+        ];
+        for (direction, stop, target, field, reason) in cases {
+            let got = validate_levels(direction, 100.0, stop, target)
+                .err()
+                .map(|e| e.field);
+            assert_eq!(got, field, "{reason}");
+        }
+    }
+
+    #[test]
+    fn long_trade_closes_at_stop_when_low_touches_it() {
+        let exit = decide_exit(&long(), &range(97.0, 99.0, 94.9), &rules(), t(10, 0)).unwrap();
+        assert_eq!(exit.reason, ExitReason::StopLoss);
+        assert!((exit.price - 95.0 * 0.9995).abs() < 1e-9);
+    }
+
+    #[test]
+    fn long_trade_takes_profit_at_the_level_on_a_wick() {
+        let exit = decide_exit(&long(), &range(108.0, 110.5, 101.0), &rules(), t(10, 0)).unwrap();
+        assert_eq!(
+            exit,
+            Exit {
+                reason: ExitReason::TakeProfit,
+                price: 110.0
+            }
+        );
+    }
+
+    #[test]
+    fn stop_wins_when_both_levels_were_touched() {
+        let exit = decide_exit(&long(), &range(100.0, 111.0, 94.0), &rules(), t(10, 0)).unwrap();
+        assert_eq!(exit.reason, ExitReason::StopLoss);
+        let exit = decide_exit(&short(), &range(100.0, 106.0, 89.0), &rules(), t(10, 0)).unwrap();
+        assert_eq!(exit.reason, ExitReason::StopLoss);
+    }
+
+    #[test]
+    fn a_gap_through_the_stop_fills_at_the_worse_price() {
+        let exit = decide_exit(&long(), &range(90.0, 91.0, 89.0), &rules(), t(10, 0)).unwrap();
+        assert!((exit.price - 90.0 * 0.9995).abs() < 1e-9);
+        let exit = decide_exit(&short(), &range(112.0, 113.0, 111.0), &rules(), t(10, 0)).unwrap();
+        assert!((exit.price - 112.0 * 1.0005).abs() < 1e-9);
+    }
+
+    #[test]
+    fn short_trade_mirrors_the_long_rules() {
+        let tp = decide_exit(&short(), &range(91.0, 95.0, 89.9), &rules(), t(10, 0)).unwrap();
+        assert_eq!(
+            tp,
+            Exit {
+                reason: ExitReason::TakeProfit,
+                price: 90.0
+            }
+        );
+        assert_eq!(
+            decide_exit(&short(), &range(100.0, 104.0, 91.0), &rules(), t(10, 0)),
+            None
+        );
+    }
+
+    #[test]
+    fn time_exits_close_at_market() {
+        let mut r = rules();
+        r.max_hold_hours = Some(4.0);
+        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(13, 0)).unwrap();
+        assert_eq!(exit.reason, ExitReason::MaxDuration);
+        assert!((exit.price - 100.0 * 0.9995).abs() < 1e-9);
+        assert_eq!(
+            decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(12, 59)),
+            None
+        );
+
+        let mut r = rules();
+        r.eod_close_utc = chrono::NaiveTime::from_hms_opt(20, 45, 0);
+        assert_eq!(
+            decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(20, 44)),
+            None
+        );
+        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(20, 45)).unwrap();
+        assert_eq!(exit.reason, ExitReason::EndOfDay);
+    }
+
+    #[test]
+    fn excursions_track_best_and_worst_prices() {
+        let r = range(100.0, 104.0, 97.0);
+        assert_eq!(excursions(Direction::Long, 102.0, 99.0, &r), (104.0, 97.0));
+        assert_eq!(excursions(Direction::Short, 98.0, 101.0, &r), (97.0, 104.0));
+    }
+
+    fn exposure() -> Exposure {
+        Exposure {
+            balance: 10_000.0,
+            open_on_symbol: 0,
+            open_trades: 0,
+            signals_today: 0,
+            open_risk: 0.0,
+            last_close_on_symbol: None,
+        }
+    }
+
+    #[test]
+    fn each_gate_refuses_with_its_reason() {
+        let r = rules();
+        let now = t(12, 0);
+        let cases: Vec<(Exposure, f64, f64, &str)> = vec![
+            (
+                Exposure {
+                    balance: 1_000.0,
+                    ..exposure()
+                },
+                0.9,
+                10.0,
+                "Account blown",
+            ),
+            (exposure(), 0.5, 10.0, "Confidence"),
+            (
+                Exposure {
+                    open_on_symbol: 1,
+                    ..exposure()
+                },
+                0.9,
+                10.0,
+                "Already have open position",
+            ),
+            (
+                Exposure {
+                    open_trades: 5,
+                    ..exposure()
+                },
+                0.9,
+                10.0,
+                "Max open trades",
+            ),
+            (
+                Exposure {
+                    signals_today: 20,
+                    ..exposure()
+                },
+                0.9,
+                10.0,
+                "Max signals per day",
+            ),
+            (
+                Exposure {
+                    last_close_on_symbol: Some(t(11, 45)),
+                    ..exposure()
+                },
+                0.9,
+                10.0,
+                "Cooldown",
+            ),
+            (
+                Exposure {
+                    open_risk: 450.0,
+                    ..exposure()
+                },
+                0.9,
+                100.0,
+                "Portfolio risk",
+            ),
+        ];
+        for (e, confidence, risk, reason) in cases {
+            let refusal = check_gates(&e, confidence, risk, &r, now).unwrap_err();
+            assert!(refusal.message.starts_with(reason), "{reason}: {refusal}");
+        }
+        assert_eq!(check_gates(&exposure(), 0.9, 100.0, &r, now), Ok(()));
+        let after_cooldown = Exposure {
+            last_close_on_symbol: Some(t(11, 30)),
+            ..exposure()
+        };
+        assert_eq!(check_gates(&after_cooldown, 0.9, 100.0, &r, now), Ok(()));
+    }
+}

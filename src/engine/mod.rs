@@ -1,0 +1,158 @@
+//! The paper-trading engine: the `update_paper_trades` tick and the actor that runs it on
+//! `SIGNALDESK_TICK_SECS`. Depends on `domain`, `db` and `feeds`; reports to the web layer only
+//! through the [`StatusBoard`].
+
+pub mod actor;
+pub mod tick;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Utc;
+
+use crate::clock::now_utc;
+use crate::config::Config;
+use crate::db::{signals, DbPool};
+use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
+use crate::status::StatusBoard;
+use tick::{update_paper_trades, TickOutcome};
+
+/// Everything a tick needs. Holds no trading state: open trades are read from the database on
+/// every tick.
+pub struct Engine {
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+    pub feed: AnyFeed,
+    pub status: StatusBoard,
+    /// Database writes under way (they finish even when the process is asked to stop).
+    in_flight: AtomicUsize,
+}
+
+/// Decrements the in-flight count when the write is over, however it ends.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl Engine {
+    pub fn new(pool: DbPool, config: Arc<Config>, feed: AnyFeed, status: StatusBoard) -> Self {
+        Engine {
+            pool,
+            config,
+            feed,
+            status,
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Poll the feed for the watch-list and every symbol with open trades (windows from the
+    /// database), publish the feed status and prices, then run `update_paper_trades`.
+    pub async fn tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
+        let started = Instant::now();
+        let result = self.run_tick().await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.status.record_tick(Utc::now(), ms, result.is_ok());
+        match &result {
+            Ok(outcome) => {
+                for closed in &outcome.closed {
+                    log::info!(
+                        "closed #{} {} {} at {} pnl {:.4}",
+                        closed.signal_id,
+                        closed.symbol,
+                        closed.reason,
+                        closed.exit_price,
+                        closed.pnl
+                    );
+                }
+            }
+            Err(e) => log::warn!("tick failed, nothing changed, retrying next tick: {e}"),
+        }
+        result
+    }
+
+    async fn run_tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
+        let pool = self.pool.clone();
+        let windows = actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| TickError::Db(e.to_string()))?;
+            signals::active_windows(&mut conn).map_err(|e| TickError::Db(e.to_string()))
+        })
+        .await
+        .map_err(|e| TickError::Db(e.to_string()))??;
+
+        let mut requests: BTreeMap<String, QuoteRequest> = self
+            .config
+            .symbols
+            .iter()
+            .map(|s| {
+                let request = QuoteRequest {
+                    symbol: s.clone(),
+                    window: None,
+                };
+                (s.clone(), request)
+            })
+            .collect();
+        for (symbol, since, opened) in windows {
+            let window = Window {
+                since: since.and_utc(),
+                not_before: opened.and_utc(),
+            };
+            requests.insert(
+                symbol.clone(),
+                QuoteRequest {
+                    symbol,
+                    window: Some(window),
+                },
+            );
+        }
+        let requests: Vec<QuoteRequest> = requests.into_values().collect();
+        let now = Utc::now();
+        let polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
+        let previous = self.status.feed();
+        self.status
+            .set_feed(polled.status(self.feed.source(), &previous, now));
+        self.status.update_prices(&polled.quotes);
+        for (symbol, error) in &polled.failures {
+            log::warn!("no price for {symbol}: {error}");
+        }
+
+        let engine = Arc::clone(self);
+        let quotes = polled.quotes;
+        actix_web::rt::task::spawn_blocking(move || {
+            engine.in_flight.fetch_add(1, Ordering::SeqCst);
+            let _guard = InFlight(&engine.in_flight);
+            let mut conn = engine
+                .pool
+                .get()
+                .map_err(|e| TickError::Db(e.to_string()))?;
+            update_paper_trades(
+                &mut conn,
+                &quotes,
+                &engine.config.rules,
+                engine.config.initial_balance,
+                now_utc(),
+            )
+            .map_err(|e| TickError::Db(e.to_string()))
+        })
+        .await
+        .map_err(|e| TickError::Db(e.to_string()))?
+    }
+
+    /// Wait (up to `limit`) for database writes under way to finish; used at shutdown.
+    pub fn wait_idle(&self, limit: StdDuration) {
+        let deadline = Instant::now() + limit;
+        while self.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(StdDuration::from_millis(20));
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! `POST /api/signals`, `GET /api/signals/{id}`, `POST /api/signals/{id}/close` (DESIGN.md §5,
+//! §7). Opening goes through `db::intake::open_signal`, the one path every signal takes.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::super::auth::require_bearer;
+use super::super::{ApiError, AppState};
+use super::body::Body;
+use crate::clock::now_utc;
+use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
+use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
+use crate::db::signals::{get_signal, AddOutcome, CloseOutcome};
+use crate::domain::{normalize_symbol, Direction, SignalStatus};
+
+const TEXT_LIMIT: usize = 2_000;
+const ID_LIMIT: usize = 128;
+
+/// Fields shared by the API body and the webhook: validated into a request (without prices).
+pub(super) struct SignalFields {
+    pub symbol: String,
+    pub direction: Direction,
+    pub stop_loss: f64,
+    pub take_profit: f64,
+    pub confidence: f64,
+    pub timeframe: Option<String>,
+    pub notes: Option<String>,
+    pub external_id: Option<String>,
+}
+
+pub(super) fn symbol_field(body: &Body) -> Result<String, ApiError> {
+    let raw = body.required_str("symbol", 64)?;
+    normalize_symbol(&raw).map_err(|message| ApiError::validation("symbol", message))
+}
+
+pub(super) fn level_fields(body: &Body) -> Result<(f64, f64), ApiError> {
+    let stop_loss = body.required_number("stop_loss")?;
+    let take_profit = body.required_number("take_profit")?;
+    for (field, value) in [("stop_loss", stop_loss), ("take_profit", take_profit)] {
+        if value <= 0.0 {
+            return Err(ApiError::validation(
+                field,
+                format!("{field} must be above 0"),
+            ));
+        }
+    }
+    Ok((stop_loss, take_profit))
+}
+
+pub(super) fn confidence_field(body: &Body) -> Result<f64, ApiError> {
+    let confidence = body.optional_number("confidence")?.unwrap_or(1.0);
+    if (0.0..=1.0).contains(&confidence) {
+        Ok(confidence)
+    } else {
+        Err(ApiError::validation(
+            "confidence",
+            "confidence must be between 0 and 1",
+        ))
+    }
+}
+
+fn parse_create(value: Value) -> Result<SignalFields, ApiError> {
+    let body = Body::parse(
+        value,
+        &[
+            "symbol",
+            "direction",
+            "stop_loss",
+            "take_profit",
+            "confidence",
+            "timeframe",
+            "notes",
+            "external_id",
+        ],
+    )?;
+    let symbol = symbol_field(&body)?;
+    let direction = body
+        .required_str("direction", 16)?
+        .trim()
+        .to_ascii_uppercase()
+        .parse::<Direction>()
+        .map_err(|e| ApiError::validation("direction", e.to_string()))?;
+    let (stop_loss, take_profit) = level_fields(&body)?;
+    Ok(SignalFields {
+        symbol,
+        direction,
+        stop_loss,
+        take_profit,
+        confidence: confidence_field(&body)?,
+        timeframe: body.optional_str("timeframe", 16)?,
+        notes: body.optional_str("notes", TEXT_LIMIT)?,
+        external_id: body.optional_str("external_id", ID_LIMIT)?,
+    })
+}
+
+/// Open a signal at the current price: 201 new, 200 repeated external_id, 400 levels, 409 gate,
+/// 503 no fresh price.
+pub(super) async fn open_at_market(
+    state: &AppState,
+    fields: SignalFields,
+    strategy: &str,
+) -> Result<HttpResponse, ApiError> {
+    let quote = state
+        .status
+        .fresh_price(&fields.symbol, Utc::now(), state.config.stale_secs)
+        .ok_or_else(|| no_price(state, &fields.symbol))?;
+    let request = SignalRequest {
+        symbol: fields.symbol,
+        direction: fields.direction,
+        stop_loss: fields.stop_loss,
+        take_profit: fields.take_profit,
+        confidence: fields.confidence,
+        strategy: strategy.to_owned(),
+        timeframe: fields.timeframe,
+        external_id: fields.external_id,
+        reasons: format!("{strategy} signal"),
+        notes: fields.notes,
+    };
+    let config = state.config.clone();
+    let result = state
+        .with_conn(move |conn| {
+            Ok(open_signal(
+                conn,
+                &request,
+                quote.last_price,
+                &config.rules,
+                config.initial_balance,
+                now_utc(),
+            ))
+        })
+        .await?;
+    match result {
+        Ok(AddOutcome::Created(row)) => {
+            log::info!(
+                "opened #{} {} {} at {} ({})",
+                row.id,
+                row.symbol,
+                row.direction,
+                row.entry_price,
+                row.strategy
+            );
+            Ok(HttpResponse::Created().json(row))
+        }
+        Ok(AddOutcome::Existing(row)) => Ok(HttpResponse::Ok().json(row)),
+        Err(IntakeError::Invalid(rule)) => Err(ApiError::validation(rule.field, rule.message)),
+        Err(IntakeError::Refused(refusal)) => {
+            log::info!("signal refused by {}: {}", refusal.gate, refusal.message);
+            state.status.count_refusal(refusal.gate);
+            Err(ApiError::Conflict(refusal.message))
+        }
+        Err(IntakeError::Db(e)) => Err(e.into()),
+    }
+}
+
+fn no_price(state: &AppState, symbol: &str) -> ApiError {
+    let feed = state.status.feed();
+    let watched = state.config.symbols.iter().any(|s| s == symbol);
+    let hint = if watched {
+        format!(
+            "feed {} is {:?}{}",
+            feed.source,
+            feed.status,
+            feed.error.map(|e| format!(": {e}")).unwrap_or_default()
+        )
+        .to_lowercase()
+    } else {
+        "it is not in SIGNALDESK_SYMBOLS".to_owned()
+    };
+    ApiError::Unavailable(format!("no fresh price for {symbol}: {hint}"))
+}
+
+/// `POST /api/signals`
+pub async fn create_signal(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, &state.config)?;
+    let fields = parse_create(body.into_inner())?;
+    open_at_market(&state, fields, "api").await
+}
+
+fn signal_id(raw: &str) -> Result<SignalId, ApiError> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(SignalId)
+        .ok_or_else(|| ApiError::validation("id", format!("`{raw}` is not a signal id")))
+}
+
+/// `GET /api/signals/{id}`
+pub async fn get_signal_by_id(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<SignalRow>, ApiError> {
+    let id = signal_id(&path)?;
+    let row = state
+        .with_conn(move |conn| {
+            get_signal(conn, id).map_err(|e| match e {
+                diesel::result::Error::NotFound => {
+                    ApiError::NotFound(format!("signal {id} not found"))
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+    Ok(web::Json(row))
+}
+
+#[derive(Serialize)]
+struct ClosedResponse {
+    signal: SignalRow,
+    journal: JournalEntryRow,
+    balance_after: f64,
+}
+
+/// `POST /api/signals/{id}/close`: close at the current price, exit_reason MANUAL.
+pub async fn close_signal_now(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, &state.config)?;
+    let id = signal_id(&path)?;
+    let current = state
+        .with_conn(move |conn| {
+            get_signal(conn, id).map_err(|e| match e {
+                diesel::result::Error::NotFound => {
+                    ApiError::NotFound(format!("signal {id} not found"))
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+    if current.status != SignalStatus::Active {
+        return Err(ApiError::Conflict(format!(
+            "signal {id} is {}, not ACTIVE",
+            current.status
+        )));
+    }
+    let quote = state
+        .status
+        .fresh_price(&current.symbol, Utc::now(), state.config.stale_secs)
+        .ok_or_else(|| no_price(&state, &current.symbol))?;
+    let config = state.config.clone();
+    let outcome = state
+        .with_conn(move |conn| {
+            Ok(close_at_market(
+                conn,
+                id,
+                quote.last_price,
+                &config.rules,
+                config.initial_balance,
+                now_utc(),
+            )?)
+        })
+        .await?;
+    match outcome {
+        CloseOutcome::Closed(closed) => {
+            log::info!(
+                "closed #{} {} MANUAL at {} pnl {:.4}",
+                closed.signal.id,
+                closed.signal.symbol,
+                closed.journal.exit_price,
+                closed.journal.pnl
+            );
+            Ok(HttpResponse::Ok().json(ClosedResponse {
+                signal: closed.signal,
+                journal: closed.journal,
+                balance_after: closed.balance_after,
+            }))
+        }
+        CloseOutcome::NotActive(status) => Err(ApiError::Conflict(format!(
+            "signal {id} is {status}, not ACTIVE"
+        ))),
+    }
+}
