@@ -65,7 +65,7 @@ pub fn add_signal(
 }
 
 /// [`add_signal`] inside a write transaction the caller already holds.
-pub(crate) fn insert_signal(
+pub fn insert_signal(
     conn: &mut SqliteConnection,
     draft: &SignalDraft,
     initial_balance: f64,
@@ -279,7 +279,7 @@ pub fn close_signal(
 
 /// [`close_signal`] inside a write transaction the caller already holds (the tick, a manual
 /// close): all of it lands with the caller's commit or none of it does.
-pub(crate) fn close_in_transaction(
+pub fn close_in_transaction(
     conn: &mut SqliteConnection,
     signal_id: SignalId,
     request: &CloseRequest,

@@ -1,0 +1,118 @@
+//! Benchmark of one `update_paper_trades` tick on a SQLite file with 10, 1 000 and 10 000 ACTIVE
+//! trades (issue 5 targets: 1 000 under 20 ms, 10 000 under 150 ms). Run with
+//! `cargo bench --bench tick`; prints min / median / p95 per size. Prices move every tick but
+//! stay inside every trade's levels, so each tick refreshes every trade (the common case).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use signaldesk::clock::now_utc;
+use signaldesk::db;
+use signaldesk::db::signals::{insert_signal, SignalDraft};
+use signaldesk::domain::rules::TradingRules;
+use signaldesk::domain::Direction;
+use signaldesk::engine::tick::update_paper_trades;
+use signaldesk::feeds::Quote;
+
+const SYMBOLS: usize = 50;
+
+fn quote(symbol: &str, price: f64, at: DateTime<Utc>) -> Quote {
+    Quote {
+        symbol: symbol.to_owned(),
+        last_price: price,
+        high: price * 1.001,
+        low: price * 0.999,
+        price_time: at,
+        market_time: at,
+        change_24h_pct: None,
+        high_24h: None,
+        low_24h: None,
+        volume_24h: None,
+    }
+}
+
+fn seed(conn: &mut db::Conn, open_trades: usize) {
+    let now = now_utc();
+    conn.immediate_transaction::<_, diesel::result::Error, _>(|conn| {
+        for i in 0..open_trades {
+            let direction = if i % 2 == 0 {
+                Direction::Long
+            } else {
+                Direction::Short
+            };
+            let (stop, target) = match direction {
+                Direction::Long => (90.0, 120.0),
+                Direction::Short => (110.0, 80.0),
+            };
+            let draft = SignalDraft {
+                symbol: format!("SYM{}USDT", i % SYMBOLS),
+                direction,
+                entry_price: 100.0,
+                stop_loss: stop,
+                take_profit: target,
+                quantity: 1.0,
+                risk_amount: 10.0,
+                confidence: 0.8,
+                strategy: "bench".to_owned(),
+                timeframe: Some("5m".to_owned()),
+                external_id: None,
+                reasons: "bench".to_owned(),
+                notes: None,
+                entry_fee: 0.1,
+            };
+            insert_signal(conn, &draft, 10_000.0, now)?;
+        }
+        Ok(())
+    })
+    .expect("seed");
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let rules = TradingRules::defaults_for(10_000.0);
+    println!("update_paper_trades, one tick, SQLite file (WAL, synchronous=FULL)");
+    println!(
+        "{:>12} {:>6} {:>10} {:>10} {:>10}",
+        "open trades", "ticks", "min", "median", "p95"
+    );
+    for open_trades in [10usize, 1_000, 10_000] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = dir.path().join("bench.db").to_string_lossy().into_owned();
+        let mut conn = db::connect(&url).expect("connect");
+        db::run_migrations(&mut conn).expect("migrate");
+        seed(&mut conn, open_trades);
+        let ticks = if open_trades >= 10_000 { 30 } else { 100 };
+        let mut times = Vec::with_capacity(ticks);
+        for tick in 0..ticks {
+            let now = Utc::now();
+            let price = 100.0 + (tick % 7) as f64 * 0.5;
+            let quotes: BTreeMap<String, Quote> = (0..SYMBOLS)
+                .map(|i| {
+                    let symbol = format!("SYM{i}USDT");
+                    (symbol.clone(), quote(&symbol, price, now))
+                })
+                .collect();
+            let started = Instant::now();
+            let outcome =
+                update_paper_trades(&mut conn, &quotes, &rules, 10_000.0, now_utc()).expect("tick");
+            times.push(started.elapsed());
+            assert_eq!(
+                outcome.updated, open_trades,
+                "every trade refreshed, none closed"
+            );
+        }
+        times.sort();
+        println!(
+            "{:>12} {:>6} {:>8.2}ms {:>8.2}ms {:>8.2}ms",
+            open_trades,
+            ticks,
+            times[0].as_secs_f64() * 1e3,
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.95).as_secs_f64() * 1e3,
+        );
+    }
+}
