@@ -12,9 +12,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Utc;
 
-use crate::clock::now_utc;
 use crate::config::Config;
 use crate::db::{signals, DbPool};
+use crate::domain::time::truncate_to_micros;
 use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
 use tick::{update_paper_trades, TickOutcome};
@@ -140,7 +140,7 @@ impl Engine {
                 &quotes,
                 &engine.config.rules,
                 engine.config.initial_balance,
-                now_utc(),
+                truncate_to_micros(now.naive_utc()),
             )
             .map_err(|e| TickError::Db(e.to_string()))
         })

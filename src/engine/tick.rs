@@ -39,7 +39,8 @@ pub struct TickOutcome {
     pub unpriced: usize,
 }
 
-/// Follow every ACTIVE trade to `quotes` at `now` (DESIGN.md §4).
+/// Follow every ACTIVE trade to `quotes`, polled at `now` (DESIGN.md §4). A trade opened after
+/// `now` waits for the next tick: these quotes are older than its entry.
 pub fn update_paper_trades(
     conn: &mut SqliteConnection,
     quotes: &BTreeMap<String, Quote>,
@@ -50,7 +51,10 @@ pub fn update_paper_trades(
     conn.immediate_transaction(|conn| {
         let mut outcome = TickOutcome::default();
         for signal in get_active_signals(conn)? {
-            let Some(quote) = quotes.get(&signal.symbol) else {
+            let Some(quote) = quotes
+                .get(&signal.symbol)
+                .filter(|_| signal.created_at <= now)
+            else {
                 outcome.unpriced += 1;
                 continue;
             };

@@ -7,4 +7,5 @@ mod feeds;
 mod helpers;
 mod repository;
 mod server;
+mod tick;
 mod trading;
