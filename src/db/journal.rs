@@ -60,3 +60,107 @@ pub fn update_notes(
         .returning(JournalEntryRow::as_returning())
         .get_result(conn)
 }
+
+/// Filters of `GET /api/journal` and the journal page, all optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalFilter {
+    pub symbol: Option<String>,
+    pub outcome: Option<crate::domain::Outcome>,
+    /// `closed_at >= from`
+    pub from: Option<NaiveDateTime>,
+    /// `closed_at < to`
+    pub to: Option<NaiveDateTime>,
+}
+
+/// One page of journal entries, newest first, ids below `before_id` (keyset paging).
+pub fn list_entries(
+    conn: &mut SqliteConnection,
+    filter: &JournalFilter,
+    before_id: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<JournalEntryRow>> {
+    use super::schema::journal_entries::dsl::*;
+    let mut query = journal_entries
+        .select(JournalEntryRow::as_select())
+        .into_boxed();
+    if let Some(wanted) = &filter.symbol {
+        query = query.filter(symbol.eq(wanted.clone()));
+    }
+    if let Some(wanted) = filter.outcome {
+        query = query.filter(outcome.eq(wanted.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(closed_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(closed_at.lt(to));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(id.lt(before));
+    }
+    query.order(id.desc()).limit(limit).load(conn)
+}
+
+/// One entry by id; `diesel::NotFound` when there is none.
+pub fn get_entry(conn: &mut SqliteConnection, entry_id: i32) -> QueryResult<JournalEntryRow> {
+    use super::schema::journal_entries::dsl::*;
+    journal_entries
+        .find(entry_id)
+        .select(JournalEntryRow::as_select())
+        .first(conn)
+}
+
+/// Balance after each close in `[from, to)`, oldest first, at most `limit` points (the newest).
+pub fn balance_points(
+    conn: &mut SqliteConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(NaiveDateTime, f64)>> {
+    use super::schema::journal_entries::dsl::*;
+    let mut points: Vec<(NaiveDateTime, f64)> = journal_entries
+        .filter(closed_at.ge(from).and(closed_at.lt(to)))
+        .order((closed_at.desc(), id.desc()))
+        .select((closed_at, balance_after))
+        .limit(limit)
+        .load(conn)?;
+    points.reverse();
+    Ok(points)
+}
+
+/// Results of one symbol over a period.
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+pub struct SymbolResult {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub symbol: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub trades: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub wins: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub losses: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub pnl: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub average_r: f64,
+}
+
+/// Per symbol, the trades closed in `[from, to)`: count, wins, losses, pnl, average R. A range on
+/// the indexed `closed_at`, so the cost follows the period, not the history.
+pub fn symbol_results(
+    conn: &mut SqliteConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<SymbolResult>> {
+    use diesel::sql_types::Timestamp;
+    diesel::sql_query(
+        "SELECT symbol, COUNT(*) AS trades, \
+                SUM(outcome = 'WIN') AS wins, SUM(outcome = 'LOSS') AS losses, \
+                TOTAL(pnl) AS pnl, AVG(r_multiple) AS average_r \
+         FROM journal_entries WHERE closed_at >= ? AND closed_at < ? \
+         GROUP BY symbol ORDER BY pnl DESC",
+    )
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .load(conn)
+}

@@ -349,3 +349,42 @@ pub fn close_in_transaction(
         balance_after,
     })))
 }
+
+/// Filters of `GET /api/signals`, all optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalFilter {
+    pub status: Option<SignalStatus>,
+    pub symbol: Option<String>,
+    /// `created_at >= from`
+    pub from: Option<NaiveDateTime>,
+    /// `created_at < to`
+    pub to: Option<NaiveDateTime>,
+}
+
+/// One page of signals, newest first: ids below `before_id`, at most `limit` of them. Keyset
+/// paging keeps a deep page as cheap as the first.
+pub fn list_signals(
+    conn: &mut SqliteConnection,
+    filter: &SignalFilter,
+    before_id: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    let mut query = signals.select(SignalRow::as_select()).into_boxed();
+    if let Some(wanted) = filter.status {
+        query = query.filter(status.eq(wanted.as_str()));
+    }
+    if let Some(wanted) = &filter.symbol {
+        query = query.filter(symbol.eq(wanted.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(created_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(created_at.lt(to));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(id.lt(before));
+    }
+    query.order(id.desc()).limit(limit).load(conn)
+}

@@ -5,6 +5,19 @@
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
+/// The earliest time a range query uses when none is given: stored times are text with a
+/// four-digit year, so chrono's extreme dates (with signed six-digit years) would not compare.
+pub const EARLIEST: NaiveDateTime = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d.and_time(NaiveTime::MIN),
+    None => NaiveDateTime::MIN,
+};
+
+/// The latest time a range query uses when none is given (see [`EARLIEST`]).
+pub const LATEST: NaiveDateTime = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d.and_time(NaiveTime::MIN),
+    None => NaiveDateTime::MAX,
+};
+
 /// `[start, end)` of the UTC day `date`.
 pub fn day_bounds(date: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     let start = date.and_time(NaiveTime::MIN);

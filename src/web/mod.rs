@@ -5,6 +5,8 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod pages;
+pub mod session;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,9 +44,21 @@ impl AppState {
     }
 }
 
+/// The `static/` folder: in the working directory when there is one, else the source tree's.
+pub fn static_dir() -> std::path::PathBuf {
+    let here = std::path::Path::new("static");
+    if here.is_dir() {
+        here.to_path_buf()
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+    }
+}
+
 /// Every route, in one place.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use pages::{dashboard, history, journal, login, trade};
     cfg.app_data(json_config())
+        .app_data(form_config())
         .app_data(query_config())
         .app_data(path_config())
         .service(
@@ -53,6 +67,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/stats", web::get().to(api::overview::get_stats))
                 .route("/data", web::get().to(api::overview::get_data))
                 .route("/signals", web::post().to(api::signals::create_signal))
+                .route("/signals", web::get().to(api::lists::list_signals))
+                .route("/journal", web::get().to(api::lists::list_journal))
+                .route("/journal/{id}", web::patch().to(api::lists::patch_journal))
+                .route("/daily", web::get().to(api::lists::list_daily))
+                .route("/equity", web::get().to(api::lists::get_equity))
                 .route(
                     "/signals/{id}",
                     web::get().to(api::signals::get_signal_by_id),
@@ -66,7 +85,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(api::webhook::tradingview_webhook),
                 )
                 .default_service(web::to(not_found)),
-        );
+        )
+        .route("/", web::get().to(dashboard::dashboard_page))
+        .route("/trades/{id}", web::get().to(trade::trade_page))
+        .route("/trades/{id}/close", web::post().to(trade::close_trade_form))
+        .route("/journal", web::get().to(journal::journal_page))
+        .route("/journal/{id}", web::post().to(trade::save_notes_form))
+        .route("/history", web::get().to(history::history_page))
+        .route("/login", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::login_submit))
+        .route("/logout", web::post().to(login::logout_submit))
+        .service(actix_files::Files::new("/static", static_dir()))
+        .default_service(web::to(pages::not_found_page));
+}
+
+/// Form bodies: 64 KiB, errors as pages.
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _req| {
+            pages::PageError(ApiError::Validation {
+                field: None,
+                message: format!("invalid form: {err}"),
+            })
+            .into()
+        })
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -1,7 +1,9 @@
 //! JSON endpoints, one group per file.
 
-mod body;
+pub mod body;
 pub mod health;
+pub mod lists;
 pub mod overview;
+pub mod params;
 pub mod signals;
 pub mod webhook;

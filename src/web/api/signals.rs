@@ -12,7 +12,7 @@ use super::body::Body;
 use crate::clock::now_utc;
 use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
 use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
-use crate::db::signals::{get_signal, AddOutcome, CloseOutcome};
+use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
 use crate::domain::{normalize_symbol, Direction, SignalStatus};
 
 const TEXT_LIMIT: usize = 2_000;
@@ -216,14 +216,9 @@ struct ClosedResponse {
     balance_after: f64,
 }
 
-/// `POST /api/signals/{id}/close`: close at the current price, exit_reason MANUAL.
-pub async fn close_signal_now(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, &state.config)?;
-    let id = signal_id(&path)?;
+/// Close trade `id` at the current price (exit_reason MANUAL): 404 unknown, 409 not ACTIVE, 503
+/// without a fresh price. Shared by the API and the trade page's form.
+pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, ApiError> {
     let current = state
         .with_conn(move |conn| {
             get_signal(conn, id).map_err(|e| match e {
@@ -243,7 +238,7 @@ pub async fn close_signal_now(
     let quote = state
         .status
         .fresh_price(&current.symbol, Utc::now(), state.config.stale_secs)
-        .ok_or_else(|| no_price(&state, &current.symbol))?;
+        .ok_or_else(|| no_price(state, &current.symbol))?;
     let config = state.config.clone();
     let outcome = state
         .with_conn(move |conn| {
@@ -266,14 +261,26 @@ pub async fn close_signal_now(
                 closed.journal.exit_price,
                 closed.journal.pnl
             );
-            Ok(HttpResponse::Ok().json(ClosedResponse {
-                signal: closed.signal,
-                journal: closed.journal,
-                balance_after: closed.balance_after,
-            }))
+            Ok(*closed)
         }
         CloseOutcome::NotActive(status) => Err(ApiError::Conflict(format!(
             "signal {id} is {status}, not ACTIVE"
         ))),
     }
+}
+
+/// `POST /api/signals/{id}/close`: close at the current price, exit_reason MANUAL.
+pub async fn close_signal_now(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, &state.config)?;
+    let id = signal_id(&path)?;
+    let closed = close_now(&state, id).await?;
+    Ok(HttpResponse::Ok().json(ClosedResponse {
+        signal: closed.signal,
+        journal: closed.journal,
+        balance_after: closed.balance_after,
+    }))
 }

@@ -1,0 +1,139 @@
+//! Numbers, times and charts as the pages show them. Everything here returns plain text or SVG
+//! coordinates; templates escape whatever they print.
+
+use chrono::NaiveDateTime;
+
+/// `12,345.67`: money with thousands separators and two decimals.
+pub fn money(value: f64) -> String {
+    let negative = value < 0.0;
+    let cents = (value.abs() * 100.0).round() as u128;
+    let (whole, frac) = (cents / 100, cents % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}.{frac:02}", if negative { "-" } else { "" })
+}
+
+/// Money with an explicit sign: `+12.50`, `-3.00`.
+pub fn signed_money(value: f64) -> String {
+    if value > 0.0 {
+        format!("+{}", money(value))
+    } else {
+        money(value)
+    }
+}
+
+/// A price with precision that suits its size (BTC 94,120.5 vs XRP 2.1834).
+pub fn price(value: f64) -> String {
+    let decimals = match value.abs() {
+        v if v >= 1_000.0 => 2,
+        v if v >= 10.0 => 3,
+        v if v >= 1.0 => 4,
+        _ => 6,
+    };
+    format!("{value:.decimals$}")
+}
+
+pub fn percent(value: f64) -> String {
+    format!("{value:+.2}%")
+}
+
+/// `up`, `down` or `flat`: the CSS class of a signed figure.
+pub fn tone(value: f64) -> &'static str {
+    if value > 0.0 {
+        "up"
+    } else if value < 0.0 {
+        "down"
+    } else {
+        "flat"
+    }
+}
+
+pub fn time(at: NaiveDateTime) -> String {
+    at.format("%H:%M:%S").to_string()
+}
+
+pub fn date_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn duration(secs: i64) -> String {
+    let (h, m) = (secs / 3_600, secs % 3_600 / 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else {
+        format!("{m}m {:02}s", secs % 60)
+    }
+}
+
+/// A line chart in a `width` × `height` box: the `points` attribute of an SVG polyline, and the
+/// value range it spans. X is spread by index order (time order of the input).
+pub struct LineChart {
+    pub points: String,
+    pub min: f64,
+    pub max: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl LineChart {
+    pub fn new(values: &[(NaiveDateTime, f64)], width: f64, height: f64) -> Option<LineChart> {
+        let (first, last) = (values.first()?.0, values.last()?.0);
+        let min = values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
+        let max = values.iter().map(|v| v.1).fold(f64::NEG_INFINITY, f64::max);
+        let span_y = if max > min { max - min } else { 1.0 };
+        let span_x = (last - first).num_seconds().max(1) as f64;
+        let points = values
+            .iter()
+            .map(|(t, v)| {
+                let x = if values.len() == 1 {
+                    width / 2.0
+                } else {
+                    (*t - first).num_seconds() as f64 / span_x * width
+                };
+                let y = height - (v - min) / span_y * (height - 8.0) - 4.0;
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(LineChart {
+            points,
+            min,
+            max,
+            width,
+            height,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_groups_thousands_and_keeps_the_sign() {
+        assert_eq!(money(1_234_567.891), "1,234,567.89");
+        assert_eq!(money(-0.5), "-0.50");
+        assert_eq!(money(999.999), "1,000.00");
+        assert_eq!(signed_money(12.5), "+12.50");
+        assert_eq!(signed_money(-3.0), "-3.00");
+    }
+
+    #[test]
+    fn prices_keep_precision_that_suits_their_size() {
+        assert_eq!(price(94_120.456), "94120.46");
+        assert_eq!(price(2.18345), "2.1835");
+        assert_eq!(price(0.123_456_7), "0.123457");
+    }
+
+    #[test]
+    fn durations_read_as_hours_or_minutes() {
+        assert_eq!(duration(5_400), "1h 30m");
+        assert_eq!(duration(75), "1m 15s");
+    }
+}
