@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Actor;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service};
 use actix_web::middleware::{Compress, Logger};
 use actix_web::{web, HttpServer};
 
@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::db::{self, DbError};
 use crate::engine::actor::TickActor;
 use crate::engine::Engine;
+use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
 use crate::web::{routes, AppState};
@@ -62,23 +63,41 @@ impl App {
         let feed = AnyFeed::from_config(&config, chrono::Utc::now())?;
         let status = StatusBoard::new(feed.source());
         let config = Arc::new(config);
+        let events = EventBus::default();
         let engine = Arc::new(Engine::new(
             pool.clone(),
             Arc::clone(&config),
             feed,
             status.clone(),
+            events.clone(),
         ));
         TickActor::new(Arc::clone(&engine)).start();
         let state = web::Data::new(AppState {
             pool,
             status,
+            events,
             config,
             started_at: Instant::now(),
         });
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
         let server = HttpServer::new(move || {
+            let counted = state.status.clone();
             actix_web::App::new()
                 .app_data(state.clone())
+                // Count requests by route pattern (not raw path, which would grow without bound).
+                .wrap_fn(move |req, srv| {
+                    let counted = counted.clone();
+                    let call = srv.call(req);
+                    async move {
+                        let response = call.await?;
+                        let route = response
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".to_owned());
+                        counted.count_request(&route, response.status().as_u16());
+                        Ok(response)
+                    }
+                })
                 .wrap(Compress::default())
                 .wrap(Logger::new("%r %s %Dms"))
                 .configure(routes)

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod engine;
+pub mod events;
 pub mod feeds;
 pub mod status;
 pub mod web;

@@ -34,13 +34,30 @@ pub struct FeedStatus {
     pub error: Option<String>,
 }
 
-/// The last `update_paper_trades` tick.
+/// Upper bounds (seconds) of the tick duration histogram's buckets.
+pub const TICK_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// The last `update_paper_trades` tick, and counts since start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EngineStatus {
     pub last_tick_at: Option<DateTime<Utc>>,
     pub last_tick_ms: Option<f64>,
     pub ticks: u64,
     pub failed_ticks: u64,
+    /// Ticks at or under each of [`TICK_BUCKETS`] (not cumulative).
+    #[serde(skip)]
+    pub tick_buckets: [u64; TICK_BUCKETS.len()],
+    #[serde(skip)]
+    pub tick_seconds_sum: f64,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters {
+    /// Symbols that got no price in a poll, by error kind.
+    pub feed_errors: u64,
+    /// HTTP requests by (route pattern, status).
+    pub http: BTreeMap<(String, u16), u64>,
 }
 
 #[derive(Debug)]
@@ -52,6 +69,7 @@ struct Board {
     prices: RwLock<BTreeMap<String, Quote>>,
     /// Signals refused, by gate.
     refusals: RwLock<BTreeMap<&'static str, u64>>,
+    counters: RwLock<Counters>,
 }
 
 /// Cheap to clone; every clone sees the same status.
@@ -71,6 +89,7 @@ impl StatusBoard {
             engine: RwLock::new(EngineStatus::default()),
             prices: RwLock::new(BTreeMap::new()),
             refusals: RwLock::new(BTreeMap::new()),
+            counters: RwLock::new(Counters::default()),
         }))
     }
 
@@ -154,5 +173,35 @@ impl StatusBoard {
         if !ok {
             engine.failed_ticks += 1;
         }
+        let seconds = duration_ms / 1000.0;
+        engine.tick_seconds_sum += seconds;
+        if let Some(bucket) = TICK_BUCKETS.iter().position(|upper| seconds <= *upper) {
+            engine.tick_buckets[bucket] += 1;
+        }
+    }
+
+    pub fn count_feed_errors(&self, failures: u64) {
+        self.0
+            .counters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .feed_errors += failures;
+    }
+
+    pub fn count_request(&self, route: &str, status: u16) {
+        let mut counters = self
+            .0
+            .counters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *counters.http.entry((route.to_owned(), status)).or_insert(0) += 1;
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.0
+            .counters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }

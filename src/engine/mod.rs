@@ -15,6 +15,7 @@ use chrono::Utc;
 use crate::config::Config;
 use crate::db::{signals, DbPool};
 use crate::domain::time::truncate_to_micros;
+use crate::events::{Event, EventBus};
 use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
 use tick::{update_paper_trades, TickOutcome};
@@ -26,6 +27,7 @@ pub struct Engine {
     pub config: Arc<Config>,
     pub feed: AnyFeed,
     pub status: StatusBoard,
+    pub events: EventBus,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
 }
@@ -46,12 +48,19 @@ pub enum TickError {
 }
 
 impl Engine {
-    pub fn new(pool: DbPool, config: Arc<Config>, feed: AnyFeed, status: StatusBoard) -> Self {
+    pub fn new(
+        pool: DbPool,
+        config: Arc<Config>,
+        feed: AnyFeed,
+        status: StatusBoard,
+        events: EventBus,
+    ) -> Self {
         Engine {
             pool,
             config,
             feed,
             status,
+            events,
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -66,6 +75,7 @@ impl Engine {
         match &result {
             Ok(outcome) => {
                 for closed in &outcome.closed {
+                    self.events.publish(Event::TradeClosed(closed.signal_id));
                     log::info!(
                         "closed #{} {} {} at {} pnl {:.4}",
                         closed.signal_id,
@@ -78,6 +88,7 @@ impl Engine {
             }
             Err(e) => log::warn!("tick failed, nothing changed, retrying next tick: {e}"),
         }
+        self.events.publish(Event::Tick);
         result
     }
 
@@ -122,6 +133,7 @@ impl Engine {
         self.status
             .set_feed(polled.status(self.feed.source(), &previous, now));
         self.status.update_prices(&polled.quotes);
+        self.status.count_feed_errors(polled.failures.len() as u64);
         for (symbol, error) in &polled.failures {
             log::warn!("no price for {symbol}: {error}");
         }

@@ -15,6 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::config::Config;
 use crate::db::{Conn, DbPool};
+use crate::events::EventBus;
 use crate::status::StatusBoard;
 pub use error::ApiError;
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub config: Arc<Config>,
     pub status: StatusBoard,
+    pub events: EventBus,
     pub started_at: Instant,
 }
 
@@ -72,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/journal/{id}", web::patch().to(api::lists::patch_journal))
                 .route("/daily", web::get().to(api::lists::list_daily))
                 .route("/equity", web::get().to(api::lists::get_equity))
+                .route("/events", web::get().to(api::events::get_events))
                 .route(
                     "/signals/{id}",
                     web::get().to(api::signals::get_signal_by_id),
@@ -86,9 +89,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(not_found)),
         )
+        .route("/metrics", web::get().to(api::metrics::get_metrics))
+        .route("/openapi.json", web::get().to(api::openapi::get_openapi))
         .route("/", web::get().to(dashboard::dashboard_page))
         .route("/trades/{id}", web::get().to(trade::trade_page))
-        .route("/trades/{id}/close", web::post().to(trade::close_trade_form))
+        .route(
+            "/trades/{id}/close",
+            web::post().to(trade::close_trade_form),
+        )
         .route("/journal", web::get().to(journal::journal_page))
         .route("/journal/{id}", web::post().to(trade::save_notes_form))
         .route("/history", web::get().to(history::history_page))

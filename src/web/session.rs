@@ -46,7 +46,9 @@ impl Session {
     /// A new session cookie value, valid for a week from `now`.
     pub fn issue(api_token: &str, now: DateTime<Utc>) -> Session {
         let expires = now.timestamp() + SESSION_DAYS * 86_400;
-        let signature = hex(&mac(api_token, &format!("session|{expires}")).finalize().into_bytes());
+        let signature = hex(&mac(api_token, &format!("session|{expires}"))
+            .finalize()
+            .into_bytes());
         Session {
             value: format!("{expires}.{signature}"),
             token: api_token.to_owned(),
@@ -71,7 +73,9 @@ impl Session {
 
     /// The CSRF token every form of this session carries.
     pub fn csrf(&self) -> String {
-        hex(&mac(&self.token, &format!("csrf|{}", self.value)).finalize().into_bytes())
+        hex(&mac(&self.token, &format!("csrf|{}", self.value))
+            .finalize()
+            .into_bytes())
     }
 
     /// Whether `given` is this session's CSRF token (constant-time).

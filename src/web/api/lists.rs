@@ -12,10 +12,10 @@ use super::super::{ApiError, AppState};
 use super::body::Body;
 use super::params::{next_cursor, Params};
 use crate::clock::now_utc;
+use crate::db::daily_stats;
 use crate::db::journal::{self, JournalFilter};
 use crate::db::models::{rfc3339, DailyStatsRow, JournalEntryRow, SignalRow};
 use crate::db::signals::{list_signals as query_signals, SignalFilter};
-use crate::db::daily_stats;
 use crate::domain::{normalize_symbol, Outcome, SignalStatus};
 
 #[derive(Serialize)]
@@ -107,7 +107,10 @@ pub fn clean_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<String,
     let mut kept: Vec<String> = Vec::new();
     for tag in tags.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
         if tag.chars().count() > 32 {
-            return Err(ApiError::validation("tags", "a tag is at most 32 characters"));
+            return Err(ApiError::validation(
+                "tags",
+                "a tag is at most 32 characters",
+            ));
         }
         if !kept.iter().any(|k| k == tag) {
             kept.push(tag.to_owned());
@@ -168,8 +171,8 @@ pub async fn patch_journal(
         Some(Value::String(s)) => Some(clean_tags(s.split(','))?),
         Some(Value::Array(items)) => {
             let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-            let texts = texts
-                .ok_or_else(|| ApiError::validation("tags", "tags must be strings"))?;
+            let texts =
+                texts.ok_or_else(|| ApiError::validation("tags", "tags must be strings"))?;
             Some(clean_tags(texts)?)
         }
         Some(_) => {
@@ -187,7 +190,9 @@ pub async fn patch_journal(
             message: "send notes, tags or both".to_owned(),
         });
     }
-    Ok(web::Json(save_journal_notes(&state, id, notes, tags).await?))
+    Ok(web::Json(
+        save_journal_notes(&state, id, notes, tags).await?,
+    ))
 }
 
 #[derive(Serialize)]

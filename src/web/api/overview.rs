@@ -14,11 +14,11 @@ use crate::status::FeedStatus;
 #[derive(Serialize)]
 pub struct StatsResponse {
     #[serde(flatten)]
-    figures: Figures,
+    pub figures: Figures,
     /// Balance at or below `min_balance`: no new trades.
-    account_blown: bool,
-    feed: FeedStatus,
-    last_tick_at: Option<DateTime<Utc>>,
+    pub account_blown: bool,
+    pub feed: FeedStatus,
+    pub last_tick_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize)]
@@ -39,13 +39,18 @@ fn stats_response(state: &AppState, figures: Figures) -> StatsResponse {
     }
 }
 
-pub async fn get_stats(state: web::Data<AppState>) -> Result<web::Json<StatsResponse>, ApiError> {
+/// The `/api/stats` body, read now.
+pub async fn current_stats(state: &AppState) -> Result<StatsResponse, ApiError> {
     let initial = state.config.initial_balance;
     let today = now_utc().date();
     let figures = state
         .with_conn(move |conn| Ok(overview::figures(conn, today, initial)?))
         .await?;
-    Ok(web::Json(stats_response(&state, figures)))
+    Ok(stats_response(state, figures))
+}
+
+pub async fn get_stats(state: web::Data<AppState>) -> Result<web::Json<StatsResponse>, ApiError> {
+    Ok(web::Json(current_stats(&state).await?))
 }
 
 pub async fn get_data(state: web::Data<AppState>) -> Result<web::Json<DataResponse>, ApiError> {

@@ -25,7 +25,10 @@ impl Params {
         if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(ApiError::validation(
                 unknown.clone(),
-                format!("unknown parameter `{unknown}`; expected one of {}", allowed.join(", ")),
+                format!(
+                    "unknown parameter `{unknown}`; expected one of {}",
+                    allowed.join(", ")
+                ),
             ));
         }
         Ok(Params(map))
@@ -51,7 +54,9 @@ impl Params {
         Ok(self
             .parsed("limit", |raw| match raw.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-                _ => Err(format!("limit must be a whole number from 1 to {MAX_LIMIT}")),
+                _ => Err(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                )),
             })?
             .unwrap_or(DEFAULT_LIMIT))
     }

@@ -14,6 +14,7 @@ use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest
 use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
 use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
 use crate::domain::{normalize_symbol, Direction, SignalStatus};
+use crate::events::Event;
 
 const TEXT_LIMIT: usize = 2_000;
 const ID_LIMIT: usize = 128;
@@ -133,6 +134,7 @@ pub(super) async fn open_at_market(
         .await?;
     match result {
         Ok(AddOutcome::Created(row)) => {
+            state.events.publish(Event::SignalOpened(row.id));
             log::info!(
                 "opened #{} {} {} at {} ({})",
                 row.id,
@@ -254,6 +256,7 @@ pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, Ap
         .await?;
     match outcome {
         CloseOutcome::Closed(closed) => {
+            state.events.publish(Event::TradeClosed(closed.signal.id));
             log::info!(
                 "closed #{} {} MANUAL at {} pnl {:.4}",
                 closed.signal.id,

@@ -40,7 +40,14 @@ pub async fn journal_page(
     let filter = journal_filter(&params)?;
     let before_id = params.before_id()?;
     let mut entries = state
-        .with_conn(move |conn| Ok(journal::list_entries(conn, &filter, before_id, PAGE_SIZE + 1)?))
+        .with_conn(move |conn| {
+            Ok(journal::list_entries(
+                conn,
+                &filter,
+                before_id,
+                PAGE_SIZE + 1,
+            )?)
+        })
         .await?;
     let next = next_cursor(&mut entries, PAGE_SIZE, |e| e.id);
     let keep = |name: &str| params.text(name).unwrap_or_default().to_owned();

@@ -24,7 +24,10 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn render(page: &LoginPage, status: actix_web::http::StatusCode) -> Result<HttpResponse, PageError> {
+fn render(
+    page: &LoginPage,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, PageError> {
     let body = page
         .render()
         .map_err(|e| ApiError::internal("rendering the login page", &e))?;

@@ -61,11 +61,30 @@ impl TradeChart {
         );
         TradeChart {
             levels: vec![
-                Level { label: "target", price: price(s.take_profit), y: y(s.take_profit), class: "up" },
-                Level { label: "entry", price: price(s.entry_price), y: y(s.entry_price), class: "flat" },
-                Level { label: "stop", price: price(s.stop_loss), y: y(s.stop_loss), class: "down" },
+                Level {
+                    label: "target",
+                    price: price(s.take_profit),
+                    y: y(s.take_profit),
+                    class: "up",
+                },
+                Level {
+                    label: "entry",
+                    price: price(s.entry_price),
+                    y: y(s.entry_price),
+                    class: "flat",
+                },
+                Level {
+                    label: "stop",
+                    price: price(s.stop_loss),
+                    y: y(s.stop_loss),
+                    class: "down",
+                },
             ],
-            path: format!("{x0:.1},{:.1} {x1:.1},{:.1}", y(s.entry_price), y(end_price)),
+            path: format!(
+                "{x0:.1},{:.1} {x1:.1},{:.1}",
+                y(s.entry_price),
+                y(end_price)
+            ),
             exit_x: x1,
             exit_y: y(end_price),
             exit_label: match s.exit_price {
@@ -114,7 +133,9 @@ pub async fn trade_page(
     let (signal, entry) = state
         .with_conn(move |conn| {
             let signal = signals::get_signal(conn, id).map_err(|e| match e {
-                diesel::result::Error::NotFound => ApiError::NotFound(format!("there is no trade {id}")),
+                diesel::result::Error::NotFound => {
+                    ApiError::NotFound(format!("there is no trade {id}"))
+                }
                 other => other.into(),
             })?;
             let entry = journal::for_signal(conn, id.0)?;
@@ -122,7 +143,11 @@ pub async fn trade_page(
         })
         .await?;
     let page = TradePage {
-        layout: Layout::new(format!("Trade {} {}", signal.id, signal.symbol), "", session.as_ref()),
+        layout: Layout::new(
+            format!("Trade {} {}", signal.id, signal.symbol),
+            "",
+            session.as_ref(),
+        ),
         trade: TradeRow::new(&signal),
         quantity: format!("{:.8}", signal.quantity),
         risk: money(signal.risk_amount),
@@ -159,7 +184,11 @@ pub async fn save_notes_form(
         .parse::<i32>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| PageError(ApiError::NotFound(format!("there is no journal entry {path}"))))?;
+        .ok_or_else(|| {
+            PageError(ApiError::NotFound(format!(
+                "there is no journal entry {path}"
+            )))
+        })?;
     if form.notes.chars().count() > NOTES_LIMIT {
         return Err(PageError(ApiError::validation(
             "notes",
