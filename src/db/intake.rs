@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use super::daily_stats;
 use super::models::{SignalId, SignalRow};
-use super::signals::{self, AddOutcome, CloseOutcome, CloseRequest, SignalDraft};
+use super::signals::{self, is_active, AddOutcome, CloseOutcome, CloseRequest, SignalDraft};
 use crate::domain::rules::TradingRules;
 use crate::domain::time::day_bounds;
 use crate::domain::trading::{
@@ -55,14 +55,14 @@ pub fn exposure(
     now: NaiveDateTime,
 ) -> QueryResult<Exposure> {
     use super::schema::signals::dsl::*;
-    let active = SignalStatus::Active.as_str();
     let balance = daily_stats::current_balance(conn, initial_balance)?;
     let on_symbol: i64 = signals
-        .filter(symbol.eq(trade_symbol).and(status.eq(active)))
+        .filter(symbol.eq(trade_symbol))
+        .filter(is_active())
         .select(count_star())
         .first(conn)?;
     let (open, open_risk): (i64, Option<f64>) = signals
-        .filter(status.eq(active))
+        .filter(is_active())
         .select((count_star(), sum(risk_amount)))
         .first(conn)?;
     let (start, end) = day_bounds(now.date());

@@ -12,7 +12,6 @@ use super::journal;
 use super::models::{JournalEntryRow, SignalRow};
 use super::signals as signal_queries;
 use crate::domain::time::day_bounds;
-use crate::domain::SignalStatus;
 
 /// The account and today's counters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,9 +60,11 @@ fn figures_in(
         .filter(created_at.ge(start).and(created_at.lt(end)))
         .select(count_star())
         .first(conn)?;
+    // closed_at is set exactly when a signal is CLOSED (a CHECK constraint), so the range alone
+    // counts today's closes; adding `status = ?` would tempt SQLite into the status index and a
+    // scan of every closed trade ever.
     let closed_today: i64 = signals
         .filter(closed_at.ge(start).and(closed_at.lt(end)))
-        .filter(status.eq(SignalStatus::Closed.as_str()))
         .select(count_star())
         .first(conn)?;
     let decided = stats.wins + stats.losses;

@@ -107,6 +107,13 @@ pub fn insert_signal(
     Ok(AddOutcome::Created(row))
 }
 
+/// `status = 'ACTIVE'` written as a literal: SQLite uses the partial index `signals_active_idx`
+/// only for a literal term, and that index keeps open-trade queries small however long the
+/// history (migration 2026-11-25-000004).
+pub fn is_active() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("signals.status = 'ACTIVE'")
+}
+
 /// One signal by id; `diesel::NotFound` when there is none.
 pub fn get_signal(conn: &mut SqliteConnection, signal_id: SignalId) -> QueryResult<SignalRow> {
     use super::schema::signals::dsl::*;
@@ -120,7 +127,7 @@ pub fn get_signal(conn: &mut SqliteConnection, signal_id: SignalId) -> QueryResu
 pub fn get_active_signals(conn: &mut SqliteConnection) -> QueryResult<Vec<SignalRow>> {
     use super::schema::signals::dsl::*;
     signals
-        .filter(status.eq(SignalStatus::Active.as_str()))
+        .filter(is_active())
         .order(id.asc())
         .select(SignalRow::as_select())
         .load(conn)
@@ -133,11 +140,8 @@ pub fn get_active_for_symbol(
 ) -> QueryResult<Vec<SignalRow>> {
     use super::schema::signals::dsl::*;
     signals
-        .filter(
-            symbol
-                .eq(trade_symbol)
-                .and(status.eq(SignalStatus::Active.as_str())),
-        )
+        .filter(symbol.eq(trade_symbol))
+        .filter(is_active())
         .order(id.asc())
         .select(SignalRow::as_select())
         .load(conn)
@@ -148,7 +152,7 @@ pub fn active_summary(conn: &mut SqliteConnection) -> QueryResult<(i64, f64)> {
     use super::schema::signals::dsl::*;
     use diesel::dsl::{count_star, sum};
     let (open, unrealized): (i64, Option<f64>) = signals
-        .filter(status.eq(SignalStatus::Active.as_str()))
+        .filter(is_active())
         .select((count_star(), sum(unrealized_pnl)))
         .first(conn)?;
     Ok((open, unrealized.unwrap_or(0.0)))
@@ -162,7 +166,7 @@ pub fn active_windows(
     use super::schema::signals::dsl::*;
     use diesel::dsl::{max, min};
     let rows: Vec<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)> = signals
-        .filter(status.eq(SignalStatus::Active.as_str()))
+        .filter(is_active())
         .group_by(symbol)
         .select((symbol, min(updated_at), max(created_at)))
         .load(conn)?;

@@ -436,3 +436,40 @@ fn today_and_active_queries_use_indexes() {
         assert!(detail.contains(index), "{sql}\n  plan: {detail}");
     }
 }
+
+#[test]
+fn open_trade_queries_keep_their_index_after_analyze() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    diesel::sql_query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 20000)
+         INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit,
+             quantity, risk_amount, confidence, strategy, reasons, current_price,
+             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, created_at,
+             closed_at, updated_at)
+         SELECT CASE n % 4 WHEN 0 THEN 'BTCUSDT' WHEN 1 THEN 'ETHUSDT' WHEN 2 THEN 'SOLUSDT'
+                    ELSE 'XRPUSDT' END,
+             'LONG', 'CLOSED', 100, 95, 110, 1, 5, 0.8, 'x', '', 100, 100, 100, 110,
+             'TAKE_PROFIT', 9.8, datetime('2024-01-01', '+' || (n * 600) || ' seconds'),
+             datetime('2024-01-01', '+' || (n * 600 + 60) || ' seconds'),
+             datetime('2024-01-01', '+' || (n * 600 + 60) || ' seconds')
+         FROM seq",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    // Statistics taken while every trade was closed: "status = ?" then looks like the whole table.
+    diesel::sql_query("ANALYZE").execute(&mut conn).unwrap();
+    SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    for sql in [
+        "SELECT COUNT(*), SUM(unrealized_pnl) FROM signals WHERE signals.status = 'ACTIVE'",
+        "SELECT * FROM signals WHERE signals.status = 'ACTIVE' ORDER BY id",
+        "SELECT symbol, MIN(updated_at), MAX(created_at) FROM signals WHERE signals.status = 'ACTIVE' GROUP BY symbol",
+    ] {
+        let detail = plan(&mut conn, sql);
+        // Either index reaches only the open trades; a scan of the table (or of the whole status
+        // index) would read every closed trade too.
+        let only_open = detail.contains("signals_active_idx")
+            || detail.contains("USING INDEX signals_status_idx (status=?)");
+        assert!(only_open, "{sql}\n  plan: {detail}");
+    }
+}

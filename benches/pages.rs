@@ -1,0 +1,199 @@
+//! Latency of `/`, `/api/data`, `/api/stats` and a deep `/api/signals` page against databases with
+//! 1 000, 100 000 and 1 000 000 closed signals (issue 6 target: latency independent of history
+//! size, p50 under 2 ms for `/api/data` at 1 000 000). Run with `cargo bench --bench pages`.
+//!
+//! The fixture generator fills a SQLite file with SQL (a recursive CTE): N closed trades over
+//! the 1 000 days before today with their journal entries and a consistent daily_stats chain,
+//! then today's activity (open trades, closes) through the real repository functions. The real
+//! server is started in-process on a free port with a feed that is never reachable, so nothing
+//! changes during the measurement; requests are sequential over one keep-alive connection.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use signaldesk::app::App;
+use signaldesk::clock::now_utc;
+use signaldesk::config::Config;
+use signaldesk::db;
+use signaldesk::db::signals::{add_signal, close_signal, CloseRequest, SignalDraft};
+use signaldesk::domain::{Direction, ExitReason};
+
+const INITIAL: f64 = 10_000.0;
+
+/// Fill `url` with `closed` historical trades and today's activity.
+fn generate(url: &str, closed: u64) {
+    let mut conn = db::connect(url).expect("connect");
+    db::run_migrations(&mut conn).expect("migrate");
+    let seconds_per_trade = 1_000.0 * 86_400.0 / closed as f64;
+    conn.batch_execute(&format!(
+        "BEGIN;
+         WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {closed}),
+         t AS (SELECT n,
+                 CASE n % 4 WHEN 0 THEN 'BTCUSDT' WHEN 1 THEN 'ETHUSDT' WHEN 2 THEN 'SOLUSDT' ELSE 'XRPUSDT' END AS symbol,
+                 n % 2 = 0 AS long, n % 5 < 2 AS win,
+                 datetime(date('now', '-1000 days'), '+' || CAST(n * {seconds_per_trade} AS INTEGER) || ' seconds') AS opened
+               FROM seq)
+         INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, quantity,
+             risk_amount, confidence, strategy, timeframe, reasons, current_price, unrealized_pnl,
+             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, fees, created_at,
+             closed_at, updated_at)
+         SELECT symbol, CASE WHEN long THEN 'LONG' ELSE 'SHORT' END, 'CLOSED', 100.0,
+             CASE WHEN long THEN 95.0 ELSE 105.0 END, CASE WHEN long THEN 110.0 ELSE 90.0 END, 1.0,
+             5.0, 0.8, 'bench', '5m', 'fixture',
+             0, 0, 100.0, 100.0,
+             CASE WHEN win THEN (CASE WHEN long THEN 110.0 ELSE 90.0 END) ELSE (CASE WHEN long THEN 95.0 ELSE 105.0 END) END,
+             CASE WHEN win THEN 'TAKE_PROFIT' ELSE 'STOP_LOSS' END,
+             CASE WHEN win THEN 9.8 ELSE -5.2 END, 0.2, opened,
+             datetime(opened, '+30 minutes'), datetime(opened, '+30 minutes')
+         FROM t;
+         UPDATE signals SET current_price = exit_price;
+         INSERT INTO journal_entries (signal_id, symbol, direction, entry_price, exit_price, quantity,
+             pnl, pnl_pct, r_multiple, outcome, exit_reason, opened_at, closed_at, duration_secs,
+             balance_after, tags, created_at, updated_at)
+         SELECT id, symbol, direction, entry_price, exit_price, quantity, pnl, pnl, pnl / 5.0,
+             CASE WHEN pnl > 0 THEN 'WIN' ELSE 'LOSS' END, exit_reason, created_at, closed_at, 1800,
+             {INITIAL} + SUM(pnl) OVER (ORDER BY id), '', closed_at, closed_at
+         FROM signals;
+         INSERT INTO daily_stats (date, scan_count, signals_generated, trades_closed, wins, losses,
+             starting_balance, paper_balance, realized_pnl, total_pnl, updated_at)
+         SELECT day, 0, 0, trades, wins, losses, {INITIAL} + total - day_pnl, {INITIAL} + total,
+             day_pnl, total, day || ' 23:59:59'
+         FROM (SELECT substr(closed_at, 1, 10) AS day, COUNT(*) AS trades, SUM(pnl > 0) AS wins,
+                      SUM(pnl < 0) AS losses, SUM(pnl) AS day_pnl,
+                      SUM(SUM(pnl)) OVER (ORDER BY substr(closed_at, 1, 10)) AS total
+               FROM signals GROUP BY day);
+         CREATE TEMP TABLE created AS
+             SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS n FROM signals GROUP BY day;
+         CREATE UNIQUE INDEX temp.created_day ON created (day);
+         UPDATE daily_stats SET signals_generated =
+             coalesce((SELECT n FROM created WHERE created.day = daily_stats.date), 0);
+         COMMIT;"
+    ))
+    .expect("generate history");
+
+    // SIGNALDESK_BENCH_ANALYZE=1: measure with planner statistics, as after a user's ANALYZE.
+    if std::env::var("SIGNALDESK_BENCH_ANALYZE").is_ok_and(|v| v == "1") {
+        conn.batch_execute("ANALYZE;").expect("analyze");
+    }
+
+    // Today: 12 signals, 8 of them closed, through the repository.
+    let now = now_utc();
+    for i in 0..12 {
+        let draft = SignalDraft {
+            symbol: ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"][i % 4].to_owned(),
+            direction: Direction::Long,
+            entry_price: 100.0,
+            stop_loss: 95.0,
+            take_profit: 110.0,
+            quantity: 1.0,
+            risk_amount: 5.0,
+            confidence: 0.8,
+            strategy: "bench".to_owned(),
+            timeframe: Some("5m".to_owned()),
+            external_id: None,
+            reasons: "today".to_owned(),
+            notes: None,
+            entry_fee: 0.1,
+        };
+        let db::signals::AddOutcome::Created(row) =
+            add_signal(&mut conn, &draft, INITIAL, now).unwrap()
+        else {
+            unreachable!()
+        };
+        if i < 8 {
+            let request = CloseRequest {
+                exit_price: 104.0,
+                exit_reason: ExitReason::Manual,
+                fee_rate: 0.001,
+                closed_at: now,
+            };
+            close_signal(&mut conn, row.signal_id(), &request, INITIAL).unwrap();
+        }
+    }
+}
+
+fn start_server(url: &str) -> String {
+    let mut flags: Vec<(String, String)> = [
+        ("database_url", url),
+        ("bind", "127.0.0.1:0"),
+        ("feed", "bybit"),
+        ("exchange_url", "http://127.0.0.1:9"),
+        ("tick_secs", "3600"),
+        ("scan", "off"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    flags.push(("initial_balance".to_owned(), INITIAL.to_string()));
+    let config = Config::from_layers(None, Vec::new(), &flags).expect("config");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = App::build(config).await.expect("start");
+            tx.send(app.addr()).unwrap();
+            app.run_until_stopped().await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+fn measure(client: &reqwest::blocking::Client, url: &str, runs: usize) -> (Duration, Duration) {
+    for _ in 0..30 {
+        client.get(url).send().unwrap().bytes().unwrap();
+    }
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let response = client.get(url).send().unwrap();
+            assert!(
+                response.status().is_success(),
+                "{url}: {}",
+                response.status()
+            );
+            response.bytes().unwrap();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[runs / 2], times[runs * 95 / 100])
+}
+
+fn main() {
+    let client = reqwest::blocking::Client::new();
+    println!(
+        "{:>10} {:<44} {:>9} {:>9}",
+        "closed", "endpoint", "p50", "p95"
+    );
+    // SIGNALDESK_BENCH_SIZES=1000,100000 picks sizes; the default is the issue's three.
+    let sizes: Vec<u64> = std::env::var("SIGNALDESK_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 100_000, 1_000_000]);
+    for closed in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("pages.db").to_string_lossy().into_owned();
+        let started = Instant::now();
+        generate(&url, closed);
+        eprintln!(
+            "generated {closed} closed signals in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        let base = start_server(&url);
+        let deep = closed / 2;
+        for path in [
+            "/".to_owned(),
+            "/api/data".to_owned(),
+            "/api/stats".to_owned(),
+            format!("/api/signals?before_id={deep}&limit=100"),
+            format!("/api/signals?status=CLOSED&symbol=BTCUSDT&before_id={deep}&limit=100"),
+        ] {
+            let (p50, p95) = measure(&client, &format!("{base}{path}"), 300);
+            println!(
+                "{closed:>10} {path:<44} {:>7.3}ms {:>7.3}ms",
+                p50.as_secs_f64() * 1e3,
+                p95.as_secs_f64() * 1e3
+            );
+        }
+    }
+}
