@@ -285,17 +285,19 @@ fn every_page_renders_in_a_real_browser_and_a_note_is_edited_through_the_form() 
     browser.goto(&format!("{}/login?next=/trades/1", server.address));
     browser.type_into("input[name=token]", API_TOKEN);
     browser.click("form.login button[type=submit]");
-    assert!(
-        browser.source().contains("Save notes"),
-        "logged in, the note form shows"
-    );
+    // A click that submits a form returns once the navigation started; wait for the new page.
+    wait_until("the note form after logging in", || {
+        browser.source().contains("Save notes").then_some(())
+    });
     browser.type_into("textarea[name=notes]", "Took profit as planned <3");
     browser.type_into("input[name=tags]", "plan, patience");
     browser.click("form.notes button[type=submit]");
-    assert_eq!(
-        browser.text("textarea[name=notes]"),
-        "Took profit as planned <3"
-    );
+    wait_until("the saved note", || {
+        let saved = browser
+            .source()
+            .contains("Took profit as planned &lt;3</textarea>");
+        saved.then_some(())
+    });
     browser.screenshot("trade-note-saved");
     let entry = journal::for_signal(&mut db.conn(), 1).unwrap().unwrap();
     assert_eq!(entry.notes.as_deref(), Some("Took profit as planned <3"));
