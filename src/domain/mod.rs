@@ -6,6 +6,7 @@ mod kinds;
 pub mod market;
 pub mod pnl;
 pub mod rules;
+pub mod strategy;
 pub mod time;
 pub mod trading;
 
