@@ -14,6 +14,7 @@ use crate::clock::now_utc;
 use crate::config::Config;
 use crate::db::{self, DbError};
 use crate::engine::actor::TickActor;
+use crate::engine::scanner::ScanActor;
 use crate::engine::Engine;
 use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
@@ -72,6 +73,9 @@ impl App {
             events.clone(),
         ));
         TickActor::new(Arc::clone(&engine)).start();
+        if config.scan {
+            ScanActor::new(Arc::clone(&engine)).start();
+        }
         let state = web::Data::new(AppState {
             pool,
             status,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveTime;
 
+use crate::domain::market::Timeframe;
 use crate::domain::normalize_symbol;
 use crate::domain::rules::TradingRules;
 
@@ -109,8 +110,8 @@ pub struct Config {
     /// Whether the strategy scanner runs.
     pub scan: bool,
     pub scan_secs: u64,
-    /// Scanner candle timeframe, one of [`TIMEFRAMES`].
-    pub timeframe: String,
+    /// Scanner candle timeframe.
+    pub timeframe: Timeframe,
     /// Bearer token for write endpoints; `None` refuses every write.
     pub api_token: Option<String>,
     /// Paper account start, quote currency.
@@ -331,12 +332,8 @@ fn symbol_list(s: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn timeframe(s: &str) -> Result<String, String> {
-    if TIMEFRAMES.contains(&s) {
-        Ok(s.to_owned())
-    } else {
-        Err(format!("expected one of {}", TIMEFRAMES.join(", ")))
-    }
+fn timeframe(s: &str) -> Result<Timeframe, String> {
+    Timeframe::parse(s).ok_or_else(|| format!("expected one of {}", TIMEFRAMES.join(", ")))
 }
 
 impl Config {
@@ -498,7 +495,7 @@ impl Config {
             tick_secs: l.parse("tick_secs", 5, whole(1))?,
             scan: l.parse("scan", true, switch)?,
             scan_secs: l.parse("scan_secs", 60, whole(1))?,
-            timeframe: l.parse("timeframe", "5m".to_owned(), timeframe)?,
+            timeframe: l.parse("timeframe", Timeframe::M5, timeframe)?,
             api_token,
             initial_balance,
             stale_secs: l.parse("stale_secs", 30, whole(1))?,
@@ -537,7 +534,7 @@ impl fmt::Display for Config {
             ("tick_secs", self.tick_secs.to_string()),
             ("scan", if self.scan { "on" } else { "off" }.to_owned()),
             ("scan_secs", self.scan_secs.to_string()),
-            ("timeframe", self.timeframe.clone()),
+            ("timeframe", self.timeframe.as_str().to_owned()),
             (
                 "api_token",
                 if self.api_token.is_some() {

@@ -51,6 +51,14 @@ pub struct EngineStatus {
     pub tick_seconds_sum: f64,
 }
 
+/// The last strategy scan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScanStatus {
+    pub last_scan_at: Option<DateTime<Utc>>,
+    /// Per symbol: what the scan came to (a setup opened, refused and why, no setup, an error).
+    pub results: Vec<crate::engine::scanner::SymbolScan>,
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
@@ -70,6 +78,7 @@ struct Board {
     /// Signals refused, by gate.
     refusals: RwLock<BTreeMap<&'static str, u64>>,
     counters: RwLock<Counters>,
+    scan: RwLock<ScanStatus>,
 }
 
 /// Cheap to clone; every clone sees the same status.
@@ -90,6 +99,7 @@ impl StatusBoard {
             prices: RwLock::new(BTreeMap::new()),
             refusals: RwLock::new(BTreeMap::new()),
             counters: RwLock::new(Counters::default()),
+            scan: RwLock::new(ScanStatus::default()),
         }))
     }
 
@@ -178,6 +188,21 @@ impl StatusBoard {
         if let Some(bucket) = TICK_BUCKETS.iter().position(|upper| seconds <= *upper) {
             engine.tick_buckets[bucket] += 1;
         }
+    }
+
+    pub fn record_scan(&self, at: DateTime<Utc>, results: Vec<crate::engine::scanner::SymbolScan>) {
+        *self.0.scan.write().unwrap_or_else(PoisonError::into_inner) = ScanStatus {
+            last_scan_at: Some(at),
+            results,
+        };
+    }
+
+    pub fn scan(&self) -> ScanStatus {
+        self.0
+            .scan
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn count_feed_errors(&self, failures: u64) {

@@ -3,6 +3,7 @@
 //! through the [`StatusBoard`].
 
 pub mod actor;
+pub mod scanner;
 pub mod tick;
 
 use std::collections::BTreeMap;

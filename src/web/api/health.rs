@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 use super::super::{ApiError, AppState};
-use crate::status::{FeedHealth, FeedStatus};
+use crate::status::{FeedHealth, FeedStatus, ScanStatus};
 
 #[derive(Serialize)]
 struct DbHealth {
@@ -24,6 +24,15 @@ struct HealthResponse {
     feed: FeedStatus,
     last_tick_at: Option<DateTime<Utc>>,
     last_tick_ms: Option<f64>,
+    /// The strategy scanner: off, or its last scan per symbol.
+    scanner: Scanner,
+}
+
+#[derive(Serialize)]
+struct Scanner {
+    enabled: bool,
+    #[serde(flatten)]
+    last: ScanStatus,
 }
 
 /// 200 while the database answers, 503 when it does not.
@@ -59,6 +68,10 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         feed,
         last_tick_at: engine.last_tick_at,
         last_tick_ms: engine.last_tick_ms,
+        scanner: Scanner {
+            enabled: state.config.scan,
+            last: state.status.scan(),
+        },
     };
     Ok(if status == "down" {
         HttpResponse::ServiceUnavailable().json(body)

@@ -1,0 +1,208 @@
+//! The strategy scanner (DESIGN.md §8): every `SIGNALDESK_SCAN_SECS`, per watch-list symbol,
+//! fetch completed candles of the scanner timeframe and of 1h, run the `ict` strategy, and hand
+//! each setup to the same intake as the API (`db::intake::open_signal`: gates, sizing, one
+//! transaction). One failing symbol never stops the others.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Engine;
+use crate::db::daily_stats;
+use crate::db::intake::{open_signal, IntakeError, SignalRequest};
+use crate::db::signals::AddOutcome;
+use crate::domain::market::{Candle, Timeframe};
+use crate::domain::strategy::{ict, Setup};
+use crate::domain::time::truncate_to_micros;
+use crate::events::Event;
+use crate::feeds::{FeedError, PriceFeed};
+
+/// Candles the strategy reads per timeframe.
+pub const CANDLES: usize = 200;
+
+/// What one symbol's scan came to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SymbolScan {
+    pub symbol: String,
+    /// `no setup`, `opened #12`, `already opened`, `refused: <gate reason>`, `invalid: …`, `error: …`.
+    pub result: String,
+}
+
+/// Only candles that have closed by `now`: a forming candle would let the strategy see a price
+/// that may not last.
+pub fn completed(
+    mut candles: Vec<Candle>,
+    timeframe: Timeframe,
+    now: DateTime<Utc>,
+) -> Vec<Candle> {
+    let step = chrono::Duration::seconds(timeframe.secs());
+    candles.retain(|c| c.open_time + step <= now);
+    candles
+}
+
+impl Engine {
+    async fn setup_for(
+        &self,
+        symbol: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Setup>, FeedError> {
+        let timeframe = self.config.timeframe;
+        let ltf = self
+            .feed
+            .candles(symbol, timeframe, CANDLES + 1, now)
+            .await?;
+        let htf = self
+            .feed
+            .candles(symbol, Timeframe::H1, CANDLES + 1, now)
+            .await?;
+        let ltf = completed(ltf, timeframe, now);
+        let htf = completed(htf, Timeframe::H1, now);
+        Ok(ict(&ltf, &htf, timeframe.as_str(), Timeframe::H1.as_str()))
+    }
+
+    async fn scan_symbol(self: &Arc<Self>, symbol: &str, now: DateTime<Utc>) -> String {
+        let setup = match self.setup_for(symbol, now).await {
+            Ok(Some(setup)) => setup,
+            Ok(None) => return "no setup".to_owned(),
+            Err(e) => return format!("error: {e}"),
+        };
+        let Some(quote) = self
+            .status
+            .fresh_price(symbol, Utc::now(), self.config.stale_secs)
+        else {
+            return "refused: no fresh price".to_owned();
+        };
+        let timeframe = self.config.timeframe.as_str();
+        let request = SignalRequest {
+            symbol: symbol.to_owned(),
+            direction: setup.direction,
+            stop_loss: setup.stop_loss,
+            take_profit: setup.take_profit,
+            confidence: setup.confidence,
+            strategy: "ict".to_owned(),
+            timeframe: Some(timeframe.to_owned()),
+            // One signal per zone: a setup seen again on the next scan is the same signal.
+            external_id: Some(format!("ict:{symbol}:{timeframe}:{}", setup.zone_time)),
+            reasons: setup.reasons,
+            notes: None,
+        };
+        let engine = Arc::clone(self);
+        let opened = actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
+            let now = truncate_to_micros(Utc::now().naive_utc());
+            Ok::<_, String>(open_signal(
+                &mut conn,
+                &request,
+                quote.last_price,
+                &engine.config.rules,
+                engine.config.initial_balance,
+                now,
+            ))
+        })
+        .await;
+        match opened {
+            Ok(Ok(Ok(AddOutcome::Created(row)))) => {
+                self.events.publish(Event::SignalOpened(row.id));
+                log::info!(
+                    "scanner opened #{} {} {}: {}",
+                    row.id,
+                    row.symbol,
+                    row.direction,
+                    row.reasons
+                );
+                format!("opened #{}", row.id)
+            }
+            Ok(Ok(Ok(AddOutcome::Existing(_)))) => "already opened".to_owned(),
+            Ok(Ok(Err(IntakeError::Refused(refusal)))) => {
+                self.status.count_refusal(refusal.gate);
+                log::info!(
+                    "scanner setup on {symbol} refused by {}: {}",
+                    refusal.gate,
+                    refusal.message
+                );
+                format!("refused: {}", refusal.message)
+            }
+            Ok(Ok(Err(IntakeError::Invalid(rule)))) => format!("invalid: {rule}"),
+            Ok(Ok(Err(IntakeError::Db(e)))) => format!("error: database: {e}"),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// One scan of the watch-list: counts the scan in today's stats, then each symbol in turn.
+    pub async fn scan(self: &Arc<Self>) -> Vec<SymbolScan> {
+        let now = Utc::now();
+        let engine = Arc::clone(self);
+        let counted = actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
+            let at = truncate_to_micros(Utc::now().naive_utc());
+            daily_stats::record_scan(&mut conn, engine.config.initial_balance, at)
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        if let Ok(Err(e)) | Err(e) = counted.map_err(|e| e.to_string()) {
+            log::warn!("scan not counted: {e}");
+        }
+        let mut results = Vec::with_capacity(self.config.symbols.len());
+        for symbol in &self.config.symbols {
+            let result = self.scan_symbol(symbol, now).await;
+            if result.starts_with("error") {
+                log::warn!("scan of {symbol}: {result}");
+            }
+            results.push(SymbolScan {
+                symbol: symbol.clone(),
+                result,
+            });
+        }
+        self.status.record_scan(now, results.clone());
+        results
+    }
+}
+
+/// Runs [`Engine::scan`] every `SIGNALDESK_SCAN_SECS`; a scan never overlaps the previous one.
+pub struct ScanActor {
+    engine: Arc<Engine>,
+    running: Arc<AtomicBool>,
+}
+
+impl ScanActor {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        ScanActor {
+            engine,
+            running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn start_scan(&mut self, ctx: &mut Context<Self>) {
+        if self.running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let engine = Arc::clone(&self.engine);
+        let running = Arc::clone(&self.running);
+        ctx.spawn(
+            async move {
+                engine.scan().await;
+                running.store(false, Ordering::SeqCst);
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Actor for ScanActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let interval = Duration::from_secs(self.engine.config.scan_secs);
+        // The first scan waits one tick so prices are fresh when it runs.
+        ctx.run_later(
+            Duration::from_secs(self.engine.config.tick_secs),
+            |actor, ctx| actor.start_scan(ctx),
+        );
+        ctx.run_interval(interval, |actor, ctx| actor.start_scan(ctx));
+    }
+}
