@@ -2,6 +2,7 @@
 //! of truth. Integration tests use the crate through these modules.
 
 pub mod app;
+pub mod backtest;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod events;
+pub mod export;
 pub mod feeds;
 pub mod status;
 pub mod web;

@@ -1,0 +1,336 @@
+//! `signaldesk backtest` (DESIGN.md §8): the `ict` strategy and the paper-trading rules of §4
+//! replayed candle by candle over historical 1-minute klines, into a separate SQLite database
+//! (in memory by default). Signals open through `db::intake::open_signal` and close through
+//! `engine::tick::update_paper_trades` — the live engine's own code — so the backtest's trades
+//! follow exactly the live rules. Exits are checked on every 1-minute candle with the live
+//! engine's pessimistic rule (when one candle touched both levels, the stop).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::intake::{open_signal, IntakeError, SignalRequest};
+use crate::db::models::JournalEntryRow;
+use crate::db::signals::AddOutcome;
+use crate::db::{self, DbError};
+use crate::domain::market::{aggregate, Candle, Timeframe};
+use crate::domain::rules::TradingRules;
+use crate::domain::strategy::ict;
+use crate::domain::trading::{decide_exit, OpenTrade, PriceRange};
+use crate::engine::scanner::CANDLES;
+use crate::engine::tick::update_paper_trades;
+use crate::feeds::Quote;
+
+/// What to backtest.
+#[derive(Debug, Clone)]
+pub struct BacktestSpec {
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub rules: TradingRules,
+    pub initial_balance: f64,
+    /// SQLite file for the results (must not exist); `None` keeps them in memory.
+    pub database: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// The figures of a backtest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestReport {
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub candles: usize,
+    pub signals: usize,
+    pub trades: usize,
+    pub wins: usize,
+    pub losses: usize,
+    /// Percent of decided trades.
+    pub win_rate: f64,
+    pub total_pnl: f64,
+    pub total_pnl_pct: f64,
+    pub final_balance: f64,
+    /// Largest peak-to-trough fall of the balance, quote currency and percent of the peak.
+    pub max_drawdown: f64,
+    pub max_drawdown_pct: f64,
+    /// Gross profit ÷ gross loss; `None` without a losing trade.
+    pub profit_factor: Option<f64>,
+    /// Annualised (√365) mean ÷ standard deviation of daily returns.
+    pub sharpe: f64,
+    pub average_r: f64,
+    /// Trades still open at the end, not counted above.
+    pub open_at_end: usize,
+    #[serde(skip)]
+    pub journal: Vec<JournalEntryRow>,
+}
+
+fn quote(symbol: &str, candle: &Candle, at: DateTime<Utc>) -> BTreeMap<String, Quote> {
+    let q = Quote {
+        symbol: symbol.to_owned(),
+        last_price: candle.close,
+        high: candle.high,
+        low: candle.low,
+        price_time: at,
+        market_time: at,
+        change_24h_pct: None,
+        high_24h: None,
+        low_24h: None,
+        volume_24h: None,
+    };
+    BTreeMap::from([(symbol.to_owned(), q)])
+}
+
+/// Run the backtest over `minutes` (1-minute candles, oldest first); `progress(done, total)` is
+/// called every few thousand candles.
+pub fn run(
+    minutes: &[Candle],
+    spec: &BacktestSpec,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<BacktestReport, BacktestError> {
+    let url = spec
+        .database
+        .clone()
+        .unwrap_or_else(|| ":memory:".to_owned());
+    if spec.database.is_some() && std::path::Path::new(&url).exists() {
+        return Err(BacktestError::Input(format!(
+            "{url} already exists; choose a new file"
+        )));
+    }
+    let mut conn = db::connect(&url)?;
+    db::run_migrations(&mut conn)?;
+    let minutes: Vec<Candle> = minutes
+        .iter()
+        .filter(|c| c.open_time >= spec.from && c.open_time < spec.to)
+        .copied()
+        .collect();
+    if minutes.is_empty() {
+        return Err(BacktestError::Input(
+            "no 1-minute candles in the period".to_owned(),
+        ));
+    }
+    let ltf = aggregate(&minutes, spec.timeframe);
+    let htf = aggregate(&minutes, Timeframe::H1);
+    let tf_step = Duration::seconds(spec.timeframe.secs());
+    let hour = Duration::hours(1);
+    let (mut ltf_done, mut htf_done) = (0usize, 0usize);
+    // Open trades as the exit rule sees them; the database stays the record of each trade.
+    let mut open: Vec<OpenTrade> = Vec::new();
+    let mut signals = 0usize;
+    let minute = Duration::minutes(1);
+    for (i, candle) in minutes.iter().enumerate() {
+        let closes_at = candle.open_time + minute;
+        let range = PriceRange {
+            last: candle.close,
+            high: candle.high,
+            low: candle.low,
+        };
+        let naive_close = closes_at.naive_utc();
+        if open
+            .iter()
+            .any(|t| decide_exit(t, &range, &spec.rules, naive_close).is_some())
+        {
+            let outcome = update_paper_trades(
+                &mut conn,
+                &quote(&spec.symbol, candle, closes_at),
+                &spec.rules,
+                spec.initial_balance,
+                naive_close,
+            )?;
+            // The tick closed exactly the trades the same rule names, with the same inputs.
+            debug_assert!(!outcome.closed.is_empty());
+            open.retain(|t| decide_exit(t, &range, &spec.rules, naive_close).is_none());
+        }
+        while ltf_done < ltf.len() && ltf[ltf_done].open_time + tf_step <= closes_at {
+            ltf_done += 1;
+        }
+        while htf_done < htf.len() && htf[htf_done].open_time + hour <= closes_at {
+            htf_done += 1;
+        }
+        let completes_ltf = ltf_done > 0 && ltf[ltf_done - 1].open_time + tf_step == closes_at;
+        if completes_ltf {
+            let window = &ltf[ltf_done.saturating_sub(CANDLES)..ltf_done];
+            let bias = &htf[htf_done.saturating_sub(CANDLES)..htf_done];
+            if let Some(setup) = ict(
+                window,
+                bias,
+                spec.timeframe.as_str(),
+                Timeframe::H1.as_str(),
+            ) {
+                let request = SignalRequest {
+                    symbol: spec.symbol.clone(),
+                    direction: setup.direction,
+                    stop_loss: setup.stop_loss,
+                    take_profit: setup.take_profit,
+                    confidence: setup.confidence,
+                    strategy: "ict".to_owned(),
+                    timeframe: Some(spec.timeframe.as_str().to_owned()),
+                    external_id: Some(format!(
+                        "ict:{}:{}:{}",
+                        spec.symbol,
+                        spec.timeframe.as_str(),
+                        setup.zone_time
+                    )),
+                    reasons: setup.reasons,
+                    notes: None,
+                };
+                match open_signal(
+                    &mut conn,
+                    &request,
+                    candle.close,
+                    &spec.rules,
+                    spec.initial_balance,
+                    naive_close,
+                ) {
+                    Ok(AddOutcome::Created(row)) => {
+                        signals += 1;
+                        open.push(OpenTrade {
+                            direction: row.direction,
+                            stop_loss: row.stop_loss,
+                            take_profit: row.take_profit,
+                            opened_at: row.created_at,
+                        });
+                    }
+                    Ok(AddOutcome::Existing(_))
+                    | Err(IntakeError::Refused(_))
+                    | Err(IntakeError::Invalid(_)) => {}
+                    Err(IntakeError::Db(e)) => return Err(e.into()),
+                }
+            }
+        }
+        if i % 8_192 == 0 {
+            progress(i, minutes.len());
+        }
+    }
+    progress(minutes.len(), minutes.len());
+    report(&mut conn, spec, minutes.len(), signals, open.len())
+}
+
+fn report(
+    conn: &mut SqliteConnection,
+    spec: &BacktestSpec,
+    candles: usize,
+    signals: usize,
+    open_at_end: usize,
+) -> Result<BacktestReport, BacktestError> {
+    let journal: Vec<JournalEntryRow> = {
+        use crate::db::schema::journal_entries::dsl::*;
+        journal_entries
+            .order(id.asc())
+            .select(JournalEntryRow::as_select())
+            .load(conn)?
+    };
+    let wins = journal.iter().filter(|e| e.pnl > 0.0).count();
+    let losses = journal.iter().filter(|e| e.pnl < 0.0).count();
+    let gross_win: f64 = journal.iter().filter(|e| e.pnl > 0.0).map(|e| e.pnl).sum();
+    let gross_loss: f64 = -journal
+        .iter()
+        .filter(|e| e.pnl < 0.0)
+        .map(|e| e.pnl)
+        .sum::<f64>();
+    let total_pnl: f64 = journal.iter().map(|e| e.pnl).sum();
+    let (mut peak, mut max_drawdown, mut max_drawdown_pct) = (spec.initial_balance, 0.0f64, 0.0f64);
+    for entry in &journal {
+        peak = peak.max(entry.balance_after);
+        let fall = peak - entry.balance_after;
+        if fall > max_drawdown {
+            max_drawdown = fall;
+            max_drawdown_pct = fall / peak * 100.0;
+        }
+    }
+    // Daily returns over every calendar day of the period, a day without a close returning 0.
+    let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    for entry in &journal {
+        *by_day.entry(entry.closed_at.date()).or_insert(0.0) += entry.pnl;
+    }
+    let mut returns = Vec::new();
+    let mut balance = spec.initial_balance;
+    let mut day = spec.from.date_naive();
+    let last_day = (spec.to - Duration::seconds(1)).date_naive();
+    while day <= last_day {
+        let pnl = by_day.get(&day).copied().unwrap_or(0.0);
+        if balance > 0.0 {
+            returns.push(pnl / balance);
+        }
+        balance += pnl;
+        day += Duration::days(1);
+    }
+    let sharpe = if returns.len() >= 2 {
+        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+        let var =
+            returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
+        if var > 0.0 {
+            mean / var.sqrt() * 365f64.sqrt()
+        } else {
+            0.0
+        }
+    } else {
+        0.0
+    };
+    let decided = wins + losses;
+    Ok(BacktestReport {
+        symbol: spec.symbol.clone(),
+        timeframe: spec.timeframe.as_str(),
+        candles,
+        signals,
+        trades: journal.len(),
+        wins,
+        losses,
+        win_rate: if decided > 0 {
+            wins as f64 / decided as f64 * 100.0
+        } else {
+            0.0
+        },
+        total_pnl,
+        total_pnl_pct: total_pnl / spec.initial_balance * 100.0,
+        final_balance: spec.initial_balance + total_pnl,
+        max_drawdown,
+        max_drawdown_pct,
+        profit_factor: (gross_loss > 0.0).then(|| gross_win / gross_loss),
+        sharpe,
+        average_r: if journal.is_empty() {
+            0.0
+        } else {
+            journal.iter().map(|e| e.r_multiple).sum::<f64>() / journal.len() as f64
+        },
+        open_at_end,
+        journal,
+    })
+}
+
+/// The trades as CSV, one row per closed trade.
+pub fn trades_csv(report: &BacktestReport) -> String {
+    let mut out = String::from(
+        "signal_id,symbol,direction,opened_at,closed_at,entry_price,exit_price,quantity,exit_reason,outcome,pnl,pnl_pct,r_multiple,balance_after\n",
+    );
+    for e in &report.journal {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            e.signal_id,
+            e.symbol,
+            e.direction,
+            e.opened_at,
+            e.closed_at,
+            e.entry_price,
+            e.exit_price,
+            e.quantity,
+            e.exit_reason,
+            e.outcome,
+            e.pnl,
+            e.pnl_pct,
+            e.r_multiple,
+            e.balance_after
+        ));
+    }
+    out
+}
