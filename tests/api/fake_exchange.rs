@@ -44,6 +44,8 @@ struct FakeCandle {
 struct Market {
     prices: BTreeMap<String, f64>,
     candles: BTreeMap<String, Vec<FakeCandle>>,
+    /// Whole kline series by (symbol, Bybit interval: "5", "60", …), served as they are.
+    series: BTreeMap<(String, String), Vec<FakeCandle>>,
     mode: Mode,
     requests: u64,
 }
@@ -60,6 +62,7 @@ impl FakeExchange {
         let market = Arc::new(Mutex::new(Market {
             prices: prices.iter().map(|(s, p)| (s.to_string(), *p)).collect(),
             candles: BTreeMap::new(),
+            series: BTreeMap::new(),
             mode: Mode::Ok,
             requests: 0,
         }));
@@ -119,6 +122,36 @@ impl FakeExchange {
                     low,
                     close: price,
                 });
+        });
+    }
+
+    /// Serve `rows` (open, high, low, close), consecutive candles of `interval_secs` ending with
+    /// the last completed one, for Bybit's kline `interval` (e.g. "5", "60").
+    pub fn set_series(
+        &self,
+        symbol: &str,
+        interval: &str,
+        interval_secs: i64,
+        rows: &[(f64, f64, f64, f64)],
+    ) {
+        let step = interval_secs * 1_000;
+        let now = Utc::now().timestamp_millis();
+        let last_open = now - now.rem_euclid(step) - step;
+        let first_open = last_open - step * (rows.len() as i64 - 1);
+        let series = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (open, high, low, close))| FakeCandle {
+                open_ms: first_open + step * i as i64,
+                open: *open,
+                high: *high,
+                low: *low,
+                close: *close,
+            })
+            .collect();
+        self.with(|m| {
+            m.series
+                .insert((symbol.to_owned(), interval.to_owned()), series);
         });
     }
 
@@ -250,7 +283,12 @@ async fn bybit_kline(market: Shared, req: HttpRequest) -> HttpResponse {
     let m = market.lock().unwrap();
     let symbol = q.get("symbol").cloned().unwrap_or_default();
     let start = q.get("start").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut rows: Vec<Value> = candles_from(&m, &symbol, start)
+    let interval = q.get("interval").cloned().unwrap_or_default();
+    let candles = match m.series.get(&(symbol.clone(), interval)) {
+        Some(series) => series.clone(),
+        None => candles_from(&m, &symbol, start),
+    };
+    let mut rows: Vec<Value> = candles
         .iter()
         .map(|c| {
             json!([

@@ -1,14 +1,17 @@
 //! One integration test binary: the repository on real SQLite files, the CLI, and the real
 //! server started as a process on a free port.
 
+mod backtest;
 mod browser;
 mod cli;
+mod export;
 mod fake_exchange;
 mod feeds;
 mod helpers;
 mod lists;
 mod pages;
 mod repository;
+mod scanner;
 mod server;
 mod tick;
 mod trading;
