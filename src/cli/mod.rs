@@ -4,22 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use std::io::IsTerminal;
+mod history;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
-use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
 
 use crate::app::App;
-use crate::backtest::{trades_csv, BacktestReport, BacktestSpec};
-use crate::config::{Config, TIMEFRAMES};
+use crate::config::Config;
 use crate::db;
-use crate::domain::market::Timeframe;
-use crate::domain::normalize_symbol;
-use crate::domain::time::{day_bounds, EARLIEST, LATEST};
-use crate::export::{Format, Table};
-use crate::feeds::replay::read_klines;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -144,9 +136,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&config),
         Command::Check => return check(&config),
         Command::Backup { file } => backup(&config, &file),
-        Command::Backtest(args) => backtest(&config, &args),
-        Command::Export(args) => export(&config, &args),
-        Command::Reset { yes } => reset(&config, yes),
+        Command::Backtest(args) => history::backtest(&config, &args),
+        Command::Export(args) => history::export(&config, &args),
+        Command::Reset { yes } => history::reset(&config, yes),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -263,219 +255,5 @@ fn backup(config: &Config, file: &Path) -> Result<(), String> {
     let mut conn = open_existing(config)?;
     db::backup(&mut conn, file).map_err(|e| e.to_string())?;
     println!("backed up {} to {}", config.database_url, file.display());
-    Ok(())
-}
-
-/// A `--from`/`--to` value: a date (from: its 00:00 UTC; to: inclusive) or an RFC 3339 time.
-fn time_arg(name: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
-    if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        let (start, end) = day_bounds(date);
-        return Ok(if end_of_day { end } else { start }.and_utc());
-    }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("--{name} `{raw}` is not a date YYYY-MM-DD or an RFC 3339 time"))
-}
-
-fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
-    let symbol = normalize_symbol(&args.symbol).map_err(|e| format!("--symbol: {e}"))?;
-    let timeframe = match &args.timeframe {
-        Some(raw) => Timeframe::parse(raw).ok_or_else(|| {
-            format!(
-                "--timeframe `{raw}`: expected one of {}",
-                TIMEFRAMES.join(", ")
-            )
-        })?,
-        None => config.timeframe,
-    };
-    let dir = args
-        .data
-        .clone()
-        .or_else(|| config.replay_dir.clone())
-        .ok_or("no kline data: pass --data DIR or set SIGNALDESK_REPLAY_DIR to a folder of <SYMBOL>-1m.csv files")?;
-    let file = dir.join(format!("{symbol}-1m.csv"));
-    let minutes = read_klines(&file, &symbol).map_err(|e| e.to_string())?;
-    let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
-        return Err(format!("{} has no candles", file.display()));
-    };
-    let from = match &args.from {
-        Some(raw) => time_arg("from", raw, false)?,
-        None => first.open_time,
-    };
-    let to = match &args.to {
-        Some(raw) => time_arg("to", raw, true)?,
-        None => last.open_time + chrono::Duration::minutes(1),
-    };
-    if from >= to {
-        return Err("--from must be before --to".to_owned());
-    }
-    let spec = BacktestSpec {
-        symbol,
-        timeframe,
-        from,
-        to,
-        rules: config.rules.clone(),
-        initial_balance: config.initial_balance,
-        database: args
-            .database
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned()),
-    };
-    let terminal = std::io::stderr().is_terminal();
-    let started = std::time::Instant::now();
-    let report = crate::backtest::run(&minutes, &spec, |done, total| {
-        if terminal && total > 0 {
-            let filled = done * 30 / total;
-            eprint!(
-                "\r  [{}{}] {:>3}% {done}/{total} candles",
-                "#".repeat(filled),
-                ".".repeat(30 - filled),
-                done * 100 / total
-            );
-            if done == total {
-                eprintln!();
-            }
-        }
-    })
-    .map_err(|e| e.to_string())?;
-    let elapsed = started.elapsed();
-    if let Some(path) = &args.csv {
-        std::fs::write(path, trades_csv(&report))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-        return Ok(());
-    }
-    print_report(&report, &spec, elapsed);
-    Ok(())
-}
-
-fn print_report(report: &BacktestReport, spec: &BacktestSpec, elapsed: std::time::Duration) {
-    println!(
-        "backtest {} {} {} → {} ({} one-minute candles in {:.2}s)",
-        report.symbol,
-        report.timeframe,
-        spec.from.format("%Y-%m-%d %H:%M"),
-        spec.to.format("%Y-%m-%d %H:%M"),
-        report.candles,
-        elapsed.as_secs_f64()
-    );
-    let shown = report.journal.len().saturating_sub(50);
-    if shown > 0 {
-        println!("… {shown} earlier trades (all of them with --csv FILE)");
-    }
-    for e in &report.journal[shown..] {
-        println!(
-            "  #{:<5} {:<5} {} → {}  {:>12.4} → {:>12.4}  {:<11} {:>+10.2} {:>+6.2}R",
-            e.signal_id,
-            e.direction.as_str(),
-            e.opened_at.format("%Y-%m-%d %H:%M"),
-            e.closed_at.format("%H:%M"),
-            e.entry_price,
-            e.exit_price,
-            e.exit_reason.as_str(),
-            e.pnl,
-            e.r_multiple
-        );
-    }
-    let pf = report
-        .profit_factor
-        .map_or("n/a (no losing trade)".to_owned(), |p| format!("{p:.2}"));
-    println!("signals opened   {}", report.signals);
-    println!(
-        "trades closed    {} ({} still open at the end)",
-        report.trades, report.open_at_end
-    );
-    println!(
-        "win rate         {:.1}% ({} W / {} L)",
-        report.win_rate, report.wins, report.losses
-    );
-    println!(
-        "total pnl        {:+.2} ({:+.2}%), final balance {:.2}",
-        report.total_pnl, report.total_pnl_pct, report.final_balance
-    );
-    println!(
-        "max drawdown     {:.2} ({:.2}%)",
-        report.max_drawdown, report.max_drawdown_pct
-    );
-    println!("profit factor    {pf}");
-    println!("sharpe (daily)   {:.2}", report.sharpe);
-    println!("average R        {:+.2}", report.average_r);
-}
-
-fn export(config: &Config, args: &ExportArgs) -> Result<(), String> {
-    let table = match args.what.as_str() {
-        "signals" => Table::Signals,
-        "journal" => Table::Journal,
-        "daily" => Table::Daily,
-        other => {
-            return Err(format!(
-                "--what `{other}`: expected signals, journal or daily"
-            ))
-        }
-    };
-    let format = match args.format.as_str() {
-        "csv" => Format::Csv,
-        "json" => Format::Json,
-        other => return Err(format!("--format `{other}`: expected csv or json")),
-    };
-    let from = match &args.from {
-        Some(raw) => time_arg("from", raw, false)?.naive_utc(),
-        None => EARLIEST,
-    };
-    let to = match &args.to {
-        Some(raw) => time_arg("to", raw, true)?.naive_utc(),
-        None => LATEST,
-    };
-    let mut conn = open_existing(config)?;
-    let rows = match &args.output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            let mut out = std::io::BufWriter::new(file);
-            crate::export::export(&mut conn, table, format, from, to, &mut out)
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            crate::export::export(&mut conn, table, format, from, to, &mut out)
-        }
-    }
-    .map_err(|e| e.to_string())?;
-    if let Some(path) = &args.output {
-        eprintln!("exported {rows} rows to {}", path.display());
-    }
-    Ok(())
-}
-
-fn reset(config: &Config, yes: bool) -> Result<(), String> {
-    let mut conn = open_existing(config)?;
-    let path = db::sqlite_path(&config.database_url);
-    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-    let backup_path = PathBuf::from(format!("{path}.backup-{stamp}.db"));
-    if !yes {
-        return Err(format!(
-            "reset deletes every signal, journal entry and daily row of {path} and starts a fresh account at {}; it backs the database up to {} first. Run again with --yes to do it.",
-            config.initial_balance,
-            backup_path.display()
-        ));
-    }
-    db::backup(&mut conn, &backup_path).map_err(|e| e.to_string())?;
-    conn.immediate_transaction(|conn| {
-        diesel::sql_query("DELETE FROM journal_entries").execute(conn)?;
-        diesel::sql_query("DELETE FROM signals").execute(conn)?;
-        diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;
-        diesel::QueryResult::Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    println!(
-        "backed up {path} to {}; the paper account starts again at {}",
-        backup_path.display(),
-        config.initial_balance
-    );
     Ok(())
 }
