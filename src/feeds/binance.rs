@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::exchange::{decimal, millis, optional_figure, Exchange, Query, Ticker, Tickers};
+use super::exchange::{decimal, millis, Exchange, Query, TickerText, Tickers};
 use super::http::{snippet, Answer};
 use super::FeedError;
-use crate::domain::market::{valid_price, Candle, Timeframe};
+use crate::domain::market::{Candle, Timeframe};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Binance;
@@ -92,28 +92,19 @@ impl Exchange for Binance {
         Ok(list
             .into_iter()
             .map(|raw| {
-                let ticker = (|| {
-                    let last = decimal("lastPrice", &raw.last_price)?.unwrap_or(f64::NAN);
-                    Ok(Ticker {
-                        last_price: valid_price("lastPrice", last).map_err(|source| {
-                            FeedError::BadData {
-                                symbol: raw.symbol.clone(),
-                                source,
-                            }
-                        })?,
-                        time: match raw.close_time {
-                            Some(ms) => millis("closeTime", ms)?,
-                            None => received,
-                        },
-                        // Binance sends percent already.
-                        change_24h_pct: decimal("priceChangePercent", &raw.price_change_percent)?
-                            .filter(|v| v.is_finite()),
-                        high_24h: optional_figure(decimal("highPrice", &raw.high_price)?),
-                        low_24h: optional_figure(decimal("lowPrice", &raw.low_price)?),
-                        volume_24h: optional_figure(decimal("volume", &raw.volume)?),
-                        symbol: raw.symbol.clone(),
-                    })
-                })();
+                let time = match raw.close_time {
+                    Some(ms) => millis("closeTime", ms),
+                    None => Ok(received),
+                };
+                let text = TickerText {
+                    last_price: &raw.last_price,
+                    change_24h: &raw.price_change_percent,
+                    high_24h: &raw.high_price,
+                    low_24h: &raw.low_price,
+                    volume_24h: &raw.volume,
+                };
+                // Binance sends the 24h change in percent already.
+                let ticker = time.and_then(|time| text.parse(&raw.symbol, time, 1.0));
                 (raw.symbol, ticker)
             })
             .collect())

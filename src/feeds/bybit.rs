@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::exchange::{decimal, millis, optional_figure, Exchange, Query, Ticker, Tickers};
+use super::exchange::{decimal, millis, Exchange, Query, TickerText, Tickers};
 use super::http::{snippet, Answer};
 use super::FeedError;
-use crate::domain::market::{valid_price, Candle, Timeframe};
+use crate::domain::market::{Candle, Timeframe};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bybit;
@@ -119,26 +119,15 @@ impl Exchange for Bybit {
             .list
             .into_iter()
             .map(|raw| {
-                let ticker = (|| {
-                    let last = decimal("lastPrice", &raw.last_price)?.unwrap_or(f64::NAN);
-                    Ok(Ticker {
-                        last_price: valid_price("lastPrice", last).map_err(|source| {
-                            FeedError::BadData {
-                                symbol: raw.symbol.clone(),
-                                source,
-                            }
-                        })?,
-                        time,
-                        // Bybit sends a fraction (0.0068 = 0.68 %).
-                        change_24h_pct: decimal("price24hPcnt", &raw.price24h_pcnt)?
-                            .filter(|v| v.is_finite())
-                            .map(|v| v * 100.0),
-                        high_24h: optional_figure(decimal("highPrice24h", &raw.high_price24h)?),
-                        low_24h: optional_figure(decimal("lowPrice24h", &raw.low_price24h)?),
-                        volume_24h: optional_figure(decimal("volume24h", &raw.volume24h)?),
-                        symbol: raw.symbol.clone(),
-                    })
-                })();
+                let text = TickerText {
+                    last_price: &raw.last_price,
+                    change_24h: &raw.price24h_pcnt,
+                    high_24h: &raw.high_price24h,
+                    low_24h: &raw.low_price24h,
+                    volume_24h: &raw.volume24h,
+                };
+                // Bybit sends the 24h change as a fraction (0.0068 = 0.68 %).
+                let ticker = text.parse(&raw.symbol, time, 100.0);
                 (raw.symbol, ticker)
             })
             .collect())

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 
 use super::http::{Answer, HttpClient, RetryPolicy};
 use super::{FeedError, PriceFeed, Quote, QuoteRequest};
-use crate::domain::market::{range_since, Candle, Timeframe};
+use crate::domain::market::{range_since, valid_price, Candle, Timeframe};
 
 /// Most klines one request returns on both exchanges; a longer window is clipped to it.
 pub const MAX_KLINES: usize = 1000;
@@ -206,6 +206,44 @@ impl<E: Exchange> PriceFeed for ExchangeFeed<E> {
     }
 }
 
+/// One ticker's figures as the exchange spells them (decimal strings).
+pub struct TickerText<'a> {
+    pub last_price: &'a str,
+    pub change_24h: &'a str,
+    pub high_24h: &'a str,
+    pub low_24h: &'a str,
+    pub volume_24h: &'a str,
+}
+
+impl TickerText<'_> {
+    /// A validated ticker: a last price that is not finite and positive fails the symbol; the
+    /// display-only 24h figures are dropped when unusable. `change_to_pct` scales the exchange's
+    /// change into percent (Bybit sends a fraction, Binance percent).
+    pub fn parse(
+        &self,
+        symbol: &str,
+        time: DateTime<Utc>,
+        change_to_pct: f64,
+    ) -> Result<Ticker, FeedError> {
+        let last = decimal("last price", self.last_price)?.unwrap_or(f64::NAN);
+        let last_price = valid_price("last price", last).map_err(|source| FeedError::BadData {
+            symbol: symbol.to_owned(),
+            source,
+        })?;
+        Ok(Ticker {
+            symbol: symbol.to_owned(),
+            last_price,
+            time,
+            change_24h_pct: decimal("24h change", self.change_24h)?
+                .filter(|v| v.is_finite())
+                .map(|v| v * change_to_pct),
+            high_24h: optional_figure(decimal("24h high", self.high_24h)?),
+            low_24h: optional_figure(decimal("24h low", self.low_24h)?),
+            volume_24h: optional_figure(decimal("24h volume", self.volume_24h)?),
+        })
+    }
+}
+
 /// Parse an exchange's decimal string ("20533.13"); empty means absent.
 pub fn decimal(field: &'static str, text: &str) -> Result<Option<f64>, FeedError> {
     if text.trim().is_empty() {
@@ -224,6 +262,6 @@ pub fn millis(field: &'static str, ms: i64) -> Result<DateTime<Utc>, FeedError> 
 }
 
 /// A finite, non-negative optional figure, else absent (24h statistics are display-only).
-pub fn optional_figure(value: Option<f64>) -> Option<f64> {
+fn optional_figure(value: Option<f64>) -> Option<f64> {
     value.filter(|v| v.is_finite() && *v >= 0.0)
 }

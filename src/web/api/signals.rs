@@ -192,13 +192,9 @@ fn signal_id(raw: &str) -> Result<SignalId, ApiError> {
         .ok_or_else(|| ApiError::validation("id", format!("`{raw}` is not a signal id")))
 }
 
-/// `GET /api/signals/{id}`
-pub async fn get_signal_by_id(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<web::Json<SignalRow>, ApiError> {
-    let id = signal_id(&path)?;
-    let row = state
+/// One signal, or 404 naming it.
+pub async fn find_signal(state: &AppState, id: SignalId) -> Result<SignalRow, ApiError> {
+    state
         .with_conn(move |conn| {
             get_signal(conn, id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
@@ -207,8 +203,16 @@ pub async fn get_signal_by_id(
                 other => other.into(),
             })
         })
-        .await?;
-    Ok(web::Json(row))
+        .await
+}
+
+/// `GET /api/signals/{id}`
+pub async fn get_signal_by_id(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<SignalRow>, ApiError> {
+    let id = signal_id(&path)?;
+    Ok(web::Json(find_signal(&state, id).await?))
 }
 
 #[derive(Serialize)]
@@ -221,16 +225,7 @@ struct ClosedResponse {
 /// Close trade `id` at the current price (exit_reason MANUAL): 404 unknown, 409 not ACTIVE, 503
 /// without a fresh price. Shared by the API and the trade page's form.
 pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, ApiError> {
-    let current = state
-        .with_conn(move |conn| {
-            get_signal(conn, id).map_err(|e| match e {
-                diesel::result::Error::NotFound => {
-                    ApiError::NotFound(format!("signal {id} not found"))
-                }
-                other => other.into(),
-            })
-        })
-        .await?;
+    let current = find_signal(state, id).await?;
     if current.status != SignalStatus::Active {
         return Err(ApiError::Conflict(format!(
             "signal {id} is {}, not ACTIVE",
