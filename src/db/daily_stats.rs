@@ -101,7 +101,11 @@ pub(super) fn count_signal(
 }
 
 /// Book a closed trade's pnl into `now`'s day: balance, realized and total pnl, counters.
-/// Part of the close transaction; returns the balance after the booking.
+/// Part of the close transaction; returns the account balance after the booking.
+///
+/// A close can land on a day that is no longer the latest (a tick polled at 23:59:59 writes
+/// after another write opened the next day's row); the later days then carry the pnl forward
+/// too, so each day still starts from the previous day's close.
 pub(super) fn book_close(
     conn: &mut SqliteConnection,
     trade_pnl: f64,
@@ -126,8 +130,15 @@ pub(super) fn book_close(
             paper_balance.eq(paper_balance + trade_pnl),
             updated_at.eq(now),
         ))
-        .returning(paper_balance)
-        .get_result(conn)
+        .execute(conn)?;
+    diesel::update(daily_stats.filter(date.gt(row.date)))
+        .set((
+            starting_balance.eq(starting_balance + trade_pnl),
+            paper_balance.eq(paper_balance + trade_pnl),
+            total_pnl.eq(total_pnl + trade_pnl),
+        ))
+        .execute(conn)?;
+    current_balance(conn, initial_balance)
 }
 
 /// One day's figures as a reader sees them: the stored row, or for a day that has no row yet an

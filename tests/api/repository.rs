@@ -473,3 +473,32 @@ fn open_trade_queries_keep_their_index_after_analyze() {
         assert!(only_open, "{sql}\n  plan: {detail}");
     }
 }
+
+#[test]
+fn a_close_booked_on_an_earlier_day_carries_into_the_later_days() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let trade = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 20:00:00"));
+    // Another write opens the 25th's row before the tick that polled at 23:59:59 writes.
+    SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 00:00:00.050"));
+    let CloseOutcome::Closed(closed) = close_signal(
+        &mut conn,
+        trade.signal_id(),
+        &close_at(110.0, ExitReason::TakeProfit, "2026-11-24 23:59:59"),
+        INITIAL_BALANCE,
+    )
+    .unwrap() else {
+        panic!("closes")
+    };
+    let day1 = daily_stats::for_date(&mut conn, day("2026-11-24"))
+        .unwrap()
+        .unwrap();
+    let day2 = daily_stats::for_date(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(day1.trades_closed, 1);
+    assert_close(day2.starting_balance, day1.paper_balance);
+    assert_close(day2.paper_balance, INITIAL_BALANCE + closed.journal.pnl);
+    assert_close(closed.balance_after, day2.paper_balance);
+    assert_invariants_hold(&db);
+}
