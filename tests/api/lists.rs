@@ -159,6 +159,10 @@ fn bad_query_parameters_are_400_naming_them() {
         ("/api/journal?to=2026-13-45", "to"),
         ("/api/daily?from=2026-11-30&to=2026-11-01", "from"),
         ("/api/equity?by=hour", "by"),
+        ("/api/daily?to=-262000-01-01", "to"),
+        ("/api/daily?from=0001-01-01", "from"),
+        ("/api/signals?from=+200000-01-01", "from"),
+        ("/api/equity?to=9999-12-31T23:59:59Z", "to"),
         ("/api/signals/abc", "id"),
     ];
     for (path, field) in cases {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::super::ApiError;
-use crate::domain::time::day_bounds;
+use crate::domain::time::{day_bounds, EARLIEST, LATEST};
 
 /// Default and maximum page size of the list endpoints.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -83,20 +83,32 @@ impl Params {
         self.parsed(name, |raw| {
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map_err(|_| format!("{name} must be a date YYYY-MM-DD"))
+                .and_then(|date| within_range(date.and_time(chrono::NaiveTime::MIN)).map(|_| date))
         })
+    }
+}
+
+/// Times outside 1970–9999 are refused: stored times are four-digit-year text, and date
+/// arithmetic near chrono's limits would overflow.
+fn within_range(at: NaiveDateTime) -> Result<NaiveDateTime, String> {
+    if (EARLIEST..=LATEST).contains(&at) {
+        Ok(at)
+    } else {
+        Err("must lie between 1970-01-01 and 9999-12-31".to_owned())
     }
 }
 
 fn parse_time(raw: &str, end_of_day: bool) -> Result<NaiveDateTime, String> {
     if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         let (start, end) = day_bounds(date);
-        return Ok(if end_of_day { end } else { start });
+        return within_range(if end_of_day { end } else { start });
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(at.naive_utc());
+        return within_range(at.naive_utc());
     }
     NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S%.f")
         .map_err(|_| "expected a date YYYY-MM-DD or an RFC 3339 time".to_owned())
+        .and_then(within_range)
 }
 
 /// A page of rows and the cursor of the next one.
