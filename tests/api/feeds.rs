@@ -171,3 +171,35 @@ fn a_429_blocks_requests_until_retry_after_has_passed() {
         FeedHealth::Ok
     );
 }
+
+#[test]
+fn the_server_runs_on_the_replay_feed_and_shows_the_market_time() {
+    let db = crate::helpers::TempDb::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay");
+    let server = crate::helpers::TestServer::start(
+        &db.path,
+        &[
+            ("SIGNALDESK_FEED", "replay"),
+            ("SIGNALDESK_REPLAY_DIR", dir.to_str().unwrap()),
+            ("SIGNALDESK_SYMBOLS", "BTCUSDT"),
+        ],
+    );
+    server.wait_for_stats("replayed prices", |s| s["feed"]["status"] == "ok");
+    let data = server.get_json("/api/data");
+    let price = &data["prices"][0];
+    assert_eq!(price["symbol"], "BTCUSDT");
+    assert!(
+        price["market_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2025-03-01T00:"),
+        "{price}"
+    );
+    assert_ne!(price["market_time"], price["price_time"]);
+    assert_eq!(price["stale"], false);
+    let html = server.get("/").text().unwrap();
+    assert!(
+        html.contains("market 2025-03-01"),
+        "the dashboard shows the market time"
+    );
+}

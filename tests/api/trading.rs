@@ -74,6 +74,12 @@ fn the_original_plans_checklist_holds() {
     let server = start(&db, &exchange);
     let data = server.get_json("/api/data");
     assert_eq!(data["active_trades"].as_array().unwrap().len(), 3);
+    let btc_price = &data["prices"][0];
+    assert_eq!(
+        (btc_price["symbol"].as_str(), btc_price["price"].as_f64()),
+        (Some("BTCUSDT"), Some(100.0))
+    );
+    assert_eq!(btc_price["stale"], false);
     assert_eq!(data["stats"]["signals_today"], 3);
 
     // Move prices: BTC through its target, ETH through its stop.

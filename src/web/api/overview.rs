@@ -21,9 +21,27 @@ pub struct StatsResponse {
     pub last_tick_at: Option<DateTime<Utc>>,
 }
 
+/// The watch-list's last price, for the price strip (as the original's `/api/data` had).
+#[derive(Serialize)]
+pub struct PriceResponse {
+    symbol: String,
+    price: Option<f64>,
+    change_24h_pct: Option<f64>,
+    high_24h: Option<f64>,
+    low_24h: Option<f64>,
+    volume_24h: Option<f64>,
+    /// When the price was current (wall clock).
+    price_time: Option<DateTime<Utc>>,
+    /// The market's time of the price; differs from price_time only for the replay feed.
+    market_time: Option<DateTime<Utc>>,
+    /// Older than SIGNALDESK_STALE_SECS (or never received).
+    stale: bool,
+}
+
 #[derive(Serialize)]
 pub struct DataResponse {
     stats: StatsResponse,
+    prices: Vec<PriceResponse>,
     signals_today: Vec<SignalRow>,
     active_trades: Vec<SignalRow>,
     completed_trades: Vec<SignalRow>,
@@ -59,8 +77,32 @@ pub async fn get_data(state: web::Data<AppState>) -> Result<web::Json<DataRespon
     let today = state
         .with_conn(move |conn| Ok(overview::today(conn, day, initial)?))
         .await?;
+    let quotes = state.status.prices();
+    let now = Utc::now();
+    let prices = state
+        .config
+        .symbols
+        .iter()
+        .map(|symbol| {
+            let quote = quotes.get(symbol);
+            PriceResponse {
+                symbol: symbol.clone(),
+                price: quote.map(|q| q.last_price),
+                change_24h_pct: quote.and_then(|q| q.change_24h_pct),
+                high_24h: quote.and_then(|q| q.high_24h),
+                low_24h: quote.and_then(|q| q.low_24h),
+                volume_24h: quote.and_then(|q| q.volume_24h),
+                price_time: quote.map(|q| q.price_time),
+                market_time: quote.map(|q| q.market_time),
+                stale: quote.is_none_or(|q| {
+                    (now - q.price_time).num_seconds() > state.config.stale_secs as i64
+                }),
+            }
+        })
+        .collect();
     Ok(web::Json(DataResponse {
         stats: stats_response(&state, today.figures),
+        prices,
         signals_today: today.signals_today,
         active_trades: today.active_trades,
         completed_trades: today.completed_trades,

@@ -20,6 +20,8 @@ pub struct PriceCell {
     pub change: String,
     pub tone: &'static str,
     pub stale: bool,
+    /// The market's time of the price when it is not now (the replay feed).
+    pub market_time: String,
 }
 
 #[derive(Template)]
@@ -97,6 +99,11 @@ pub async fn dashboard_page(
                 change: q.change_24h_pct.map(percent).unwrap_or_default(),
                 tone: tone(q.change_24h_pct.unwrap_or(0.0)),
                 stale: (Utc::now() - q.price_time).num_seconds() > stale_after,
+                market_time: if q.market_time == q.price_time {
+                    String::new()
+                } else {
+                    q.market_time.format("%Y-%m-%d %H:%M UTC").to_string()
+                },
             },
             None => PriceCell {
                 symbol: symbol.clone(),
@@ -104,6 +111,7 @@ pub async fn dashboard_page(
                 change: String::new(),
                 tone: "flat",
                 stale: true,
+                market_time: String::new(),
             },
         })
         .collect();
