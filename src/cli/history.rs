@@ -3,18 +3,19 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use diesel::prelude::*;
 
 use super::{open_existing, BacktestArgs, ExportArgs};
 use crate::backtest::{trades_csv, BacktestReport, BacktestSpec};
-use crate::config::{Config, TIMEFRAMES};
+use crate::config::{Config, FeedKind, TIMEFRAMES};
 use crate::db;
 use crate::domain::market::Timeframe;
 use crate::domain::normalize_symbol;
 use crate::domain::time::{day_bounds, EARLIEST, LATEST};
 use crate::export::{Format, Table};
 use crate::feeds::replay::read_klines;
+use crate::feeds::AnyFeed;
 
 /// A `--from`/`--to` value: a date (from: its 00:00 UTC; to: inclusive) or an RFC 3339 time.
 fn time_arg(name: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
@@ -38,24 +39,37 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
         })?,
         None => config.timeframe,
     };
-    let dir = args
+    let from_arg = args
+        .from
+        .as_deref()
+        .map(|raw| time_arg("from", raw, false))
+        .transpose()?;
+    let to_arg = args
+        .to
+        .as_deref()
+        .map(|raw| time_arg("to", raw, true))
+        .transpose()?;
+    let file = args
         .data
         .clone()
         .or_else(|| config.replay_dir.clone())
-        .ok_or("no kline data: pass --data DIR or set SIGNALDESK_REPLAY_DIR to a folder of <SYMBOL>-1m.csv files")?;
-    let file = dir.join(format!("{symbol}-1m.csv"));
-    let minutes = read_klines(&file, &symbol).map_err(|e| e.to_string())?;
+        .map(|dir| dir.join(format!("{symbol}-1m.csv")));
+    let minutes = match &file {
+        Some(file) => read_klines(file, &symbol).map_err(|e| e.to_string())?,
+        None if is_exchange(config.feed) => {
+            // No kline folder: the exchange's history, the last 30 days unless told otherwise.
+            let now = Utc::now();
+            let to = to_arg.unwrap_or(now - chrono::Duration::seconds(i64::from(now.second())));
+            let from = from_arg.unwrap_or(to - chrono::Duration::days(30));
+            fetch_history(config, &symbol, from, to)?
+        }
+        None => return Err("no kline data: pass --data DIR or set SIGNALDESK_REPLAY_DIR to a folder of <SYMBOL>-1m.csv files, or use SIGNALDESK_FEED=bybit or binance to read the exchange's history".to_owned()),
+    };
     let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
-        return Err(format!("{} has no candles", file.display()));
+        return Err(format!("no candles for {symbol}"));
     };
-    let from = match &args.from {
-        Some(raw) => time_arg("from", raw, false)?,
-        None => first.open_time,
-    };
-    let to = match &args.to {
-        Some(raw) => time_arg("to", raw, true)?,
-        None => last.open_time + chrono::Duration::minutes(1),
-    };
+    let from = from_arg.unwrap_or(first.open_time);
+    let to = to_arg.unwrap_or(last.open_time + chrono::Duration::minutes(1));
     if from >= to {
         return Err("--from must be before --to".to_owned());
     }
@@ -102,6 +116,47 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
     }
     print_report(&report, &spec, elapsed);
     Ok(())
+}
+
+fn is_exchange(feed: FeedKind) -> bool {
+    matches!(feed, FeedKind::Bybit | FeedKind::Binance)
+}
+
+/// 1-minute candles of `[from, to)` from the configured exchange, 1 000 a request.
+fn fetch_history(
+    config: &Config,
+    symbol: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<crate::domain::market::Candle>, String> {
+    let feed = AnyFeed::from_config(config, Utc::now()).map_err(|e| e.to_string())?;
+    let terminal = std::io::stderr().is_terminal();
+    let progress = |fetched: usize| {
+        if terminal {
+            eprint!(
+                "\r  fetched {fetched} candles from {}",
+                config.feed.as_str()
+            );
+        }
+    };
+    let fetched = actix_web::rt::System::new().block_on(async {
+        match &feed {
+            AnyFeed::Bybit(exchange) => exchange.history(symbol, from, to, progress).await,
+            AnyFeed::Binance(exchange) => exchange.history(symbol, from, to, progress).await,
+            _ => Err(crate::feeds::FeedError::NoData(
+                "only the bybit and binance feeds have a history".to_owned(),
+            )),
+        }
+    });
+    if terminal {
+        eprintln!();
+    }
+    fetched.map_err(|e| {
+        format!(
+            "fetching {symbol} history from {}: {e}",
+            config.feed.as_str()
+        )
+    })
 }
 
 fn print_report(report: &BacktestReport, spec: &BacktestSpec, elapsed: std::time::Duration) {

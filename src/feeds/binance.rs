@@ -115,6 +115,7 @@ impl Exchange for Binance {
         symbol: &str,
         timeframe: Timeframe,
         start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
         limit: usize,
     ) -> (&'static str, Query) {
         let mut query = vec![
@@ -124,6 +125,9 @@ impl Exchange for Binance {
         ];
         if let Some(start) = start {
             query.push(("startTime", start.timestamp_millis().to_string()));
+        }
+        if let Some(end) = end {
+            query.push(("endTime", end.timestamp_millis().to_string()));
         }
         ("/api/v3/klines", query)
     }

@@ -138,6 +138,7 @@ impl Exchange for Bybit {
         symbol: &str,
         timeframe: Timeframe,
         start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
         limit: usize,
     ) -> (&'static str, Query) {
         let mut query = vec![
@@ -148,6 +149,9 @@ impl Exchange for Bybit {
         ];
         if let Some(start) = start {
             query.push(("start", start.timestamp_millis().to_string()));
+        }
+        if let Some(end) = end {
+            query.push(("end", end.timestamp_millis().to_string()));
         }
         ("/v5/market/kline", query)
     }

@@ -170,3 +170,58 @@ fn a_missing_data_file_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("ETHUSDT-1m.csv"));
 }
+
+#[test]
+fn without_a_kline_file_the_exchange_history_gives_the_same_backtest() {
+    let exchange = crate::fake_exchange::FakeExchange::start(&[("BTCUSDT", 100_000.0)]);
+    let candles = read_klines(&fixture_dir().join("BTCUSDT-1m.csv"), "BTCUSDT").unwrap();
+    let rows: Vec<(i64, f64, f64, f64, f64)> = candles
+        .iter()
+        .map(|c| {
+            (
+                c.open_time.timestamp_millis(),
+                c.open,
+                c.high,
+                c.low,
+                c.close,
+            )
+        })
+        .collect();
+    exchange.set_history("BTCUSDT", "1", &rows);
+    let dir = tempfile::tempdir().unwrap();
+    let run_json = |extra: &[&str], env: &[(&str, &str)]| -> serde_json::Value {
+        let output = std::process::Command::new(binary())
+            .args([
+                "backtest",
+                "--symbol",
+                "BTCUSDT",
+                "--from",
+                "2025-06-01",
+                "--to",
+                "2025-06-05",
+                "--json",
+            ])
+            .args(extra)
+            .env_clear()
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let from_exchange = run_json(
+        &[],
+        &[
+            ("SIGNALDESK_FEED", "bybit"),
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+        ],
+    );
+    let from_file = run_json(&["--data", fixture_dir().to_str().unwrap()], &[]);
+    assert_eq!(from_exchange["candles"], 7_199);
+    assert_eq!(from_exchange, from_file);
+}

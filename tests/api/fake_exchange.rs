@@ -155,6 +155,25 @@ impl FakeExchange {
         });
     }
 
+    /// Serve these 1-minute candles (open time ms, open, high, low, close) as `interval` klines,
+    /// honouring start, end and limit as the exchanges do.
+    pub fn set_history(&self, symbol: &str, interval: &str, rows: &[(i64, f64, f64, f64, f64)]) {
+        let series = rows
+            .iter()
+            .map(|(open_ms, open, high, low, close)| FakeCandle {
+                open_ms: *open_ms,
+                open: *open,
+                high: *high,
+                low: *low,
+                close: *close,
+            })
+            .collect();
+        self.with(|m| {
+            m.series
+                .insert((symbol.to_owned(), interval.to_owned()), series);
+        });
+    }
+
     pub fn set_mode(&self, mode: Mode) {
         self.with(|m| m.mode = mode);
     }
@@ -284,8 +303,21 @@ async fn bybit_kline(market: Shared, req: HttpRequest) -> HttpResponse {
     let symbol = q.get("symbol").cloned().unwrap_or_default();
     let start = q.get("start").and_then(|s| s.parse().ok()).unwrap_or(0);
     let interval = q.get("interval").cloned().unwrap_or_default();
+    let end: i64 = q
+        .get("end")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(i64::MAX);
+    let limit: usize = q.get("limit").and_then(|s| s.parse().ok()).unwrap_or(200);
     let candles = match m.series.get(&(symbol.clone(), interval)) {
-        Some(series) => series.clone(),
+        // Bybit answers the newest `limit` candles of [start, end].
+        Some(series) => {
+            let inside: Vec<FakeCandle> = series
+                .iter()
+                .filter(|c| c.open_ms >= start && c.open_ms <= end)
+                .copied()
+                .collect();
+            inside[inside.len().saturating_sub(limit)..].to_vec()
+        }
         None => candles_from(&m, &symbol, start),
     };
     let mut rows: Vec<Value> = candles
