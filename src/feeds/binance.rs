@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::exchange::{decimal, millis, Exchange, Query, TickerText, Tickers};
+use super::exchange::{kline, millis, Exchange, Query, TickerText, Tickers};
 use super::http::{snippet, Answer};
 use super::FeedError;
 use crate::domain::market::{Candle, Timeframe};
@@ -139,30 +139,12 @@ impl Exchange for Binance {
         let mut candles = rows
             .iter()
             .map(|row| {
-                let field = |i: usize, name: &'static str| -> Result<f64, FeedError> {
-                    row.get(i)
-                        .and_then(|v| v.as_str())
-                        .map(|text| decimal(name, text))
-                        .transpose()?
-                        .flatten()
-                        .ok_or_else(|| FeedError::Malformed(format!("kline row lacks {name}")))
-                };
-                let open_ms = row
-                    .first()
-                    .and_then(serde_json::Value::as_i64)
-                    .ok_or_else(|| FeedError::Malformed("kline row lacks open time".to_owned()))?;
-                Candle::new(
-                    millis("open time", open_ms)?,
-                    field(1, "open")?,
-                    field(2, "high")?,
-                    field(3, "low")?,
-                    field(4, "close")?,
-                    field(5, "volume")?,
+                let open_ms = row.first().and_then(serde_json::Value::as_i64);
+                kline(
+                    symbol,
+                    open_ms,
+                    [1, 2, 3, 4, 5].map(|i| row.get(i).and_then(|v| v.as_str())),
                 )
-                .map_err(|source| FeedError::BadData {
-                    symbol: symbol.to_owned(),
-                    source,
-                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         candles.sort_by_key(|c| c.open_time);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::exchange::{decimal, millis, Exchange, Query, TickerText, Tickers};
+use super::exchange::{kline, millis, Exchange, Query, TickerText, Tickers};
 use super::http::{snippet, Answer};
 use super::FeedError;
 use crate::domain::market::{Candle, Timeframe};
@@ -164,29 +164,12 @@ impl Exchange for Bybit {
             .list
             .iter()
             .map(|row| {
-                let field = |i: usize, name: &'static str| -> Result<f64, FeedError> {
-                    let text = row
-                        .get(i)
-                        .ok_or_else(|| FeedError::Malformed(format!("kline row lacks {name}")))?;
-                    decimal(name, text)?
-                        .ok_or_else(|| FeedError::Malformed(format!("empty {name}")))
-                };
-                let start_ms = row
-                    .first()
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .ok_or_else(|| FeedError::Malformed("kline row lacks startTime".to_owned()))?;
-                Candle::new(
-                    millis("startTime", start_ms)?,
-                    field(1, "open")?,
-                    field(2, "high")?,
-                    field(3, "low")?,
-                    field(4, "close")?,
-                    field(5, "volume")?,
+                let open_ms = row.first().and_then(|t| t.parse::<i64>().ok());
+                kline(
+                    symbol,
+                    open_ms,
+                    [1, 2, 3, 4, 5].map(|i| row.get(i).map(String::as_str)),
                 )
-                .map_err(|source| FeedError::BadData {
-                    symbol: symbol.to_owned(),
-                    source,
-                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         // Bybit lists newest first.

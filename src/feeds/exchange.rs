@@ -286,6 +286,38 @@ impl TickerText<'_> {
     }
 }
 
+/// A candle from one kline row: its open time in ms and the decimal strings of open, high, low,
+/// close and volume, validated (finite positive prices, high >= low).
+pub fn kline(
+    symbol: &str,
+    open_ms: Option<i64>,
+    figures: [Option<&str>; 5],
+) -> Result<Candle, FeedError> {
+    const NAMES: [&str; 5] = ["open", "high", "low", "close", "volume"];
+    let open_ms =
+        open_ms.ok_or_else(|| FeedError::Malformed("kline row lacks its open time".to_owned()))?;
+    let mut values = [0.0; 5];
+    for (i, text) in figures.iter().enumerate() {
+        let text =
+            text.ok_or_else(|| FeedError::Malformed(format!("kline row lacks {}", NAMES[i])))?;
+        values[i] = decimal(NAMES[i], text)?
+            .ok_or_else(|| FeedError::Malformed(format!("kline row has an empty {}", NAMES[i])))?;
+    }
+    let [open, high, low, close, volume] = values;
+    Candle::new(
+        millis("open time", open_ms)?,
+        open,
+        high,
+        low,
+        close,
+        volume,
+    )
+    .map_err(|source| FeedError::BadData {
+        symbol: symbol.to_owned(),
+        source,
+    })
+}
+
 /// Parse an exchange's decimal string ("20533.13"); empty means absent.
 pub fn decimal(field: &'static str, text: &str) -> Result<Option<f64>, FeedError> {
     if text.trim().is_empty() {

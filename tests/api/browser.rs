@@ -274,10 +274,9 @@ fn every_page_renders_in_a_real_browser_and_a_note_is_edited_through_the_form() 
         ("/no-such-page", "not-found", "404"),
     ] {
         browser.goto(&format!("{}{path}", server.address));
-        assert!(
-            browser.source().contains(expected),
-            "{path} lacks {expected}"
-        );
+        wait_until(&format!("{path} showing {expected}"), || {
+            browser.source().contains(expected).then_some(())
+        });
         browser.screenshot(name);
     }
 
