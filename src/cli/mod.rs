@@ -230,6 +230,13 @@ fn check(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    match db::daily_stats::initial_balance(&mut conn, config.initial_balance) {
+        Ok(started) if (started - config.initial_balance).abs() > 1e-9 => println!(
+            "note  the account started at {started}; SIGNALDESK_INITIAL_BALANCE ({}) only applies to a fresh account",
+            config.initial_balance
+        ),
+        _ => {}
+    }
     let findings = match db::check::run_checks(&mut conn, config.initial_balance) {
         Ok(findings) => findings,
         Err(e) => {

@@ -62,10 +62,13 @@ fn count(conn: &mut SqliteConnection, sql: &str) -> QueryResult<i64> {
         .map(|c| c.n)
 }
 
-/// Run every invariant inside one read transaction, so they all see the same snapshot.
-pub fn run_checks(conn: &mut SqliteConnection, initial_balance: f64) -> QueryResult<Vec<Finding>> {
+/// Run every invariant inside one read transaction, so they all see the same snapshot. The
+/// initial balance is the account's own (its first day's opening balance); `configured` serves
+/// only an account that has no day yet.
+pub fn run_checks(conn: &mut SqliteConnection, configured: f64) -> QueryResult<Vec<Finding>> {
     conn.transaction(|conn| {
         let mut findings = Vec::new();
+        let initial_balance = super::daily_stats::initial_balance(conn, configured)?;
 
         let closed: Total = diesel::sql_query(
             "SELECT COUNT(*) AS n, SUM(pnl) AS sum FROM signals WHERE status = 'CLOSED'",

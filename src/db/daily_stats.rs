@@ -29,6 +29,18 @@ pub fn for_date(conn: &mut SqliteConnection, day: NaiveDate) -> QueryResult<Opti
         .optional()
 }
 
+/// The balance the account started with: the first day's opening balance, as recorded when the
+/// account was created; `configured` for an account without any day yet.
+pub fn initial_balance(conn: &mut SqliteConnection, configured: f64) -> QueryResult<f64> {
+    use super::schema::daily_stats::dsl::*;
+    let first: Option<f64> = daily_stats
+        .order(date.asc())
+        .select(starting_balance)
+        .first(conn)
+        .optional()?;
+    Ok(first.unwrap_or(configured))
+}
+
 /// The current paper balance: the latest row's, or the initial balance before any row exists.
 pub fn current_balance(conn: &mut SqliteConnection, initial_balance: f64) -> QueryResult<f64> {
     Ok(latest(conn)?.map_or(initial_balance, |row| row.paper_balance))

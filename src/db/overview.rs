@@ -54,6 +54,7 @@ fn figures_in(
 ) -> QueryResult<Figures> {
     use super::schema::signals::dsl::*;
     let stats: DayStats = daily_stats::day_stats(conn, day, initial_balance)?;
+    let initial_balance = daily_stats::initial_balance(conn, initial_balance)?;
     let (open, unrealized) = signal_queries::active_summary(conn)?;
     let (start, end) = day_bounds(day);
     let created_today: i64 = signals

@@ -89,3 +89,17 @@ fn a_bad_configuration_value_stops_with_a_message_naming_the_key() {
         assert!(err.contains(key), "{key}: {err}");
     }
 }
+
+#[test]
+fn check_uses_the_accounts_own_initial_balance() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    let (code, out, err) = run_cli(
+        &db.path,
+        &["check"],
+        &[("SIGNALDESK_INITIAL_BALANCE", "500")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the account started at 10000"), "{out}");
+}
