@@ -131,13 +131,17 @@ impl Engine {
         let now = Utc::now();
         let polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
         let previous = self.status.feed();
-        self.status
-            .set_feed(polled.status(self.feed.source(), &previous, now));
+        let current = polled.status(self.feed.source(), &previous, now);
+        // Log when the feed's state changes, not on every tick of an outage.
+        if current.status != previous.status || current.error != previous.error {
+            match &current.error {
+                Some(error) => log::warn!("feed {:?}: {error}", current.status),
+                None => log::info!("feed ok: fresh prices for every symbol"),
+            }
+        }
+        self.status.set_feed(current);
         self.status.update_prices(&polled.quotes);
         self.status.count_feed_errors(polled.failures.len() as u64);
-        for (symbol, error) in &polled.failures {
-            log::warn!("no price for {symbol}: {error}");
-        }
 
         let engine = Arc::clone(self);
         let quotes = polled.quotes;

@@ -147,10 +147,15 @@ impl Engine {
         if let Ok(Err(e)) | Err(e) = counted.map_err(|e| e.to_string()) {
             log::warn!("scan not counted: {e}");
         }
+        let previous = self.status.scan().results;
         let mut results = Vec::with_capacity(self.config.symbols.len());
         for symbol in &self.config.symbols {
             let result = self.scan_symbol(symbol, now).await;
-            if result.starts_with("error") {
+            // An error is logged when it starts or changes, not on every scan of an outage.
+            let repeated = previous
+                .iter()
+                .any(|p| &p.symbol == symbol && p.result == result);
+            if result.starts_with("error") && !repeated {
                 log::warn!("scan of {symbol}: {result}");
             }
             results.push(SymbolScan {
