@@ -16,7 +16,7 @@ use crate::domain::trading::{
     check_gates, market_fill, opens_by_buying, size_position, validate_levels, Exposure, Refusal,
     RuleError,
 };
-use crate::domain::{Direction, ExitReason, SignalStatus};
+use crate::domain::{Direction, ExitReason};
 
 /// A validated request for a new signal; the entry comes from the market.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,12 +70,10 @@ pub fn exposure(
         .filter(created_at.ge(start).and(created_at.lt(end)))
         .select(count_star())
         .first(conn)?;
+    // closed_at is set exactly on CLOSED trades (a CHECK constraint): the (symbol, closed_at)
+    // index answers this with one probe.
     let last_close: Option<NaiveDateTime> = signals
-        .filter(
-            symbol
-                .eq(trade_symbol)
-                .and(status.eq(SignalStatus::Closed.as_str())),
-        )
+        .filter(symbol.eq(trade_symbol))
         .select(max(closed_at))
         .first(conn)?;
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);

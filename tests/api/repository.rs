@@ -430,6 +430,10 @@ fn today_and_active_queries_use_indexes() {
             "SELECT * FROM daily_stats ORDER BY date DESC LIMIT 1",
             "sqlite_autoindex_daily_stats_1",
         ),
+        (
+            "SELECT max(closed_at) FROM signals WHERE symbol = 'BTCUSDT'",
+            "signals_symbol_closed_at_idx",
+        ),
     ];
     for (sql, index) in cases {
         let detail = plan(&mut conn, sql);
