@@ -117,9 +117,10 @@ fn start_server(url: &str) -> String {
     let mut flags: Vec<(String, String)> = [
         ("database_url", url),
         ("bind", "127.0.0.1:0"),
-        ("feed", "bybit"),
-        ("exchange_url", "http://127.0.0.1:9"),
+        // The simulated market prices POST /api/signals; one tick at start, then none.
+        ("feed", "simulated"),
         ("tick_secs", "3600"),
+        ("api_token", "bench-token"),
         ("scan", "off"),
     ]
     .iter()
@@ -139,19 +140,26 @@ fn start_server(url: &str) -> String {
 }
 
 fn measure(client: &reqwest::blocking::Client, url: &str, runs: usize) -> (Duration, Duration) {
+    measure_with(runs, || {
+        let response = client.get(url).send().unwrap();
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        response.bytes().unwrap();
+    })
+}
+
+/// p50 and p95 of `runs` calls after 30 warm-up calls.
+fn measure_with(runs: usize, mut request: impl FnMut()) -> (Duration, Duration) {
     for _ in 0..30 {
-        client.get(url).send().unwrap().bytes().unwrap();
+        request();
     }
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             let started = Instant::now();
-            let response = client.get(url).send().unwrap();
-            assert!(
-                response.status().is_success(),
-                "{url}: {}",
-                response.status()
-            );
-            response.bytes().unwrap();
+            request();
             started.elapsed()
         })
         .collect();
@@ -180,6 +188,17 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         let base = start_server(&url);
+        // Wait for the first tick: it prices the watch-list for the POSTs.
+        while client
+            .get(format!("{base}/api/health"))
+            .send()
+            .unwrap()
+            .json::<serde_json::Value>()
+            .unwrap()["last_tick_at"]
+            .is_null()
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let deep = closed / 2;
         for path in [
             "/".to_owned(),
@@ -195,5 +214,29 @@ fn main() {
                 p95.as_secs_f64() * 1e3
             );
         }
+        // The intake's whole transaction (exposure, gates, refusal) on every POST after the
+        // first, which opens the position the others are refused for.
+        let body = serde_json::json!({"symbol": "BTCUSDT", "direction": "LONG", "stop_loss": 1.0, "take_profit": 10000000.0});
+        let post = || {
+            let response = client
+                .post(format!("{base}/api/signals"))
+                .bearer_auth("bench-token")
+                .json(&body)
+                .send()
+                .unwrap();
+            let status = response.status().as_u16();
+            response.bytes().unwrap();
+            assert!(
+                status == 201 || status == 409,
+                "POST /api/signals: {status}"
+            );
+        };
+        let (p50, p95) = measure_with(300, post);
+        println!(
+            "{closed:>10} {:<44} {:>7.3}ms {:>7.3}ms",
+            "POST /api/signals (409: open position)",
+            p50.as_secs_f64() * 1e3,
+            p95.as_secs_f64() * 1e3
+        );
     }
 }
