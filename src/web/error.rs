@@ -18,6 +18,8 @@ pub enum ApiError {
     },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A gate refused the request: 409.
     #[error("{0}")]
     Conflict(String),
@@ -97,6 +99,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,

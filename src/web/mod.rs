@@ -65,28 +65,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(path_config())
         .service(
             web::scope("/api")
-                .route("/health", web::get().to(api::health::get_health))
-                .route("/stats", web::get().to(api::overview::get_stats))
-                .route("/data", web::get().to(api::overview::get_data))
-                .route("/signals", web::post().to(api::signals::create_signal))
-                .route("/signals", web::get().to(api::lists::list_signals))
-                .route("/journal", web::get().to(api::lists::list_journal))
-                .route("/journal/{id}", web::patch().to(api::lists::patch_journal))
-                .route("/daily", web::get().to(api::lists::list_daily))
-                .route("/equity", web::get().to(api::lists::get_equity))
-                .route("/events", web::get().to(api::events::get_events))
-                .route(
-                    "/signals/{id}",
-                    web::get().to(api::signals::get_signal_by_id),
+                .service(api_resource("/health").route(web::get().to(api::health::get_health)))
+                .service(api_resource("/stats").route(web::get().to(api::overview::get_stats)))
+                .service(api_resource("/data").route(web::get().to(api::overview::get_data)))
+                .service(
+                    api_resource("/signals")
+                        .route(web::get().to(api::lists::list_signals))
+                        .route(web::post().to(api::signals::create_signal)),
                 )
-                .route(
-                    "/signals/{id}/close",
-                    web::post().to(api::signals::close_signal_now),
+                .service(
+                    api_resource("/signals/{id}")
+                        .route(web::get().to(api::signals::get_signal_by_id)),
                 )
-                .route(
-                    "/webhook/tradingview",
-                    web::post().to(api::webhook::tradingview_webhook),
+                .service(
+                    api_resource("/signals/{id}/close")
+                        .route(web::post().to(api::signals::close_signal_now)),
                 )
+                .service(
+                    api_resource("/webhook/tradingview")
+                        .route(web::post().to(api::webhook::tradingview_webhook)),
+                )
+                .service(api_resource("/journal").route(web::get().to(api::lists::list_journal)))
+                .service(
+                    api_resource("/journal/{id}").route(web::patch().to(api::lists::patch_journal)),
+                )
+                .service(api_resource("/daily").route(web::get().to(api::lists::list_daily)))
+                .service(api_resource("/equity").route(web::get().to(api::lists::get_equity)))
+                .service(api_resource("/events").route(web::get().to(api::events::get_events)))
                 .default_service(web::to(not_found)),
         )
         .route("/metrics", web::get().to(api::metrics::get_metrics))
@@ -118,6 +123,19 @@ fn form_config() -> web::FormConfig {
             })
             .into()
         })
+}
+
+/// An API resource whose wrong-method requests get 405 in the API's error shape.
+fn api_resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

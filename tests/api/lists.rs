@@ -170,6 +170,15 @@ fn bad_query_parameters_are_400_naming_them() {
         assert_eq!((status, got.as_str()), (400, Some(field)), "{path}");
     }
     assert_eq!(status_and_field(&server, "/api/signals/999").0, 404);
+    let wrong_method = server
+        .client
+        .delete(format!("{}/api/signals", server.address))
+        .send()
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let body: Value = wrong_method.json().unwrap();
+    assert_eq!(body["error"], "DELETE is not allowed on /api/signals");
+    assert_eq!(body["field"], Value::Null);
 }
 
 #[test]
