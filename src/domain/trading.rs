@@ -56,13 +56,13 @@ pub fn validate_levels(
     if !stop_ok {
         return Err(rule(
             "stop_loss",
-            format!("stop_loss {stop_loss} must be {stop_side} the entry fill {entry:.8} for a {direction}"),
+            format!("stop_loss {stop_loss:?} must be {stop_side} the entry fill {entry:.8} for a {direction}"),
         ));
     }
     if !target_ok {
         return Err(rule(
             "take_profit",
-            format!("take_profit {take_profit} must be {target_side} the entry fill {entry:.8} for a {direction}"),
+            format!("take_profit {take_profit:?} must be {target_side} the entry fill {entry:.8} for a {direction}"),
         ));
     }
     Ok(())

@@ -65,37 +65,50 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(path_config())
         .service(
             web::scope("/api")
-                .service(api_resource("/health").route(web::get().to(api::health::get_health)))
-                .service(api_resource("/stats").route(web::get().to(api::overview::get_stats)))
-                .service(api_resource("/data").route(web::get().to(api::overview::get_data)))
                 .service(
-                    api_resource("/signals")
+                    api_resource("/health", "GET").route(web::get().to(api::health::get_health)),
+                )
+                .service(
+                    api_resource("/stats", "GET").route(web::get().to(api::overview::get_stats)),
+                )
+                .service(api_resource("/data", "GET").route(web::get().to(api::overview::get_data)))
+                .service(
+                    api_resource("/signals", "GET, POST")
                         .route(web::get().to(api::lists::list_signals))
                         .route(web::post().to(api::signals::create_signal)),
                 )
                 .service(
-                    api_resource("/signals/{id}")
+                    api_resource("/signals/{id}", "GET")
                         .route(web::get().to(api::signals::get_signal_by_id)),
                 )
                 .service(
-                    api_resource("/signals/{id}/close")
+                    api_resource("/signals/{id}/close", "POST")
                         .route(web::post().to(api::signals::close_signal_now)),
                 )
                 .service(
-                    api_resource("/webhook/tradingview")
+                    api_resource("/webhook/tradingview", "POST")
                         .route(web::post().to(api::webhook::tradingview_webhook)),
                 )
-                .service(api_resource("/journal").route(web::get().to(api::lists::list_journal)))
                 .service(
-                    api_resource("/journal/{id}").route(web::patch().to(api::lists::patch_journal)),
+                    api_resource("/journal", "GET").route(web::get().to(api::lists::list_journal)),
                 )
-                .service(api_resource("/daily").route(web::get().to(api::lists::list_daily)))
-                .service(api_resource("/equity").route(web::get().to(api::lists::get_equity)))
-                .service(api_resource("/events").route(web::get().to(api::events::get_events)))
+                .service(
+                    api_resource("/journal/{id}", "PATCH")
+                        .route(web::patch().to(api::lists::patch_journal)),
+                )
+                .service(api_resource("/daily", "GET").route(web::get().to(api::lists::list_daily)))
+                .service(
+                    api_resource("/equity", "GET").route(web::get().to(api::lists::get_equity)),
+                )
+                .service(
+                    api_resource("/events", "GET").route(web::get().to(api::events::get_events)),
+                )
                 .default_service(web::to(not_found)),
         )
-        .route("/metrics", web::get().to(api::metrics::get_metrics))
-        .route("/openapi.json", web::get().to(api::openapi::get_openapi))
+        .service(api_resource("/metrics", "GET").route(web::get().to(api::metrics::get_metrics)))
+        .service(
+            api_resource("/openapi.json", "GET").route(web::get().to(api::openapi::get_openapi)),
+        )
         .route("/", web::get().to(dashboard::dashboard_page))
         .route("/trades/{id}", web::get().to(trade::trade_page))
         .route(
@@ -125,17 +138,26 @@ fn form_config() -> web::FormConfig {
         })
 }
 
-/// An API resource whose wrong-method requests get 405 in the API's error shape.
-fn api_resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// An API resource whose wrong-method requests get 405, with the `Allow` header, in the API's
+/// error shape.
+fn api_resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        method_not_allowed(req, allow)
+    }))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(format!(
-        "{} is not allowed on {}",
+fn method_not_allowed(req: HttpRequest, allow: &'static str) -> HttpResponse {
+    let error = ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}; allowed: {allow}",
         req.method(),
         req.path()
-    )))
+    ));
+    let mut response = actix_web::ResponseError::error_response(&error);
+    response.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allow),
+    );
+    response
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -176,8 +176,12 @@ fn bad_query_parameters_are_400_naming_them() {
         .send()
         .unwrap();
     assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.headers()["allow"], "GET, POST");
     let body: Value = wrong_method.json().unwrap();
-    assert_eq!(body["error"], "DELETE is not allowed on /api/signals");
+    assert_eq!(
+        body["error"],
+        "DELETE is not allowed on /api/signals; allowed: GET, POST"
+    );
     assert_eq!(body["field"], Value::Null);
 }
 

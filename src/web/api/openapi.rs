@@ -39,7 +39,18 @@ fn paging(filters: Vec<Value>) -> Vec<Value> {
 }
 
 fn id_param() -> Value {
-    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}})
+    json!({"name": "id", "in": "path", "required": true,
+           "schema": {"type": "integer", "minimum": 1, "maximum": i32::MAX}})
+}
+
+/// `BTCUSDT`, `btcusdt` or `BINANCE:BTCUSDT`.
+fn symbol_schema() -> Value {
+    json!({"type": "string", "pattern": "^([A-Za-z0-9_]+:)?[A-Za-z0-9]{4,20}$", "example": "BTCUSDT"})
+}
+
+/// A price: strictly positive.
+fn level() -> Value {
+    json!({"type": "number", "minimum": 0, "exclusiveMinimum": true})
 }
 
 fn number(description: &str) -> Value {
@@ -107,17 +118,17 @@ fn document() -> Value {
             "last_tick_at": {"type": "string", "format": "date-time", "nullable": true}}},
           "NewSignal": {"type": "object", "additionalProperties": false,
             "required": ["symbol", "direction", "stop_loss", "take_profit"], "properties": {
-            "symbol": {"type": "string", "example": "BTCUSDT"}, "direction": {"type": "string", "enum": ["LONG", "SHORT"]},
-            "stop_loss": {"type": "number"}, "take_profit": {"type": "number"},
+            "symbol": symbol_schema(), "direction": {"type": "string", "enum": ["LONG", "SHORT"]},
+            "stop_loss": level(), "take_profit": level(),
             "confidence": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
             "timeframe": {"type": "string"}, "notes": {"type": "string", "maxLength": 2000},
             "external_id": {"type": "string", "maxLength": 128}}},
           "TradingViewAlert": {"type": "object", "additionalProperties": false,
             "required": ["token", "symbol", "action", "stop_loss", "take_profit"], "properties": {
-            "token": {"type": "string"}, "symbol": {"type": "string", "example": "BINANCE:BTCUSDT"},
+            "token": {"type": "string"}, "symbol": symbol_schema(),
             "action": {"type": "string", "enum": ["buy", "sell"]},
-            "stop_loss": {"type": "number"}, "take_profit": {"type": "number"},
-            "confidence": {"type": "number"}, "id": {"type": "string"},
+            "stop_loss": level(), "take_profit": level(),
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "id": {"type": "string"},
             "timeframe": {"type": "string"}, "notes": {"type": "string"}}}
         }
       },
@@ -131,8 +142,8 @@ fn document() -> Value {
         "/api/signals": {
           "get": {"summary": "Signals, newest first, keyset paging",
             "parameters": paging(vec![
-              query("status", "ACTIVE, CLOSED or CANCELLED", json!({"type": "string"})),
-              query("symbol", "exchange symbol", json!({"type": "string"}))]),
+              query("status", "ACTIVE, CLOSED or CANCELLED", json!({"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]})),
+              query("symbol", "exchange symbol", symbol_schema())]),
             "responses": {"200": {"description": "{signals, next_before_id}"}, "400": error_response("bad parameter")}},
           "post": {"summary": "Open a signal as a paper trade at the current price", "security": [{"bearer": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewSignal"}}}},
@@ -154,11 +165,11 @@ fn document() -> Value {
             "503": error_response("no fresh price")}}},
         "/api/journal": {"get": {"summary": "Journal entries, newest first, keyset paging",
           "parameters": paging(vec![
-            query("symbol", "exchange symbol", json!({"type": "string"})),
-            query("outcome", "WIN, LOSS or BREAKEVEN", json!({"type": "string"}))]),
+            query("symbol", "exchange symbol", symbol_schema()),
+            query("outcome", "WIN, LOSS or BREAKEVEN", json!({"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]}))]),
           "responses": {"200": {"description": "{entries, next_before_id}"}, "400": error_response("bad parameter")}}},
         "/api/journal/{id}": {"patch": {"summary": "Edit notes and tags", "security": [{"bearer": []}], "parameters": [id_param()],
-          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
             "notes": {"type": "string", "maxLength": 5000},
             "tags": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}}}}}},
           "responses": {"200": {"description": "the entry", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JournalEntry"}}}},
@@ -177,6 +188,41 @@ fn document() -> Value {
     })
 }
 
+/// Every operation can answer 400 (bad parameter or body), 404 and 405, in the error shape;
+/// secured ones 401 and 403, ones with a body 413.
+fn with_error_responses(mut doc: Value) -> Value {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operations in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in operations.values_mut() {
+                let secured = operation.get("security").is_some();
+                let has_body = operation.get("requestBody").is_some();
+                let Some(responses) = operation
+                    .get_mut("responses")
+                    .and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                let mut add = |code: &str, what: &str| {
+                    responses
+                        .entry(code)
+                        .or_insert_with(|| error_response(what));
+                };
+                add("400", "a bad parameter or body, naming the field");
+                add("404", "no such resource");
+                add("405", "method not allowed (see the Allow header)");
+                if secured {
+                    add("401", "missing or wrong token");
+                    add("403", "writes disabled: SIGNALDESK_API_TOKEN is unset");
+                }
+                if has_body {
+                    add("413", "body over 64 KiB");
+                }
+            }
+        }
+    }
+    doc
+}
+
 pub async fn get_openapi() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+    HttpResponse::Ok().json(with_error_responses(document()))
 }
