@@ -280,11 +280,11 @@ impl TestServer {
         response.json().expect("json body")
     }
 
-    /// SIGTERM, then wait for the graceful exit.
-    pub fn stop(mut self) {
+    /// SIGTERM, then wait for the graceful exit; returns how the process ended.
+    pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.child.wait();
+        self.child.wait().expect("wait for signaldesk")
     }
 
     /// SIGKILL: the process gets no chance to clean up.

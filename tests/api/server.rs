@@ -101,7 +101,10 @@ fn data_written_while_running_is_served_and_survives_restarts() {
     }
     assert!(signal["created_at"].as_str().unwrap().ends_with('Z'));
 
-    server.stop();
+    assert!(
+        server.stop().success(),
+        "SIGTERM is a graceful, successful exit"
+    );
     let restarted = start_unpriced(&db, &exchange);
     assert_eq!(data_without_status(&restarted), before);
     let stats = restarted.get_json("/api/stats");
