@@ -25,7 +25,7 @@ fn main() {
     );
     for timeframe in [Timeframe::M5, Timeframe::M15] {
         let spec = BacktestSpec {
-            symbol: "BTCUSDT".to_owned(),
+            symbol: signaldesk::domain::Symbol::parse("BTCUSDT").unwrap(),
             timeframe,
             from: end - Duration::days(365),
             to: end,

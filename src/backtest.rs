@@ -19,6 +19,7 @@ use crate::domain::market::{aggregate, Candle, Timeframe};
 use crate::domain::rules::TradingRules;
 use crate::domain::strategy::ict;
 use crate::domain::trading::{decide_exit, OpenTrade, PriceRange};
+use crate::domain::Symbol;
 use crate::engine::scanner::CANDLES;
 use crate::engine::tick::update_paper_trades;
 use crate::feeds::Quote;
@@ -26,7 +27,7 @@ use crate::feeds::Quote;
 /// What to backtest.
 #[derive(Debug, Clone)]
 pub struct BacktestSpec {
-    pub symbol: String,
+    pub symbol: Symbol,
     pub timeframe: Timeframe,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -142,7 +143,7 @@ pub fn run(
         {
             let outcome = update_paper_trades(
                 &mut conn,
-                &quote(&spec.symbol, candle, closes_at),
+                &quote(spec.symbol.as_str(), candle, closes_at),
                 &spec.rules,
                 spec.initial_balance,
                 naive_close,
@@ -279,7 +280,7 @@ fn report(
     };
     let decided = wins + losses;
     Ok(BacktestReport {
-        symbol: spec.symbol.clone(),
+        symbol: spec.symbol.to_string(),
         timeframe: spec.timeframe.as_str(),
         candles,
         signals,

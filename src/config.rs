@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveTime;
 
 use crate::domain::market::Timeframe;
-use crate::domain::normalize_symbol;
 use crate::domain::rules::TradingRules;
+use crate::domain::Symbol;
 
 /// The file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "signaldesk.toml";
@@ -104,7 +104,7 @@ pub struct Config {
     /// Replay pace in market seconds per wall-clock second.
     pub replay_speed: f64,
     /// Watch-list in exchange form (`BTCUSDT`).
-    pub symbols: Vec<String>,
+    pub symbols: Vec<Symbol>,
     /// `update_paper_trades` interval.
     pub tick_secs: u64,
     /// Whether the strategy scanner runs.
@@ -317,10 +317,10 @@ fn base_url(s: &str) -> Result<String, String> {
     }
 }
 
-fn symbol_list(s: &str) -> Result<Vec<String>, String> {
+fn symbol_list(s: &str) -> Result<Vec<Symbol>, String> {
     let mut symbols = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let symbol = normalize_symbol(part)?;
+        let symbol = Symbol::parse(part)?;
         if !symbols.contains(&symbol) {
             symbols.push(symbol);
         }
@@ -488,8 +488,9 @@ impl Config {
             symbols: l.parse(
                 "symbols",
                 ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
-                    .map(String::from)
-                    .to_vec(),
+                    .iter()
+                    .filter_map(|s| Symbol::parse(s).ok())
+                    .collect(),
                 symbol_list,
             )?,
             tick_secs: l.parse("tick_secs", 5, whole(1))?,
@@ -530,7 +531,14 @@ impl fmt::Display for Config {
                     .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
             ),
             ("replay_speed", self.replay_speed.to_string()),
-            ("symbols", self.symbols.join(",")),
+            (
+                "symbols",
+                self.symbols
+                    .iter()
+                    .map(Symbol::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             ("tick_secs", self.tick_secs.to_string()),
             ("scan", if self.scan { "on" } else { "off" }.to_owned()),
             ("scan_secs", self.scan_secs.to_string()),
@@ -594,7 +602,8 @@ mod tests {
             config.exchange_url.as_deref(),
             Some("https://api.bybit.com")
         );
-        assert_eq!(config.symbols, ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]);
+        let symbols: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+        assert_eq!(symbols, ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]);
         assert_eq!(config.tick_secs, 5);
         assert_eq!(config.rules.risk_per_trade, 0.01);
         assert_eq!(config.rules.min_balance, 1_000.0);
@@ -617,7 +626,8 @@ mod tests {
             Some("https://api.binance.com")
         );
         assert_eq!(config.tick_secs, 11);
-        assert_eq!(config.symbols, ["BTCUSDT", "ETHUSDT"]);
+        let symbols: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+        assert_eq!(symbols, ["BTCUSDT", "ETHUSDT"]);
         assert_eq!(config.database_url, "/tmp/x.db");
     }
 

@@ -11,8 +11,8 @@ use crate::backtest::{trades_csv, BacktestReport, BacktestSpec};
 use crate::config::{Config, FeedKind, TIMEFRAMES};
 use crate::db;
 use crate::domain::market::Timeframe;
-use crate::domain::normalize_symbol;
 use crate::domain::time::{day_bounds, EARLIEST, LATEST};
+use crate::domain::Symbol;
 use crate::export::{Format, Table};
 use crate::feeds::replay::read_klines;
 use crate::feeds::AnyFeed;
@@ -29,7 +29,7 @@ fn time_arg(name: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, St
 }
 
 pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
-    let symbol = normalize_symbol(&args.symbol).map_err(|e| format!("--symbol: {e}"))?;
+    let symbol = Symbol::parse(&args.symbol).map_err(|e| format!("--symbol: {e}"))?;
     let timeframe = match &args.timeframe {
         Some(raw) => Timeframe::parse(raw).ok_or_else(|| {
             format!(
@@ -55,13 +55,13 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
         .or_else(|| config.replay_dir.clone())
         .map(|dir| dir.join(format!("{symbol}-1m.csv")));
     let minutes = match &file {
-        Some(file) => read_klines(file, &symbol).map_err(|e| e.to_string())?,
+        Some(file) => read_klines(file, symbol.as_str()).map_err(|e| e.to_string())?,
         None if is_exchange(config.feed) => {
             // No kline folder: the exchange's history, the last 30 days unless told otherwise.
             let now = Utc::now();
             let to = to_arg.unwrap_or(now - chrono::Duration::seconds(i64::from(now.second())));
             let from = from_arg.unwrap_or(to - chrono::Duration::days(30));
-            fetch_history(config, &symbol, from, to)?
+            fetch_history(config, symbol.as_str(), from, to)?
         }
         None => return Err("no kline data: pass --data DIR or set SIGNALDESK_REPLAY_DIR to a folder of <SYMBOL>-1m.csv files, or use SIGNALDESK_FEED=bybit or binance to read the exchange's history".to_owned()),
     };

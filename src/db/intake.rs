@@ -13,16 +13,14 @@ use super::signals::{self, is_active, AddOutcome, CloseOutcome, CloseRequest, Si
 use crate::domain::rules::TradingRules;
 use crate::domain::time::day_bounds;
 use crate::domain::trading::{
-    check_gates, market_fill, opens_by_buying, size_position, validate_levels, Exposure, Refusal,
-    RuleError,
+    check_gates, market_fill, opens_by_buying, size_position, Exposure, Levels, Refusal, RuleError,
 };
-use crate::domain::{Direction, ExitReason};
+use crate::domain::{Direction, ExitReason, Symbol};
 
 /// A validated request for a new signal; the entry comes from the market.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalRequest {
-    /// Exchange form, `BTCUSDT`.
-    pub symbol: String,
+    pub symbol: Symbol,
     pub direction: Direction,
     pub stop_loss: f64,
     pub take_profit: f64,
@@ -108,14 +106,14 @@ pub fn open_signal(
             rules.slippage,
             opens_by_buying(request.direction),
         );
-        validate_levels(
+        let levels = Levels::new(
             request.direction,
             entry,
             request.stop_loss,
             request.take_profit,
         )?;
-        let exposure = exposure(conn, &request.symbol, initial_balance, now)?;
-        let sizing = size_position(exposure.balance, entry, request.stop_loss, rules);
+        let exposure = exposure(conn, request.symbol.as_str(), initial_balance, now)?;
+        let sizing = size_position(exposure.balance, &levels, rules);
         check_gates(
             &exposure,
             request.confidence,
@@ -124,11 +122,11 @@ pub fn open_signal(
             now,
         )?;
         let draft = SignalDraft {
-            symbol: request.symbol.clone(),
-            direction: request.direction,
-            entry_price: entry,
-            stop_loss: request.stop_loss,
-            take_profit: request.take_profit,
+            symbol: request.symbol.to_string(),
+            direction: levels.direction(),
+            entry_price: levels.entry(),
+            stop_loss: levels.stop_loss(),
+            take_profit: levels.take_profit(),
             quantity: sizing.quantity,
             risk_amount: sizing.risk_amount,
             confidence: request.confidence,

@@ -99,21 +99,44 @@ impl Direction {
     }
 }
 
-/// An exchange symbol: `btcusdt`, `BINANCE:BTCUSDT` → `BTCUSDT`.
-pub fn normalize_symbol(s: &str) -> Result<String, String> {
-    let bare = s
-        .rsplit(':')
-        .next()
-        .unwrap_or(s)
-        .trim()
-        .to_ascii_uppercase();
-    let valid = (4..=20).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(bare)
-    } else {
-        Err(format!(
-            "`{s}` is not an exchange symbol like BTCUSDT (4 to 20 letters and digits)"
-        ))
+/// An exchange symbol in the exchange's form, `BTCUSDT`: 4 to 20 ASCII letters and digits, upper
+/// case. The only way to make one is [`Symbol::parse`], so a `Symbol` is always valid.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Symbol(String);
+
+impl Symbol {
+    /// `btcusdt`, ` BTCUSDT ` and `BINANCE:BTCUSDT` (a TradingView prefix) → `BTCUSDT`.
+    pub fn parse(s: &str) -> Result<Symbol, String> {
+        let bare = s
+            .rsplit(':')
+            .next()
+            .unwrap_or(s)
+            .trim()
+            .to_ascii_uppercase();
+        let valid =
+            (4..=20).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_alphanumeric());
+        if valid {
+            Ok(Symbol(bare))
+        } else {
+            Err(format!(
+                "`{s}` is not an exchange symbol like BTCUSDT (4 to 20 letters and digits)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -123,10 +146,14 @@ mod tests {
 
     #[test]
     fn symbols_are_normalised_to_the_exchange_form() {
-        assert_eq!(normalize_symbol("BINANCE:btcusdt").unwrap(), "BTCUSDT");
-        assert_eq!(normalize_symbol(" ethusdt ").unwrap(), "ETHUSDT");
-        assert!(normalize_symbol("BTC-USDT").is_err());
-        assert!(normalize_symbol("").is_err());
+        assert_eq!(
+            Symbol::parse("BINANCE:btcusdt").unwrap().as_str(),
+            "BTCUSDT"
+        );
+        assert_eq!(Symbol::parse(" ethusdt ").unwrap().as_str(), "ETHUSDT");
+        assert!(Symbol::parse("BTC-USDT").is_err());
+        assert!(Symbol::parse("BTC").is_err());
+        assert!(Symbol::parse("").is_err());
     }
 
     #[test]

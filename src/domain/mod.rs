@@ -10,4 +10,4 @@ pub mod strategy;
 pub mod time;
 pub mod trading;
 
-pub use kinds::{normalize_symbol, Direction, ExitReason, Outcome, ParseKindError, SignalStatus};
+pub use kinds::{Direction, ExitReason, Outcome, ParseKindError, SignalStatus, Symbol};

@@ -33,39 +33,76 @@ pub fn opens_by_buying(direction: Direction) -> bool {
     direction == Direction::Long
 }
 
-/// Stop and target on the right side of the fill: LONG stop < entry < target, SHORT mirrored.
-pub fn validate_levels(
+/// A trade's entry, stop and target, on the right sides of each other: LONG stop < entry <
+/// target, SHORT mirrored, every level finite and positive. Only [`Levels::new`] makes one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Levels {
     direction: Direction,
     entry: f64,
     stop_loss: f64,
     take_profit: f64,
-) -> Result<(), RuleError> {
-    for (field, value) in [("stop_loss", stop_loss), ("take_profit", take_profit)] {
-        if !(value.is_finite() && value > 0.0) {
-            return Err(rule(field, format!("{field} must be a positive number")));
+}
+
+impl Levels {
+    /// Check the levels against the entry fill; the error names the offending field.
+    pub fn new(
+        direction: Direction,
+        entry: f64,
+        stop_loss: f64,
+        take_profit: f64,
+    ) -> Result<Levels, RuleError> {
+        for (field, value) in [
+            ("entry_price", entry),
+            ("stop_loss", stop_loss),
+            ("take_profit", take_profit),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(rule(field, format!("{field} must be a positive number")));
+            }
         }
+        let (stop_ok, target_ok) = match direction {
+            Direction::Long => (stop_loss < entry, take_profit > entry),
+            Direction::Short => (stop_loss > entry, take_profit < entry),
+        };
+        let (stop_side, target_side) = match direction {
+            Direction::Long => ("below", "above"),
+            Direction::Short => ("above", "below"),
+        };
+        if !stop_ok {
+            return Err(rule(
+                "stop_loss",
+                format!("stop_loss {stop_loss:?} must be {stop_side} the entry fill {entry:.8} for a {direction}"),
+            ));
+        }
+        if !target_ok {
+            return Err(rule(
+                "take_profit",
+                format!("take_profit {take_profit:?} must be {target_side} the entry fill {entry:.8} for a {direction}"),
+            ));
+        }
+        Ok(Levels {
+            direction,
+            entry,
+            stop_loss,
+            take_profit,
+        })
     }
-    let (stop_ok, target_ok) = match direction {
-        Direction::Long => (stop_loss < entry, take_profit > entry),
-        Direction::Short => (stop_loss > entry, take_profit < entry),
-    };
-    let (stop_side, target_side) = match direction {
-        Direction::Long => ("below", "above"),
-        Direction::Short => ("above", "below"),
-    };
-    if !stop_ok {
-        return Err(rule(
-            "stop_loss",
-            format!("stop_loss {stop_loss:?} must be {stop_side} the entry fill {entry:.8} for a {direction}"),
-        ));
+
+    pub fn direction(&self) -> Direction {
+        self.direction
     }
-    if !target_ok {
-        return Err(rule(
-            "take_profit",
-            format!("take_profit {take_profit:?} must be {target_side} the entry fill {entry:.8} for a {direction}"),
-        ));
+
+    pub fn entry(&self) -> f64 {
+        self.entry
     }
-    Ok(())
+
+    pub fn stop_loss(&self) -> f64 {
+        self.stop_loss
+    }
+
+    pub fn take_profit(&self) -> f64 {
+        self.take_profit
+    }
 }
 
 /// Position size of a new trade.
@@ -79,8 +116,9 @@ pub struct Sizing {
 
 /// Risk `risk_per_trade` of the balance over the stop distance, the notional capped at
 /// `max_position_pct` of the balance.
-pub fn size_position(balance: f64, entry: f64, stop_loss: f64, rules: &TradingRules) -> Sizing {
-    let distance = (entry - stop_loss).abs();
+pub fn size_position(balance: f64, levels: &Levels, rules: &TradingRules) -> Sizing {
+    let entry = levels.entry();
+    let distance = (entry - levels.stop_loss()).abs();
     let by_risk = balance * rules.risk_per_trade / distance;
     let by_notional = balance * rules.max_position_pct / entry;
     let quantity = by_risk.min(by_notional);
@@ -334,7 +372,8 @@ mod tests {
 
     #[test]
     fn sizing_risks_one_percent_over_the_stop_distance() {
-        let s = size_position(10_000.0, 100.0, 95.0, &rules());
+        let levels = Levels::new(Direction::Long, 100.0, 95.0, 110.0).unwrap();
+        let s = size_position(10_000.0, &levels, &rules());
         assert!((s.quantity - 20.0).abs() < 1e-12);
         assert!((s.risk_amount - 100.0).abs() < 1e-12);
         assert!((s.entry_fee - 2.0).abs() < 1e-12);
@@ -343,7 +382,8 @@ mod tests {
     #[test]
     fn sizing_caps_the_notional_at_max_position_pct() {
         // A 0.1 % stop would need 1 000 000 notional; the cap is 100 % of 10 000.
-        let s = size_position(10_000.0, 100.0, 99.9, &rules());
+        let levels = Levels::new(Direction::Long, 100.0, 99.9, 110.0).unwrap();
+        let s = size_position(10_000.0, &levels, &rules());
         assert!((s.quantity * 100.0 - 10_000.0).abs() < 1e-9);
         assert!((s.risk_amount - 10.0).abs() < 1e-9);
     }
@@ -403,7 +443,7 @@ mod tests {
             ),
         ];
         for (direction, stop, target, field, reason) in cases {
-            let got = validate_levels(direction, 100.0, stop, target)
+            let got = Levels::new(direction, 100.0, stop, target)
                 .err()
                 .map(|e| e.field);
             assert_eq!(got, field, "{reason}");

@@ -108,10 +108,10 @@ impl Engine {
             .iter()
             .map(|s| {
                 let request = QuoteRequest {
-                    symbol: s.clone(),
+                    symbol: s.to_string(),
                     window: None,
                 };
-                (s.clone(), request)
+                (s.to_string(), request)
             })
             .collect();
         for (symbol, since, opened) in windows {

@@ -18,6 +18,7 @@ use crate::db::signals::AddOutcome;
 use crate::domain::market::{Candle, Timeframe};
 use crate::domain::strategy::{ict, Setup};
 use crate::domain::time::truncate_to_micros;
+use crate::domain::Symbol;
 use crate::events::Event;
 use crate::feeds::{FeedError, PriceFeed};
 
@@ -64,21 +65,21 @@ impl Engine {
         Ok(ict(&ltf, &htf, timeframe.as_str(), Timeframe::H1.as_str()))
     }
 
-    async fn scan_symbol(self: &Arc<Self>, symbol: &str, now: DateTime<Utc>) -> String {
-        let setup = match self.setup_for(symbol, now).await {
+    async fn scan_symbol(self: &Arc<Self>, symbol: &Symbol, now: DateTime<Utc>) -> String {
+        let setup = match self.setup_for(symbol.as_str(), now).await {
             Ok(Some(setup)) => setup,
             Ok(None) => return "no setup".to_owned(),
             Err(e) => return format!("error: {e}"),
         };
-        let Some(quote) = self
-            .status
-            .fresh_price(symbol, Utc::now(), self.config.stale_secs)
+        let Some(quote) =
+            self.status
+                .fresh_price(symbol.as_str(), Utc::now(), self.config.stale_secs)
         else {
             return "refused: no fresh price".to_owned();
         };
         let timeframe = self.config.timeframe.as_str();
         let request = SignalRequest {
-            symbol: symbol.to_owned(),
+            symbol: symbol.clone(),
             direction: setup.direction,
             stop_loss: setup.stop_loss,
             take_profit: setup.take_profit,
@@ -154,12 +155,12 @@ impl Engine {
             // An error is logged when it starts or changes, not on every scan of an outage.
             let repeated = previous
                 .iter()
-                .any(|p| &p.symbol == symbol && p.result == result);
+                .any(|p| p.symbol == symbol.as_str() && p.result == result);
             if result.starts_with("error") && !repeated {
                 log::warn!("scan of {symbol}: {result}");
             }
             results.push(SymbolScan {
-                symbol: symbol.clone(),
+                symbol: symbol.to_string(),
                 result,
             });
         }

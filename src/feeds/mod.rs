@@ -224,7 +224,11 @@ impl AnyFeed {
                 let dir = config.replay_dir.clone().unwrap_or_default();
                 AnyFeed::Replay(ReplayFeed::open(
                     &dir,
-                    &config.symbols,
+                    &config
+                        .symbols
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>(),
                     config.replay_speed,
                     started,
                 )?)

@@ -20,7 +20,7 @@ fn fixture_dir() -> PathBuf {
 fn spec(database: Option<String>) -> (Vec<signaldesk::domain::market::Candle>, BacktestSpec) {
     let candles = read_klines(&fixture_dir().join("BTCUSDT-1m.csv"), "BTCUSDT").unwrap();
     let spec = BacktestSpec {
-        symbol: "BTCUSDT".to_owned(),
+        symbol: signaldesk::domain::Symbol::parse("BTCUSDT").unwrap(),
         timeframe: Timeframe::M5,
         from: candles[0].open_time,
         to: candles.last().unwrap().open_time + chrono::Duration::minutes(1),

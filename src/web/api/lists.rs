@@ -16,7 +16,7 @@ use crate::db::daily_stats;
 use crate::db::journal::{self, JournalFilter};
 use crate::db::models::{rfc3339, DailyStatsRow, JournalEntryRow, SignalRow};
 use crate::db::signals::{list_signals as query_signals, SignalFilter};
-use crate::domain::{normalize_symbol, Outcome, SignalStatus};
+use crate::domain::{Outcome, SignalStatus, Symbol};
 
 #[derive(Serialize)]
 pub struct SignalPage {
@@ -26,7 +26,7 @@ pub struct SignalPage {
 }
 
 fn symbol_param(params: &Params) -> Result<Option<String>, ApiError> {
-    params.parsed("symbol", normalize_symbol)
+    params.parsed("symbol", |raw| Symbol::parse(raw).map(Symbol::into_string))
 }
 
 /// `GET /api/signals?status=&symbol=&from=&to=&limit=&before_id=`

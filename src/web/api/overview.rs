@@ -84,9 +84,9 @@ pub async fn get_data(state: web::Data<AppState>) -> Result<web::Json<DataRespon
         .symbols
         .iter()
         .map(|symbol| {
-            let quote = quotes.get(symbol);
+            let quote = quotes.get(symbol.as_str());
             PriceResponse {
-                symbol: symbol.clone(),
+                symbol: symbol.to_string(),
                 price: quote.map(|q| q.last_price),
                 change_24h_pct: quote.and_then(|q| q.change_24h_pct),
                 high_24h: quote.and_then(|q| q.high_24h),

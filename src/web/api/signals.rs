@@ -13,7 +13,7 @@ use crate::clock::now_utc;
 use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
 use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
 use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
-use crate::domain::{normalize_symbol, Direction, SignalStatus};
+use crate::domain::{Direction, SignalStatus, Symbol};
 use crate::events::Event;
 
 const TEXT_LIMIT: usize = 2_000;
@@ -21,7 +21,7 @@ const ID_LIMIT: usize = 128;
 
 /// Fields shared by the API body and the webhook: validated into a request (without prices).
 pub(super) struct SignalFields {
-    pub symbol: String,
+    pub symbol: Symbol,
     pub direction: Direction,
     pub stop_loss: f64,
     pub take_profit: f64,
@@ -31,9 +31,9 @@ pub(super) struct SignalFields {
     pub external_id: Option<String>,
 }
 
-pub(super) fn symbol_field(body: &Body) -> Result<String, ApiError> {
+pub(super) fn symbol_field(body: &Body) -> Result<Symbol, ApiError> {
     let raw = body.required_str("symbol", 64)?;
-    normalize_symbol(&raw).map_err(|message| ApiError::validation("symbol", message))
+    Symbol::parse(&raw).map_err(|message| ApiError::validation("symbol", message))
 }
 
 pub(super) fn level_fields(body: &Body) -> Result<(f64, f64), ApiError> {
@@ -105,8 +105,8 @@ pub(super) async fn open_at_market(
 ) -> Result<HttpResponse, ApiError> {
     let quote = state
         .status
-        .fresh_price(&fields.symbol, Utc::now(), state.config.stale_secs)
-        .ok_or_else(|| no_price(state, &fields.symbol))?;
+        .fresh_price(fields.symbol.as_str(), Utc::now(), state.config.stale_secs)
+        .ok_or_else(|| no_price(state, fields.symbol.as_str()))?;
     let request = SignalRequest {
         symbol: fields.symbol,
         direction: fields.direction,
@@ -158,7 +158,7 @@ pub(super) async fn open_at_market(
 
 fn no_price(state: &AppState, symbol: &str) -> ApiError {
     let feed = state.status.feed();
-    let watched = state.config.symbols.iter().any(|s| s == symbol);
+    let watched = state.config.symbols.iter().any(|s| s.as_str() == symbol);
     let hint = if watched {
         format!(
             "feed {} is {:?}{}",

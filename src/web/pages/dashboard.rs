@@ -92,9 +92,9 @@ pub async fn dashboard_page(
         .config
         .symbols
         .iter()
-        .map(|symbol| match quotes.get(symbol) {
+        .map(|symbol| match quotes.get(symbol.as_str()) {
             Some(q) => PriceCell {
-                symbol: symbol.clone(),
+                symbol: symbol.to_string(),
                 price: price(q.last_price),
                 change: q.change_24h_pct.map(percent).unwrap_or_default(),
                 tone: tone(q.change_24h_pct.unwrap_or(0.0)),
@@ -106,7 +106,7 @@ pub async fn dashboard_page(
                 },
             },
             None => PriceCell {
-                symbol: symbol.clone(),
+                symbol: symbol.to_string(),
                 price: "—".to_owned(),
                 change: String::new(),
                 tone: "flat",
