@@ -384,7 +384,7 @@ fn kill_dash_nine_at_random_moments_never_breaks_the_books() {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let mut seed: u64 = 0x5eed;
-    for round in 0..6 {
+    for _round in 0..6 {
         let server = start(&db, &exchange);
         for (symbol, price) in [("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)] {
             exchange.set_price(symbol, price);
@@ -405,7 +405,6 @@ fn kill_dash_nine_at_random_moments_never_breaks_the_books() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         server.kill();
         assert_check_passes(&db);
-        let _ = round;
     }
     let server = start(&db, &exchange);
     server.wait_for_stats("every trade closed", |s| s["active_trades"] == 0);
