@@ -283,7 +283,10 @@ impl TestServer {
     /// SIGTERM, then wait for the graceful exit; returns how the process ended.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        // The shell's builtin kill: no procps package needed.
+        let _ = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
+            .status();
         self.child.wait().expect("wait for signaldesk")
     }
 
