@@ -46,13 +46,52 @@ impl AppState {
     }
 }
 
-/// The `static/` folder: in the working directory when there is one, else the source tree's.
-pub fn static_dir() -> std::path::PathBuf {
-    let here = std::path::Path::new("static");
-    if here.is_dir() {
-        here.to_path_buf()
-    } else {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+/// The `static/` folder: in the working directory when there is one, else the source tree's;
+/// `None` when neither exists (a binary copied elsewhere), and the embedded copies serve.
+pub fn static_dir() -> Option<std::path::PathBuf> {
+    [
+        std::path::PathBuf::from("static"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
+    ]
+    .into_iter()
+    .find(|dir| dir.is_dir())
+}
+
+/// The stylesheet and script compiled into the binary, so the pages keep their look wherever the
+/// binary runs.
+const EMBEDDED_STATIC: &[(&str, &str, &str)] = &[
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    ),
+];
+
+async fn embedded_static(path: web::Path<String>) -> Result<HttpResponse, pages::PageError> {
+    let (_, content_type, body) = EMBEDDED_STATIC
+        .iter()
+        .find(|(name, _, _)| *name == path.as_str())
+        .ok_or_else(|| pages::PageError(ApiError::NotFound(format!("no file /static/{path}"))))?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(*body))
+}
+
+/// `/static/…` from the folder when there is one, else from the embedded copies.
+fn static_files(cfg: &mut web::ServiceConfig) {
+    match static_dir() {
+        Some(dir) => {
+            cfg.service(actix_files::Files::new("/static", dir));
+        }
+        None => {
+            cfg.route("/static/{file}", web::get().to(embedded_static));
+        }
     }
 }
 
@@ -121,7 +160,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
         .route("/logout", web::post().to(login::logout_submit))
-        .service(actix_files::Files::new("/static", static_dir()))
+        .configure(static_files)
         .default_service(web::to(pages::not_found_page));
 }
 
@@ -224,4 +263,38 @@ fn field_of_serde_error(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let len = message[start..].find('`')?;
     Some(message[start..start + len].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test;
+
+    #[actix_web::test]
+    async fn embedded_static_files_serve_with_their_types() {
+        let app = test::init_service(
+            actix_web::App::new().route("/static/{file}", web::get().to(embedded_static)),
+        )
+        .await;
+        let css = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/static/style.css")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(css.status(), 200);
+        assert_eq!(
+            css.headers().get("content-type").unwrap(),
+            "text/css; charset=utf-8"
+        );
+        let body = test::read_body(css).await;
+        assert_eq!(body, include_str!("../../static/style.css").as_bytes());
+        let missing = test::call_service(
+            &app,
+            test::TestRequest::get().uri("/static/none.js").to_request(),
+        )
+        .await;
+        assert_eq!(missing.status(), 404);
+    }
 }
