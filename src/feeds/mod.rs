@@ -91,6 +91,32 @@ pub struct Quote {
     pub volume_24h: Option<f64>,
 }
 
+impl Quote {
+    /// A quote built from candles: `last` is the newest price, `range` the (high, low) of the
+    /// requested window, `day` the candles of the last 24 hours (for the 24h figures).
+    pub fn from_candles(
+        symbol: &str,
+        last: f64,
+        range: (f64, f64),
+        price_time: DateTime<Utc>,
+        market_time: DateTime<Utc>,
+        day: &[Candle],
+    ) -> Quote {
+        Quote {
+            symbol: symbol.to_owned(),
+            last_price: last,
+            high: range.0,
+            low: range.1,
+            price_time,
+            market_time,
+            change_24h_pct: day.first().map(|c| (last / c.open - 1.0) * 100.0),
+            high_24h: day.iter().map(|c| c.high).reduce(f64::max),
+            low_24h: day.iter().map(|c| c.low).reduce(f64::min),
+            volume_24h: Some(day.iter().map(|c| c.volume).sum()),
+        }
+    }
+}
+
 /// One poll: a quote or an error per requested symbol.
 #[derive(Debug, Clone, Default)]
 pub struct FeedPoll {

@@ -182,18 +182,14 @@ impl ReplayFeed {
         let day_start =
             done.partition_point(|c| c.open_time + Duration::days(1) <= price_market_time);
         let day = &done[day_start..];
-        Ok(Quote {
-            symbol: request.symbol.clone(),
-            last_price: last.close,
-            high,
-            low,
+        Ok(Quote::from_candles(
+            &request.symbol,
+            last.close,
+            (high, low),
             price_time,
-            market_time: price_market_time,
-            change_24h_pct: day.first().map(|c| (last.close / c.open - 1.0) * 100.0),
-            high_24h: day.iter().map(|c| c.high).reduce(f64::max),
-            low_24h: day.iter().map(|c| c.low).reduce(f64::min),
-            volume_24h: Some(day.iter().map(|c| c.volume).sum()),
-        })
+            price_market_time,
+            day,
+        ))
     }
 }
 

@@ -236,19 +236,14 @@ impl SimulatedFeed {
                 range_since(&window, last.close, w.since, w.not_before)
             }
         };
-        let open_24h = day.first().map_or(last.open, |c| c.open);
-        Ok(Quote {
-            symbol: request.symbol.clone(),
-            last_price: last.close,
-            high,
-            low,
-            price_time: now,
-            market_time: now,
-            change_24h_pct: Some((last.close / open_24h - 1.0) * 100.0),
-            high_24h: day.iter().map(|c| c.high).reduce(f64::max),
-            low_24h: day.iter().map(|c| c.low).reduce(f64::min),
-            volume_24h: Some(day.iter().map(|c| c.volume).sum()),
-        })
+        Ok(Quote::from_candles(
+            &request.symbol,
+            last.close,
+            (high, low),
+            now,
+            now,
+            &day,
+        ))
     }
 }
 
