@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::db::{signals, DbPool};
 use crate::domain::time::truncate_to_micros;
 use crate::events::{Event, EventBus};
-use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
+use crate::feeds::{
+    plausible, poll, AnyFeed, FeedError, FeedPoll, PriceFeed, QuoteRequest, Window,
+};
 use crate::status::StatusBoard;
 use tick::{update_paper_trades, TickOutcome};
 
@@ -31,6 +33,9 @@ pub struct Engine {
     pub events: EventBus,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
+    /// Each symbol's price at the previous poll, the reference of the glitch guard
+    /// (`feeds::plausible`); operational, like the feed status, not trading state.
+    last_seen: std::sync::Mutex<BTreeMap<String, f64>>,
 }
 
 /// Decrements the in-flight count when the write is over, however it ends.
@@ -63,6 +68,7 @@ impl Engine {
             status,
             events,
             in_flight: AtomicUsize::new(0),
+            last_seen: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -129,7 +135,8 @@ impl Engine {
         }
         let requests: Vec<QuoteRequest> = requests.into_values().collect();
         let now = Utc::now();
-        let polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
+        let mut polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
+        self.drop_glitches(&mut polled);
         let previous = self.status.feed();
         let current = polled.status(self.feed.source(), &previous, now);
         // Log when the feed's state changes, not on every tick of an outage.
@@ -163,6 +170,25 @@ impl Engine {
         })
         .await
         .map_err(|e| TickError::Db(e.to_string()))?
+    }
+
+    /// Move quotes that jump implausibly far from the previous poll to the failures: a glitch
+    /// never moves or closes a trade.
+    fn drop_glitches(&self, polled: &mut FeedPoll) {
+        let mut last_seen = self.last_seen.lock().unwrap_or_else(|e| e.into_inner());
+        let glitches: Vec<(String, FeedError)> = polled
+            .quotes
+            .iter()
+            .filter_map(|(symbol, quote)| {
+                let verdict = plausible(quote, last_seen.get(symbol).copied());
+                last_seen.insert(symbol.clone(), quote.last_price);
+                verdict.err().map(|e| (symbol.clone(), e))
+            })
+            .collect();
+        for (symbol, error) in glitches {
+            polled.quotes.remove(&symbol);
+            polled.failures.insert(symbol, error);
+        }
     }
 
     /// Wait (up to `limit`) for database writes under way to finish; used at shutdown.

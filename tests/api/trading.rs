@@ -411,3 +411,37 @@ fn kill_dash_nine_at_random_moments_never_breaks_the_books() {
     server.stop();
     assert_check_passes(&db);
 }
+
+#[test]
+fn a_one_tick_price_glitch_never_closes_a_trade() {
+    let db = TempDb::new();
+    let exchange =
+        FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
+    let server = start(&db, &exchange);
+    let (_, btc) = server.post("/api/signals", &signal("BTCUSDT", "LONG", 95.0, 110.0));
+    let id = SignalId(btc["id"].as_i64().unwrap() as i32);
+    server.wait_ticks(1);
+
+    exchange.set_price("BTCUSDT", 1.0); // a bogus print, 99 % below the last one
+    let stats = server.wait_for_stats("the glitch to be reported", |s| {
+        s["feed"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("implausible"))
+    });
+    assert_eq!(stats["feed"]["status"], "degraded");
+    exchange.set_price("BTCUSDT", 100.0);
+    server.wait_for_stats("recovery", |s| s["feed"]["status"] == "ok");
+    let row = get_signal(&mut db.conn(), id).unwrap();
+    assert_eq!(
+        row.status,
+        SignalStatus::Active,
+        "the glitch closed the trade"
+    );
+    assert_eq!(
+        row.max_adverse_price, 100.0,
+        "the glitch reached the trade's figures"
+    );
+
+    exchange.set_price("BTCUSDT", 94.0); // a real move through the stop
+    server.wait_for_stats("the stop", |s| s["completed_trades"] == 1);
+}
