@@ -133,20 +133,6 @@ pub fn get_active_signals(conn: &mut SqliteConnection) -> QueryResult<Vec<Signal
         .load(conn)
 }
 
-/// Open trades on one symbol (the "already have open position" gate).
-pub fn get_active_for_symbol(
-    conn: &mut SqliteConnection,
-    trade_symbol: &str,
-) -> QueryResult<Vec<SignalRow>> {
-    use super::schema::signals::dsl::*;
-    signals
-        .filter(symbol.eq(trade_symbol))
-        .filter(is_active())
-        .order(id.asc())
-        .select(SignalRow::as_select())
-        .load(conn)
-}
-
 /// Number of open trades and the sum of their unrealized pnl, in one indexed aggregate.
 pub fn active_summary(conn: &mut SqliteConnection) -> QueryResult<(i64, f64)> {
     use super::schema::signals::dsl::*;

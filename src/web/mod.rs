@@ -220,10 +220,6 @@ fn json_config() -> web::JsonConfig {
                 | JsonPayloadError::Overflow { .. } => {
                     ApiError::PayloadTooLarge("request body is larger than 64 KiB".to_owned())
                 }
-                JsonPayloadError::ContentType => ApiError::Validation {
-                    field: None,
-                    message: "expected Content-Type: application/json".to_owned(),
-                },
                 JsonPayloadError::Deserialize(e) => ApiError::Validation {
                     field: field_of_serde_error(&e.to_string()),
                     message: format!("invalid JSON body: {e}"),

@@ -138,21 +138,14 @@ impl FakeExchange {
         let now = Utc::now().timestamp_millis();
         let last_open = now - now.rem_euclid(step) - step;
         let first_open = last_open - step * (rows.len() as i64 - 1);
-        let series = rows
+        let timed: Vec<(i64, f64, f64, f64, f64)> = rows
             .iter()
             .enumerate()
-            .map(|(i, (open, high, low, close))| FakeCandle {
-                open_ms: first_open + step * i as i64,
-                open: *open,
-                high: *high,
-                low: *low,
-                close: *close,
+            .map(|(i, (open, high, low, close))| {
+                (first_open + step * i as i64, *open, *high, *low, *close)
             })
             .collect();
-        self.with(|m| {
-            m.series
-                .insert((symbol.to_owned(), interval.to_owned()), series);
-        });
+        self.set_history(symbol, interval, &timed);
     }
 
     /// Serve these 1-minute candles (open time ms, open, high, low, close) as `interval` klines,
