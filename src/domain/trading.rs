@@ -308,8 +308,15 @@ pub fn decide_exit(
         }
     }
     if let Some(eod) = rules.eod_close_utc {
+        // The latest daily close at or before `now`, yesterday's when today's is still ahead:
+        // a close time missed while the server was down closes the trade at the first tick.
         let today_close = now.date().and_time(eod);
-        if trade.opened_at < today_close && now >= today_close {
+        let last_close = if now >= today_close {
+            today_close
+        } else {
+            today_close - Duration::days(1)
+        };
+        if trade.opened_at < last_close {
             return Some(Exit {
                 reason: ExitReason::EndOfDay,
                 price: at_market,
@@ -521,6 +528,35 @@ mod tests {
         );
         let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(20, 45)).unwrap();
         assert_eq!(exit.reason, ExitReason::EndOfDay);
+    }
+
+    #[test]
+    fn a_close_time_missed_while_down_closes_at_the_first_tick_after_it() {
+        let mut r = rules();
+        r.eod_close_utc = chrono::NaiveTime::from_hms_opt(20, 45, 0);
+        // Opened at 09:00 on the 25th; the server was down from 20:00 to 02:00 the next day.
+        let next_morning = t(2, 0) + Duration::days(1);
+        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, next_morning).unwrap();
+        assert_eq!(exit.reason, ExitReason::EndOfDay);
+        // A trade opened after the missed close waits for the next one.
+        let late = OpenTrade {
+            opened_at: t(21, 0),
+            ..long()
+        };
+        assert_eq!(
+            decide_exit(&late, &range(100.0, 101.0, 99.0), &r, next_morning),
+            None
+        );
+        let next_close = t(20, 45) + Duration::days(1);
+        assert_eq!(
+            decide_exit(&late, &range(100.0, 101.0, 99.0), &r, next_close).map(|e| e.reason),
+            Some(ExitReason::EndOfDay)
+        );
+
+        let mut r = rules();
+        r.max_hold_hours = Some(4.0);
+        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, next_morning).unwrap();
+        assert_eq!(exit.reason, ExitReason::MaxDuration);
     }
 
     #[test]
