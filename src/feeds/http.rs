@@ -1,7 +1,8 @@
 //! The HTTP side of the exchange feeds: a timeout on every request, retries with exponential
 //! backoff and jitter on timeouts, network errors and 5xx, and 429/418 honoured through
 //! `Retry-After` — a long wait blocks further requests until it has passed instead of hammering
-//! the exchange.
+//! the exchange. A server-supplied wait is clamped to [`MAX_SERVER_WAIT`]: an absurd
+//! `Retry-After` must neither overflow the clock arithmetic nor silence the feed for good.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -10,6 +11,9 @@ use reqwest::StatusCode;
 
 use super::rng::SplitMix64;
 use super::FeedError;
+
+/// The longest wait an exchange can impose with `Retry-After` (DESIGN.md §13).
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(3_600);
 
 /// How hard to try one request.
 #[derive(Debug, Clone)]
@@ -85,8 +89,10 @@ impl HttpClient {
     }
 
     fn block(&self, wait: Duration) {
-        if let Ok(mut until) = self.blocked_until.lock() {
-            *until = Some(Instant::now() + wait);
+        let now = Instant::now();
+        let until = now.checked_add(wait.min(MAX_SERVER_WAIT)).unwrap_or(now);
+        if let Ok(mut blocked) = self.blocked_until.lock() {
+            *blocked = Some(until);
         }
     }
 
@@ -120,7 +126,8 @@ impl HttpClient {
                     .headers()
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|secs| secs.min(MAX_SERVER_WAIT.as_secs()));
                 let wait = Duration::from_secs(retry_after.unwrap_or(1));
                 last_error = FeedError::RateLimited {
                     retry_after_secs: retry_after,

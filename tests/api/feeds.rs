@@ -203,3 +203,29 @@ fn the_server_runs_on_the_replay_feed_and_shows_the_market_time() {
         "the dashboard shows the market time"
     );
 }
+
+#[test]
+fn an_absurd_retry_after_is_clamped_to_an_hour_and_never_panics() {
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let feed = bybit(&exchange);
+    exchange.set_mode(Mode::RateLimited(u64::MAX));
+
+    let limited = poll_once(&feed, &["BTCUSDT"], None);
+
+    assert_eq!(
+        limited.failures["BTCUSDT"],
+        FeedError::RateLimited {
+            retry_after_secs: Some(3_600)
+        }
+    );
+    exchange.set_mode(Mode::Ok);
+    let asked = exchange.requests();
+    let blocked = poll_once(&feed, &["BTCUSDT"], None);
+    assert!(matches!(
+        blocked.failures["BTCUSDT"],
+        FeedError::RateLimited {
+            retry_after_secs: Some(secs)
+        } if secs > 3_590 && secs <= 3_600
+    ));
+    assert_eq!(exchange.requests(), asked, "blocked for the clamped hour");
+}
