@@ -8,8 +8,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::feeds::Quote;
-
 /// Health of the price feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,13 +35,33 @@ pub struct FeedStatus {
 /// Upper bounds (seconds) of the tick duration histogram's buckets.
 pub const TICK_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
+/// An open trade the last tick could not book (its savepoint rolled back); retried every tick.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BookingFailure {
+    pub signal_id: i32,
+    pub symbol: String,
+    pub error: String,
+    /// When this trade's booking first failed, in the current run of failures.
+    pub since: DateTime<Utc>,
+    /// Ticks in a row that failed to book it.
+    pub attempts: u64,
+}
+
 /// The last `update_paper_trades` tick, and counts since start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EngineStatus {
     pub last_tick_at: Option<DateTime<Utc>>,
     pub last_tick_ms: Option<f64>,
+    /// The last tick that ran to its end (whatever the feed said).
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// Why the last failed tick failed (an error, a panic, a timeout).
+    pub last_error: Option<String>,
     pub ticks: u64,
     pub failed_ticks: u64,
+    /// Trades the last tick could not book.
+    pub booking_failures: Vec<BookingFailure>,
+    /// Trade bookings that failed, since start.
+    pub booking_failures_total: u64,
     /// Ticks at or under each of [`TICK_BUCKETS`] (not cumulative).
     #[serde(skip)]
     pub tick_buckets: [u64; TICK_BUCKETS.len()],
@@ -54,7 +72,12 @@ pub struct EngineStatus {
 /// The last strategy scan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScanStatus {
+    /// The last scan that ran to its end.
     pub last_scan_at: Option<DateTime<Utc>>,
+    pub scans: u64,
+    pub failed_scans: u64,
+    /// Why the last failed scan failed (a panic, a timeout).
+    pub last_error: Option<String>,
     /// Per symbol: what the scan came to (a setup opened, refused and why, no setup, an error).
     pub results: Vec<crate::engine::scanner::SymbolScan>,
 }
@@ -70,11 +93,9 @@ pub struct Counters {
 
 #[derive(Debug)]
 struct Board {
+    started_at: DateTime<Utc>,
     feed: RwLock<FeedStatus>,
     engine: RwLock<EngineStatus>,
-    /// The last quote of each symbol, for display and for pricing new signals; each carries its
-    /// time, so a stale one is recognised as such.
-    prices: RwLock<BTreeMap<String, Quote>>,
     /// Signals refused, by gate.
     refusals: RwLock<BTreeMap<&'static str, u64>>,
     counters: RwLock<Counters>,
@@ -89,6 +110,7 @@ impl StatusBoard {
     /// A board for `source` before any price or tick has arrived.
     pub fn new(source: &str) -> Self {
         StatusBoard(Arc::new(Board {
+            started_at: Utc::now(),
             feed: RwLock::new(FeedStatus {
                 source: source.to_owned(),
                 status: FeedHealth::Down,
@@ -96,7 +118,6 @@ impl StatusBoard {
                 error: Some("no price received yet".to_owned()),
             }),
             engine: RwLock::new(EngineStatus::default()),
-            prices: RwLock::new(BTreeMap::new()),
             refusals: RwLock::new(BTreeMap::new()),
             counters: RwLock::new(Counters::default()),
             scan: RwLock::new(ScanStatus::default()),
@@ -123,35 +144,6 @@ impl StatusBoard {
             .clone()
     }
 
-    /// Remember the newest quotes; symbols without a new quote keep their last one.
-    pub fn update_prices(&self, quotes: &BTreeMap<String, Quote>) {
-        let mut prices = self
-            .0
-            .prices
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        for (symbol, quote) in quotes {
-            prices.insert(symbol.clone(), quote.clone());
-        }
-    }
-
-    pub fn prices(&self) -> BTreeMap<String, Quote> {
-        self.0
-            .prices
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The last price of `symbol` if it is no older than `stale_secs` at `now`.
-    pub fn fresh_price(&self, symbol: &str, now: DateTime<Utc>, stale_secs: u64) -> Option<Quote> {
-        let prices = self.0.prices.read().unwrap_or_else(PoisonError::into_inner);
-        prices
-            .get(symbol)
-            .filter(|q| (now - q.price_time).num_seconds() <= stale_secs as i64)
-            .cloned()
-    }
-
     /// Count one signal refused by `gate`.
     pub fn count_refusal(&self, gate: &'static str) {
         let mut refusals = self
@@ -170,8 +162,13 @@ impl StatusBoard {
             .clone()
     }
 
-    /// Record a finished tick, successful or not.
-    pub fn record_tick(&self, at: DateTime<Utc>, duration_ms: f64, ok: bool) {
+    /// When this process started.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+
+    /// Record a finished tick: `error` is why it failed, `None` when it ran to its end.
+    pub fn record_tick(&self, at: DateTime<Utc>, duration_ms: f64, error: Option<String>) {
         let mut engine = self
             .0
             .engine
@@ -180,8 +177,12 @@ impl StatusBoard {
         engine.last_tick_at = Some(at);
         engine.last_tick_ms = Some(duration_ms);
         engine.ticks += 1;
-        if !ok {
-            engine.failed_ticks += 1;
+        match error {
+            Some(error) => {
+                engine.failed_ticks += 1;
+                engine.last_error = Some(error);
+            }
+            None => engine.last_ok_at = Some(at),
         }
         let seconds = duration_ms / 1000.0;
         engine.tick_seconds_sum += seconds;
@@ -190,11 +191,45 @@ impl StatusBoard {
         }
     }
 
+    /// The trades a tick could not book (`(signal_id, symbol, error)`); trades that booked drop
+    /// off the list, a trade failing again keeps its first failure time.
+    pub fn record_booking_failures(&self, at: DateTime<Utc>, failures: &[(i32, String, String)]) {
+        let mut engine = self
+            .0
+            .engine
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let previous = std::mem::take(&mut engine.booking_failures);
+        engine.booking_failures = failures
+            .iter()
+            .map(|(signal_id, symbol, error)| {
+                let before = previous.iter().find(|f| f.signal_id == *signal_id);
+                BookingFailure {
+                    signal_id: *signal_id,
+                    symbol: symbol.clone(),
+                    error: error.clone(),
+                    since: before.map_or(at, |f| f.since),
+                    attempts: before.map_or(0, |f| f.attempts) + 1,
+                }
+            })
+            .collect();
+        engine.booking_failures_total += failures.len() as u64;
+    }
+
+    /// Record a finished scan and what it came to per symbol.
     pub fn record_scan(&self, at: DateTime<Utc>, results: Vec<crate::engine::scanner::SymbolScan>) {
-        *self.0.scan.write().unwrap_or_else(PoisonError::into_inner) = ScanStatus {
-            last_scan_at: Some(at),
-            results,
-        };
+        let mut scan = self.0.scan.write().unwrap_or_else(PoisonError::into_inner);
+        scan.last_scan_at = Some(at);
+        scan.scans += 1;
+        scan.results = results;
+    }
+
+    /// Record a scan that panicked or timed out.
+    pub fn record_failed_scan(&self, error: String) {
+        let mut scan = self.0.scan.write().unwrap_or_else(PoisonError::into_inner);
+        scan.scans += 1;
+        scan.failed_scans += 1;
+        scan.last_error = Some(error);
     }
 
     pub fn scan(&self) -> ScanStatus {
@@ -203,6 +238,17 @@ impl StatusBoard {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Whether no tick has run to its end for 3 × `tick_secs` (counted from the start before the
+    /// first one): trading has stalled (DESIGN.md §13).
+    pub fn ticks_stalled(&self, now: DateTime<Utc>, tick_secs: u64) -> bool {
+        stalled(self.engine().last_ok_at, self.0.started_at, now, tick_secs)
+    }
+
+    /// Whether no scan has run to its end for 3 × `scan_secs`.
+    pub fn scans_stalled(&self, now: DateTime<Utc>, scan_secs: u64) -> bool {
+        stalled(self.scan().last_scan_at, self.0.started_at, now, scan_secs)
     }
 
     pub fn count_feed_errors(&self, failures: u64) {
@@ -228,5 +274,55 @@ impl StatusBoard {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// Whether nothing has succeeded for three intervals since `last_ok` (or since `started`).
+fn stalled(
+    last_ok: Option<DateTime<Utc>>,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    interval_secs: u64,
+) -> bool {
+    let limit = chrono::Duration::seconds(
+        i64::try_from(interval_secs.saturating_mul(3)).unwrap_or(i64::MAX),
+    );
+    now - last_ok.unwrap_or(started) > limit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_is_stalled_after_three_intervals_without_success() {
+        let start = Utc::now();
+        let later = |secs| start + chrono::Duration::seconds(secs);
+        assert!(
+            !stalled(None, start, later(15), 5),
+            "three intervals since start"
+        );
+        assert!(stalled(None, start, later(16), 5), "nothing ever succeeded");
+        assert!(!stalled(Some(later(100)), start, later(110), 5));
+        assert!(stalled(Some(later(100)), start, later(116), 5));
+    }
+
+    #[test]
+    fn a_trade_failing_again_keeps_its_first_failure_time() {
+        let board = StatusBoard::new("bybit");
+        let t0 = Utc::now();
+        let failing = vec![(
+            7,
+            "BTCUSDT".to_owned(),
+            "UNIQUE constraint failed".to_owned(),
+        )];
+        board.record_booking_failures(t0, &failing);
+        board.record_booking_failures(t0 + chrono::Duration::seconds(5), &failing);
+        let engine = board.engine();
+        assert_eq!(engine.booking_failures[0].since, t0);
+        assert_eq!(engine.booking_failures[0].attempts, 2);
+        assert_eq!(engine.booking_failures_total, 2);
+        board.record_booking_failures(t0 + chrono::Duration::seconds(10), &[]);
+        assert!(board.engine().booking_failures.is_empty());
     }
 }

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod journal;
 pub mod models;
 pub mod overview;
+pub mod quotes;
 pub mod schema;
 pub mod signals;
 mod types;

@@ -1,4 +1,4 @@
-//! Row structs of the three tables: `*Row` is read, `New*` is inserted. JSON is derived here so
+//! Row structs of the tables: `*Row` is read, `New*` is inserted. JSON is derived here so
 //! a signal in the API carries every column by its column name (DESIGN.md §7), with times as
 //! RFC 3339 UTC strings.
 
@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{daily_stats, journal_entries, signals};
+use super::schema::{daily_stats, journal_entries, quotes, signals};
 use crate::domain::{Direction, ExitReason, Outcome, SignalStatus};
 
 /// Serialise stored UTC timestamps as RFC 3339 (`2026-11-25T10:00:00.123456Z`).
@@ -194,4 +194,35 @@ pub struct NewDailyStats {
     pub paper_balance: f64,
     pub total_pnl: f64,
     pub updated_at: NaiveDateTime,
+}
+
+/// The latest accepted quote of a symbol (DESIGN.md §9).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = quotes, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct QuoteRow {
+    pub symbol: String,
+    pub price: f64,
+    pub high_24h: Option<f64>,
+    pub low_24h: Option<f64>,
+    pub change_24h_pct: Option<f64>,
+    pub volume_24h: Option<f64>,
+    /// When the price was current (wall clock); freshness is measured from here.
+    #[serde(with = "rfc3339")]
+    pub price_time: NaiveDateTime,
+    /// The market's time of the price; differs from price_time only for the replay feed.
+    #[serde(with = "rfc3339")]
+    pub market_time: NaiveDateTime,
+    /// A jump the glitch guard refused, waiting for the next poll to confirm it.
+    pub pending_price: Option<f64>,
+    #[serde(with = "rfc3339::option")]
+    pub pending_time: Option<NaiveDateTime>,
+    #[serde(with = "rfc3339")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl QuoteRow {
+    /// Whether the price is no older than `stale_secs` at `now`.
+    pub fn is_fresh(&self, now: NaiveDateTime, stale_secs: u64) -> bool {
+        (now - self.price_time).num_seconds() <= i64::try_from(stale_secs).unwrap_or(i64::MAX)
+    }
 }

@@ -43,6 +43,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    quotes (symbol) {
+        symbol -> Text,
+        price -> Double,
+        high_24h -> Nullable<Double>,
+        low_24h -> Nullable<Double>,
+        change_24h_pct -> Nullable<Double>,
+        volume_24h -> Nullable<Double>,
+        price_time -> Timestamp,
+        market_time -> Timestamp,
+        pending_price -> Nullable<Double>,
+        pending_time -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     signals (id) {
         id -> Integer,
         symbol -> Text,
@@ -75,4 +91,4 @@ diesel::table! {
 
 diesel::joinable!(journal_entries -> signals (signal_id));
 
-diesel::allow_tables_to_appear_in_same_query!(daily_stats, journal_entries, signals,);
+diesel::allow_tables_to_appear_in_same_query!(daily_stats, journal_entries, quotes, signals,);

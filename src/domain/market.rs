@@ -156,9 +156,71 @@ pub fn aggregate(candles: &[Candle], timeframe: Timeframe) -> Vec<Candle> {
     out
 }
 
+/// The largest move taken as real between two polls of a symbol, and between a candle's body
+/// and its wick; beyond it a price is a glitch (the original system's ±50 % guard).
+pub const MAX_JUMP: f64 = 0.5;
+
+/// Whether `price` lies more than [`MAX_JUMP`] away from `reference`.
+pub fn jumps(price: f64, reference: f64) -> bool {
+    (price / reference - 1.0).abs() > MAX_JUMP
+}
+
+/// What the glitch guard makes of a polled last price.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JumpCheck {
+    /// A price to follow trades with.
+    Accepted,
+    /// A jump beyond [`MAX_JUMP`] from `reference`, the last accepted price: held back until the
+    /// next poll confirms it.
+    Refused { reference: f64 },
+}
+
+/// The glitch guard on a symbol's last price. A price within [`MAX_JUMP`] of the last accepted
+/// one (`accepted`) is accepted. A jump beyond it is refused once and becomes `pending`; the next
+/// poll confirms it when it lies within [`MAX_JUMP`] of the pending price, so a move that lasts is
+/// accepted on the next poll, a one-poll print never reaches a trade, and a return to the
+/// accepted price after such a print is accepted at once. Without an accepted price yet (a new
+/// symbol) the first price is accepted.
+pub fn check_jump(price: f64, accepted: Option<f64>, pending: Option<f64>) -> JumpCheck {
+    match accepted {
+        Some(reference) if jumps(price, reference) => match pending {
+            Some(pending) if !jumps(price, pending) => JumpCheck::Accepted,
+            _ => JumpCheck::Refused { reference },
+        },
+        _ => JumpCheck::Accepted,
+    }
+}
+
+impl Candle {
+    /// The candle's high and low, with a wick more than [`MAX_JUMP`] beyond the candle's own body
+    /// (its open and close) cut back to the body: judged against prices of its own minute, such a
+    /// print is a glitch no order could have filled at. A real crash moves the body, which is kept.
+    pub fn trusted_range(&self) -> (f64, f64) {
+        let top = self.open.max(self.close);
+        let bottom = self.open.min(self.close);
+        let high = if jumps(self.high, top) {
+            top
+        } else {
+            self.high
+        };
+        let low = if jumps(self.low, bottom) {
+            bottom
+        } else {
+            self.low
+        };
+        (high, low)
+    }
+
+    /// Whether [`Candle::trusted_range`] cuts a wick of this candle.
+    pub fn has_glitch_wick(&self) -> bool {
+        self.trusted_range() != (self.high, self.low)
+    }
+}
+
 /// The high and low a position saw since the previous tick: the 1-minute candles that overlap
 /// `[since, now]`, ignoring any that began before `not_before` (the trade's open), together with
-/// the last price — so a wick between two ticks is not missed (DESIGN.md §3).
+/// the last price — so a wick between two ticks is not missed (DESIGN.md §3). Each candle counts
+/// with its [`Candle::trusted_range`].
 pub fn range_since(
     minute_candles: &[Candle],
     last_price: f64,
@@ -170,7 +232,8 @@ pub fn range_since(
         .iter()
         .filter(|c| c.open_time + minute > since && c.open_time >= not_before)
         .fold((last_price, last_price), |(high, low), c| {
-            (high.max(c.high), low.min(c.low))
+            let (c_high, c_low) = c.trusted_range();
+            (high.max(c_high), low.min(c_low))
         })
 }
 
@@ -218,6 +281,59 @@ mod tests {
     fn candles_that_began_before_the_trade_opened_are_ignored() {
         let candles = [candle(0, 150.0, 50.0), candle(60, 103.0, 101.0)];
         assert_eq!(range_since(&candles, 102.0, t(30), t(30)), (103.0, 101.0));
+    }
+
+    #[test]
+    fn a_crash_inside_one_candle_is_kept_whole() {
+        // The body itself fell from 50 000 to 20 000: a real move, whatever its size.
+        let crash = Candle::new(t(0), 50_000.0, 50_000.0, 19_900.0, 20_000.0, 1.0).unwrap();
+        assert_eq!(crash.trusted_range(), (50_000.0, 19_900.0));
+        assert!(!crash.has_glitch_wick());
+        assert_eq!(
+            range_since(&[crash], 20_000.0, t(0), t(0)),
+            (50_000.0, 19_900.0)
+        );
+    }
+
+    #[test]
+    fn a_wick_far_beyond_its_own_body_is_cut_back_to_the_body() {
+        let spike = Candle::new(t(0), 100.0, 400.0, 99.0, 101.0, 1.0).unwrap();
+        assert_eq!(spike.trusted_range(), (101.0, 99.0));
+        let dip = Candle::new(t(0), 100.0, 101.0, 0.01, 100.5, 1.0).unwrap();
+        assert_eq!(dip.trusted_range(), (101.0, 100.0));
+        assert!(spike.has_glitch_wick() && dip.has_glitch_wick());
+        // A long but believable wick stays.
+        let wick = Candle::new(t(0), 100.0, 140.0, 70.0, 100.0, 1.0).unwrap();
+        assert_eq!(wick.trusted_range(), (140.0, 70.0));
+        assert_eq!(range_since(&[spike], 100.0, t(0), t(0)), (101.0, 99.0));
+    }
+
+    #[test]
+    fn the_guard_refuses_a_jump_once_and_accepts_it_when_the_next_poll_confirms_it() {
+        let cases = [
+            (100.0, None, None, true, "the first price of a symbol"),
+            (140.0, Some(100.0), None, true, "a move within half"),
+            (40.0, Some(100.0), None, false, "a crash on its first poll"),
+            (41.0, Some(100.0), Some(40.0), true, "the crash confirmed"),
+            (
+                100.0,
+                Some(100.0),
+                Some(10.0),
+                true,
+                "back after a one-poll print",
+            ),
+            (
+                1_000.0,
+                Some(100.0),
+                Some(10.0),
+                false,
+                "another, unconfirmed print",
+            ),
+        ];
+        for (price, accepted, pending, ok, reason) in cases {
+            let verdict = check_jump(price, accepted, pending);
+            assert_eq!(verdict == JumpCheck::Accepted, ok, "{reason}: {verdict:?}");
+        }
     }
 
     #[test]

@@ -1,41 +1,46 @@
-//! The paper-trading engine: the `update_paper_trades` tick and the actor that runs it on
-//! `SIGNALDESK_TICK_SECS`. Depends on `domain`, `db` and `feeds`; reports to the web layer only
-//! through the [`StatusBoard`].
+//! The paper-trading engine: the `update_paper_trades` tick and the actors that run it (and the
+//! scanner) on their intervals. Depends on `domain`, `db` and `feeds`; reports to the web layer
+//! only through the database and the [`StatusBoard`]. A tick or scan that panics or hangs is
+//! caught (or timed out), counted as failed, and the next one runs (DESIGN.md §13).
 
 pub mod actor;
+pub mod market;
 pub mod scanner;
 pub mod tick;
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Utc;
+use futures_util::FutureExt;
 
 use crate::config::Config;
 use crate::db::{signals, DbPool};
 use crate::domain::time::truncate_to_micros;
 use crate::events::{Event, EventBus};
-use crate::feeds::{
-    plausible, poll, AnyFeed, FeedError, FeedPoll, PriceFeed, QuoteRequest, Window,
-};
+use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
-use tick::{update_paper_trades, TickOutcome};
+use market::guard_quotes;
+use tick::{follow_trades, TickOutcome};
 
-/// Everything a tick needs. Holds no trading state: open trades are read from the database on
-/// every tick.
-pub struct Engine {
+/// Everything a tick needs. Holds no trading state: open trades and the last quotes are read
+/// from the database on every tick. Generic over the feed so tests can drive it with their own.
+pub struct Engine<F = AnyFeed> {
     pub pool: DbPool,
     pub config: Arc<Config>,
-    pub feed: AnyFeed,
+    pub feed: F,
     pub status: StatusBoard,
     pub events: EventBus,
+    /// Longest a tick may run before it is abandoned and counted as failed.
+    pub tick_timeout: StdDuration,
+    /// Longest a scan may run.
+    pub scan_timeout: StdDuration,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
-    /// Each symbol's price at the previous poll, the reference of the glitch guard
-    /// (`feeds::plausible`); operational, like the feed status, not trading state.
-    last_seen: std::sync::Mutex<BTreeMap<String, f64>>,
 }
 
 /// Decrements the in-flight count when the write is over, however it ends.
@@ -51,36 +56,98 @@ impl Drop for InFlight<'_> {
 pub enum TickError {
     #[error("database: {0}")]
     Db(String),
+    #[error("panicked: {0}")]
+    Panic(String),
+    #[error("timed out after {0:?}")]
+    TimedOut(StdDuration),
 }
 
-impl Engine {
+/// The message of a caught panic.
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Run `job` to its end, or report that it panicked or ran past `limit`.
+pub async fn guarded<T>(
+    limit: StdDuration,
+    job: impl std::future::Future<Output = Result<T, TickError>>,
+) -> Result<T, TickError> {
+    match actix_web::rt::time::timeout(limit, AssertUnwindSafe(job).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(TickError::Panic(panic_message(panic.as_ref()))),
+        Err(_) => Err(TickError::TimedOut(limit)),
+    }
+}
+
+/// What a blocking database job's join error means: its panic, or its cancellation.
+fn joined<T>(result: Result<T, actix_web::rt::task::JoinError>) -> Result<T, TickError> {
+    result.map_err(|e| match e.try_into_panic() {
+        Ok(panic) => TickError::Panic(panic_message(panic.as_ref())),
+        Err(e) => TickError::Db(e.to_string()),
+    })
+}
+
+impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
     pub fn new(
         pool: DbPool,
         config: Arc<Config>,
-        feed: AnyFeed,
+        feed: F,
         status: StatusBoard,
         events: EventBus,
     ) -> Self {
+        // Generous next to a slow but working poll (every request timed out and retried), so
+        // only a real hang is cut short.
+        let tick_timeout = StdDuration::from_secs(config.tick_secs.saturating_mul(6).max(60));
+        let scan_timeout = StdDuration::from_secs(config.scan_secs.saturating_mul(2).max(120));
         Engine {
             pool,
             config,
             feed,
             status,
             events,
+            tick_timeout,
+            scan_timeout,
             in_flight: AtomicUsize::new(0),
-            last_seen: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
+    /// The same engine with other time limits for a tick and a scan.
+    pub fn with_timeouts(mut self, tick: StdDuration, scan: StdDuration) -> Self {
+        self.tick_timeout = tick;
+        self.scan_timeout = scan;
+        self
+    }
+
     /// Poll the feed for the watch-list and every symbol with open trades (windows from the
-    /// database), publish the feed status and prices, then run `update_paper_trades`.
+    /// database), then, in one transaction, store the quotes the glitch guard accepts and run
+    /// `update_paper_trades` on them. Never panics and never runs past `tick_timeout`.
     pub async fn tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
         let started = Instant::now();
-        let result = self.run_tick().await;
+        let result = guarded(self.tick_timeout, self.run_tick()).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        self.status.record_tick(Utc::now(), ms, result.is_ok());
+        let now = Utc::now();
+        self.status
+            .record_tick(now, ms, result.as_ref().err().map(ToString::to_string));
         match &result {
             Ok(outcome) => {
+                let failures: Vec<(i32, String, String)> = outcome
+                    .failed
+                    .iter()
+                    .map(|f| (f.signal_id, f.symbol.clone(), f.error.clone()))
+                    .collect();
+                for failure in &outcome.failed {
+                    log::error!(
+                        "could not book #{} {}, skipped until a later tick: {}",
+                        failure.signal_id,
+                        failure.symbol,
+                        failure.error
+                    );
+                }
+                self.status.record_booking_failures(now, &failures);
                 for closed in &outcome.closed {
                     self.events.publish(Event::TradeClosed(closed.signal_id));
                     log::info!(
@@ -101,12 +168,13 @@ impl Engine {
 
     async fn run_tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
         let pool = self.pool.clone();
-        let windows = actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| TickError::Db(e.to_string()))?;
-            signals::active_windows(&mut conn).map_err(|e| TickError::Db(e.to_string()))
-        })
-        .await
-        .map_err(|e| TickError::Db(e.to_string()))??;
+        let windows = joined(
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = pool.get().map_err(|e| TickError::Db(e.to_string()))?;
+                signals::active_windows(&mut conn).map_err(|e| TickError::Db(e.to_string()))
+            })
+            .await,
+        )??;
 
         let mut requests: BTreeMap<String, QuoteRequest> = self
             .config
@@ -136,7 +204,36 @@ impl Engine {
         let requests: Vec<QuoteRequest> = requests.into_values().collect();
         let now = Utc::now();
         let mut polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
-        self.drop_glitches(&mut polled);
+
+        let engine = Arc::clone(self);
+        let quotes = std::mem::take(&mut polled.quotes);
+        let (guarded, outcome) = joined(
+            actix_web::rt::task::spawn_blocking(move || {
+                engine.in_flight.fetch_add(1, Ordering::SeqCst);
+                let _guard = InFlight(&engine.in_flight);
+                let mut conn = engine
+                    .pool
+                    .get()
+                    .map_err(|e| TickError::Db(e.to_string()))?;
+                let at = truncate_to_micros(now.naive_utc());
+                conn.immediate_transaction(|conn| {
+                    let guarded = guard_quotes(conn, quotes, at)?;
+                    let outcome = follow_trades(
+                        conn,
+                        &guarded.accepted,
+                        &engine.config.rules,
+                        engine.config.initial_balance,
+                        at,
+                    )?;
+                    Ok((guarded, outcome))
+                })
+                .map_err(|e: diesel::result::Error| TickError::Db(e.to_string()))
+            })
+            .await,
+        )??;
+
+        polled.quotes = guarded.accepted;
+        polled.failures.extend(guarded.refused);
         let previous = self.status.feed();
         let current = polled.status(self.feed.source(), &previous, now);
         // Log when the feed's state changes, not on every tick of an outage.
@@ -147,48 +244,8 @@ impl Engine {
             }
         }
         self.status.set_feed(current);
-        self.status.update_prices(&polled.quotes);
         self.status.count_feed_errors(polled.failures.len() as u64);
-
-        let engine = Arc::clone(self);
-        let quotes = polled.quotes;
-        actix_web::rt::task::spawn_blocking(move || {
-            engine.in_flight.fetch_add(1, Ordering::SeqCst);
-            let _guard = InFlight(&engine.in_flight);
-            let mut conn = engine
-                .pool
-                .get()
-                .map_err(|e| TickError::Db(e.to_string()))?;
-            update_paper_trades(
-                &mut conn,
-                &quotes,
-                &engine.config.rules,
-                engine.config.initial_balance,
-                truncate_to_micros(now.naive_utc()),
-            )
-            .map_err(|e| TickError::Db(e.to_string()))
-        })
-        .await
-        .map_err(|e| TickError::Db(e.to_string()))?
-    }
-
-    /// Move quotes that jump implausibly far from the previous poll to the failures: a glitch
-    /// never moves or closes a trade.
-    fn drop_glitches(&self, polled: &mut FeedPoll) {
-        let mut last_seen = self.last_seen.lock().unwrap_or_else(|e| e.into_inner());
-        let glitches: Vec<(String, FeedError)> = polled
-            .quotes
-            .iter()
-            .filter_map(|(symbol, quote)| {
-                let verdict = plausible(quote, last_seen.get(symbol).copied());
-                last_seen.insert(symbol.clone(), quote.last_price);
-                verdict.err().map(|e| (symbol.clone(), e))
-            })
-            .collect();
-        for (symbol, error) in glitches {
-            polled.quotes.remove(&symbol);
-            polled.failures.insert(symbol, error);
-        }
+        Ok(outcome)
     }
 
     /// Wait (up to `limit`) for database writes under way to finish; used at shutdown.

@@ -1,9 +1,10 @@
 //! The strategy scanner (DESIGN.md §8): every `SIGNALDESK_SCAN_SECS`, per watch-list symbol,
 //! fetch completed candles of the scanner timeframe and of 1h, run the `ict` strategy, and hand
 //! each setup to the same intake as the API (`db::intake::open_signal`: gates, sizing, one
-//! transaction). One failing symbol never stops the others.
+//! transaction). One failing symbol never stops the others; a scan that panics or hangs is
+//! caught, counted and logged, and the next scan runs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,16 +12,17 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Engine;
-use crate::db::daily_stats;
+use super::actor::Running;
+use super::{guarded, Engine};
 use crate::db::intake::{open_signal, IntakeError, SignalRequest};
 use crate::db::signals::AddOutcome;
+use crate::db::{daily_stats, quotes};
 use crate::domain::market::{Candle, Timeframe};
 use crate::domain::strategy::{ict, Setup};
 use crate::domain::time::truncate_to_micros;
 use crate::domain::Symbol;
 use crate::events::Event;
-use crate::feeds::{FeedError, PriceFeed};
+use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 
 /// Candles the strategy reads per timeframe.
 pub const CANDLES: usize = 200;
@@ -45,7 +47,7 @@ pub fn completed(
     candles
 }
 
-impl Engine {
+impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
     async fn setup_for(
         &self,
         symbol: &str,
@@ -71,12 +73,6 @@ impl Engine {
             Ok(None) => return "no setup".to_owned(),
             Err(e) => return format!("error: {e}"),
         };
-        let Some(quote) =
-            self.status
-                .fresh_price(symbol.as_str(), Utc::now(), self.config.stale_secs)
-        else {
-            return "refused: no fresh price".to_owned();
-        };
         let timeframe = self.config.timeframe.as_str();
         let request = SignalRequest {
             symbol: symbol.clone(),
@@ -95,18 +91,24 @@ impl Engine {
         let opened = actix_web::rt::task::spawn_blocking(move || {
             let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
             let now = truncate_to_micros(Utc::now().naive_utc());
-            Ok::<_, String>(open_signal(
-                &mut conn,
-                &request,
-                quote.last_price,
-                &engine.config.rules,
-                engine.config.initial_balance,
-                now,
-            ))
+            // Priced from the stored quote, as every new signal is (DESIGN.md §9).
+            let quote = quotes::get(&mut conn, request.symbol.as_str())
+                .map_err(|e| format!("database: {e}"))?
+                .filter(|q| q.is_fresh(now, engine.config.stale_secs));
+            Ok::<_, String>(quote.map(|quote| {
+                open_signal(
+                    &mut conn,
+                    &request,
+                    quote.price,
+                    &engine.config.rules,
+                    engine.config.initial_balance,
+                    now,
+                )
+            }))
         })
         .await;
         match opened {
-            Ok(Ok(Ok(AddOutcome::Created(row)))) => {
+            Ok(Ok(Some(Ok(AddOutcome::Created(row))))) => {
                 self.events.publish(Event::SignalOpened(row.id));
                 log::info!(
                     "scanner opened #{} {} {}: {}",
@@ -117,8 +119,8 @@ impl Engine {
                 );
                 format!("opened #{}", row.id)
             }
-            Ok(Ok(Ok(AddOutcome::Existing(_)))) => "already opened".to_owned(),
-            Ok(Ok(Err(IntakeError::Refused(refusal)))) => {
+            Ok(Ok(Some(Ok(AddOutcome::Existing(_))))) => "already opened".to_owned(),
+            Ok(Ok(Some(Err(IntakeError::Refused(refusal))))) => {
                 self.status.count_refusal(refusal.gate);
                 log::info!(
                     "scanner setup on {symbol} refused by {}: {}",
@@ -127,8 +129,9 @@ impl Engine {
                 );
                 format!("refused: {}", refusal.message)
             }
-            Ok(Ok(Err(IntakeError::Invalid(rule)))) => format!("invalid: {rule}"),
-            Ok(Ok(Err(IntakeError::Db(e)))) => format!("error: database: {e}"),
+            Ok(Ok(Some(Err(IntakeError::Invalid(rule))))) => format!("invalid: {rule}"),
+            Ok(Ok(Some(Err(IntakeError::Db(e))))) => format!("error: database: {e}"),
+            Ok(Ok(None)) => "refused: no fresh price".to_owned(),
             Ok(Err(e)) => format!("error: {e}"),
             Err(e) => format!("error: {e}"),
         }
@@ -169,14 +172,15 @@ impl Engine {
     }
 }
 
-/// Runs [`Engine::scan`] every `SIGNALDESK_SCAN_SECS`; a scan never overlaps the previous one.
-pub struct ScanActor {
-    engine: Arc<Engine>,
+/// Runs [`Engine::scan`] every `SIGNALDESK_SCAN_SECS`; a scan never overlaps the previous one,
+/// and one that panics or runs past `scan_timeout` is counted as failed.
+pub struct ScanActor<F: 'static = AnyFeed> {
+    engine: Arc<Engine<F>>,
     running: Arc<AtomicBool>,
 }
 
-impl ScanActor {
-    pub fn new(engine: Arc<Engine>) -> Self {
+impl<F: PriceFeed + Send + Sync + 'static> ScanActor<F> {
+    pub fn new(engine: Arc<Engine<F>>) -> Self {
         ScanActor {
             engine,
             running: Arc::new(AtomicBool::new(false)),
@@ -184,22 +188,25 @@ impl ScanActor {
     }
 
     fn start_scan(&mut self, ctx: &mut Context<Self>) {
-        if self.running.swap(true, Ordering::SeqCst) {
+        let Some(running) = Running::claim(&self.running) else {
             return;
-        }
+        };
         let engine = Arc::clone(&self.engine);
-        let running = Arc::clone(&self.running);
         ctx.spawn(
             async move {
-                engine.scan().await;
-                running.store(false, Ordering::SeqCst);
+                let _running = running;
+                let scanned = guarded(engine.scan_timeout, async { Ok(engine.scan().await) });
+                if let Err(e) = scanned.await {
+                    log::error!("scan failed, the next one runs on time: {e}");
+                    engine.status.record_failed_scan(e.to_string());
+                }
             }
             .into_actor(self),
         );
     }
 }
 
-impl Actor for ScanActor {
+impl<F: PriceFeed + Send + Sync + 'static> Actor for ScanActor<F> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {

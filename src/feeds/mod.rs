@@ -55,40 +55,14 @@ pub enum FeedError {
     #[error("no data: {0}")]
     NoData(String),
     #[error(
-        "implausible price {price} (previous {previous}): a move over {limit_pct}% in one poll"
+        "implausible price {price}: over {limit_pct}% away from the last accepted {previous}; \
+         accepted when the next poll confirms it"
     )]
     Implausible {
         price: f64,
         previous: f64,
         limit_pct: f64,
     },
-}
-
-/// The largest move between two polls (and between the last price and the window's high or low)
-/// taken as real; beyond it the quote is a glitch (the original system's ±50 % guard).
-pub const MAX_JUMP: f64 = 0.5;
-
-/// Whether a quote is believable next to the previous poll's price of the symbol (`None` for the
-/// first poll): the last price, high and low within [`MAX_JUMP`] of it. A move that lasts is
-/// accepted on the next poll, whose reference is this one's price.
-pub fn plausible(quote: &Quote, previous: Option<f64>) -> Result<(), FeedError> {
-    let implausible = |price: f64, reference: f64| FeedError::Implausible {
-        price,
-        previous: reference,
-        limit_pct: MAX_JUMP * 100.0,
-    };
-    if let Some(previous) = previous {
-        if (quote.last_price / previous - 1.0).abs() > MAX_JUMP {
-            return Err(implausible(quote.last_price, previous));
-        }
-    }
-    let last = quote.last_price;
-    for extreme in [quote.high, quote.low] {
-        if (extreme / last - 1.0).abs() > MAX_JUMP {
-            return Err(implausible(extreme, last));
-        }
-    }
-    Ok(())
 }
 
 /// The span a position was exposed to since the previous tick.
@@ -334,32 +308,5 @@ impl PriceFeed for AnyFeed {
             AnyFeed::Simulated(f) => f.candles(symbol, timeframe, limit, now).await,
             AnyFeed::Replay(f) => f.candles(symbol, timeframe, limit, now).await,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn quote(last: f64, high: f64, low: f64) -> Quote {
-        Quote::from_candles("BTCUSDT", last, (high, low), Utc::now(), Utc::now(), &[])
-    }
-
-    #[test]
-    fn a_one_poll_jump_beyond_half_is_a_glitch_but_a_lasting_one_is_accepted() {
-        assert!(plausible(&quote(100.0, 101.0, 99.0), None).is_ok());
-        assert!(plausible(&quote(140.0, 141.0, 139.0), Some(100.0)).is_ok());
-        assert!(matches!(
-            plausible(&quote(10.0, 10.0, 10.0), Some(100.0)),
-            Err(FeedError::Implausible { .. })
-        ));
-        // The next poll compares with the glitchy price it saw: a move that lasts gets through.
-        assert!(plausible(&quote(10.5, 10.6, 10.4), Some(10.0)).is_ok());
-    }
-
-    #[test]
-    fn a_bogus_wick_fails_the_quote() {
-        assert!(plausible(&quote(100.0, 100.0, 0.01), Some(100.0)).is_err());
-        assert!(plausible(&quote(100.0, 1_000.0, 99.0), Some(100.0)).is_err());
     }
 }

@@ -38,6 +38,8 @@ struct FakeCandle {
     high: f64,
     low: f64,
     close: f64,
+    /// When the exchange learnt of it: a lagging exchange serves it only `lag` later.
+    happened_ms: i64,
 }
 
 #[derive(Debug)]
@@ -47,6 +49,8 @@ struct Market {
     /// Whole kline series by (symbol, Bybit interval: "5", "60", …), served as they are.
     series: BTreeMap<(String, String), Vec<FakeCandle>>,
     mode: Mode,
+    /// How far behind the real time the exchange's data is (ticker time and klines).
+    lag_ms: i64,
     requests: u64,
 }
 
@@ -64,6 +68,7 @@ impl FakeExchange {
             candles: BTreeMap::new(),
             series: BTreeMap::new(),
             mode: Mode::Ok,
+            lag_ms: 0,
             requests: 0,
         }));
         let (tx, rx) = mpsc::channel();
@@ -110,19 +115,34 @@ impl FakeExchange {
     /// A 1-minute candle stamped now (after any trade already open) reaching `high` and `low`
     /// while the last price stays where it is: a wick between two ticks.
     pub fn wick(&self, symbol: &str, high: f64, low: f64) {
+        let price = self.with(|m| m.prices[symbol]);
+        let now = Utc::now().timestamp_millis();
+        self.candle(symbol, now, (price, high, low, price), now);
+    }
+
+    /// A 1-minute candle (open, high, low, close) opening at `open_ms`, which the exchange learnt
+    /// of at `happened_ms` (a lagging exchange serves it from `happened_ms + lag` on).
+    pub fn candle(&self, symbol: &str, open_ms: i64, ohlc: (f64, f64, f64, f64), happened_ms: i64) {
+        let (open, high, low, close) = ohlc;
         self.with(|m| {
-            let price = m.prices[symbol];
             m.candles
                 .entry(symbol.to_owned())
                 .or_default()
                 .push(FakeCandle {
-                    open_ms: Utc::now().timestamp_millis(),
-                    open: price,
+                    open_ms,
+                    open,
                     high,
                     low,
-                    close: price,
+                    close,
+                    happened_ms,
                 });
         });
+    }
+
+    /// Serve data `secs` behind the real time: tickers stamped that much earlier, and klines
+    /// without what happened since.
+    pub fn set_lag(&self, secs: i64) {
+        self.with(|m| m.lag_ms = secs * 1_000);
     }
 
     /// Serve `rows` (open, high, low, close), consecutive candles of `interval_secs` ending with
@@ -159,6 +179,7 @@ impl FakeExchange {
                 high: *high,
                 low: *low,
                 close: *close,
+                happened_ms: *open_ms,
             })
             .collect();
         self.with(|m| {
@@ -232,7 +253,7 @@ fn price_text(market: &Market, price: f64) -> String {
 }
 
 fn stamp(market: &Market) -> i64 {
-    let now = Utc::now().timestamp_millis();
+    let now = Utc::now().timestamp_millis() - market.lag_ms;
     if market.mode == Mode::Stale {
         now - 600_000
     } else {
@@ -249,7 +270,7 @@ fn candles_from(market: &Market, symbol: &str, start_ms: i64) -> Vec<FakeCandle>
         .get(symbol)
         .map(|c| {
             c.iter()
-                .filter(|c| c.open_ms >= start_ms)
+                .filter(|c| c.open_ms >= start_ms && c.happened_ms <= now)
                 .copied()
                 .collect()
         })
@@ -260,6 +281,7 @@ fn candles_from(market: &Market, symbol: &str, start_ms: i64) -> Vec<FakeCandle>
         high: price,
         low: price,
         close: price,
+        happened_ms: now,
     });
     out
 }

@@ -4,8 +4,10 @@
 mod backtest;
 mod browser;
 mod cli;
+mod engine;
 mod export;
 mod fake_exchange;
+mod faults;
 mod feeds;
 mod helpers;
 mod lists;

@@ -12,6 +12,21 @@ use signaldesk::feeds::Quote;
 
 use crate::helpers::{at, day, SignalBuilder, TempDb, INITIAL_BALANCE};
 
+/// A journal row for `signal_id` that should not exist (a hand edit, an import gone wrong): it
+/// makes that trade's close fail on UNIQUE(signal_id).
+pub fn stray_journal_row(conn: &mut signaldesk::db::Conn, signal_id: i32) {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!(
+        "INSERT INTO journal_entries (signal_id, symbol, direction, entry_price, exit_price, \
+         quantity, pnl, pnl_pct, r_multiple, outcome, exit_reason, opened_at, closed_at, \
+         duration_secs, balance_after, created_at, updated_at) VALUES ({signal_id}, 'X', \
+         'LONG', 1, 1, 1, 0, 0, 0, 'BREAKEVEN', 'MANUAL', '2026-01-01 00:00:00', \
+         '2026-01-01 00:00:00', 0, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    ))
+    .execute(conn)
+    .expect("stray journal row");
+}
+
 fn quotes(list: &[(&str, f64, f64, f64)], when: &str) -> BTreeMap<String, Quote> {
     list.iter()
         .map(|(symbol, last, high, low)| {
@@ -126,4 +141,114 @@ fn time_exits_close_at_market_on_their_day() {
         .unwrap()
         .iter()
         .all(|f| f.ok));
+}
+
+#[test]
+fn a_trade_that_cannot_be_booked_is_skipped_and_every_other_trade_is_booked() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let rules = TradingRules::defaults_for(INITIAL_BALANCE);
+    let broken = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    let fine = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    stray_journal_row(&mut conn, broken.id);
+
+    let outcome = update_paper_trades(
+        &mut conn,
+        &quotes(
+            &[
+                ("BTCUSDT", 111.0, 111.0, 100.0),
+                ("ETHUSDT", 111.0, 111.0, 100.0),
+            ],
+            "2026-11-25 09:00:05",
+        ),
+        &rules,
+        INITIAL_BALANCE,
+        at("2026-11-25 09:00:05"),
+    )
+    .expect("the tick itself succeeds");
+
+    assert_eq!(outcome.closed.len(), 1);
+    assert_eq!(outcome.closed[0].signal_id, fine.id);
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.failed[0].signal_id, broken.id);
+    assert!(outcome.failed[0].error.contains("UNIQUE"), "{outcome:?}");
+    // Rolled back alone: not even its live figures moved.
+    assert_eq!(get_signal(&mut conn, broken.signal_id()).unwrap(), broken);
+    let closed = get_signal(&mut conn, fine.signal_id()).unwrap();
+    assert_eq!(closed.exit_reason, Some(ExitReason::TakeProfit));
+    let stats = daily_stats::for_date(&mut conn, day("2026-11-25"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.trades_closed, 1);
+}
+
+#[test]
+fn a_trade_is_priced_up_to_the_time_of_the_quote_that_priced_it() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let rules = TradingRules::defaults_for(INITIAL_BALANCE);
+    let open = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    let stopped = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+
+    // Polled at 09:01:00, but the exchange's data is 20 s behind.
+    let outcome = update_paper_trades(
+        &mut conn,
+        &quotes(
+            &[
+                ("BTCUSDT", 101.0, 101.0, 99.0),
+                ("ETHUSDT", 94.0, 100.0, 94.0),
+            ],
+            "2026-11-25 09:00:40",
+        ),
+        &rules,
+        INITIAL_BALANCE,
+        at("2026-11-25 09:01:00"),
+    )
+    .unwrap();
+
+    assert_eq!((outcome.updated, outcome.closed.len()), (1, 1));
+    let row = get_signal(&mut conn, open.signal_id()).unwrap();
+    assert_eq!(
+        row.updated_at,
+        at("2026-11-25 09:00:40"),
+        "the next tick reads the market from the quote's time, not the poll's"
+    );
+    let closed = get_signal(&mut conn, stopped.signal_id()).unwrap();
+    assert_eq!(closed.closed_at, Some(at("2026-11-25 09:00:40")));
+}
+
+#[test]
+fn a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let mut rules = TradingRules::defaults_for(INITIAL_BALANCE);
+    rules.eod_close_utc = chrono::NaiveTime::from_hms_opt(21, 0, 0);
+    let before = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 10:00:00"));
+    let after = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 22:00:00"));
+
+    // Down from 20:00 to 02:00: the 21:00 close was missed.
+    let outcome = update_paper_trades(
+        &mut conn,
+        &quotes(
+            &[
+                ("BTCUSDT", 101.0, 101.0, 99.0),
+                ("ETHUSDT", 101.0, 101.0, 99.0),
+            ],
+            "2026-11-26 02:00:00",
+        ),
+        &rules,
+        INITIAL_BALANCE,
+        at("2026-11-26 02:00:00"),
+    )
+    .unwrap();
+
+    assert_eq!(outcome.closed.len(), 1);
+    assert_eq!(outcome.closed[0].signal_id, before.id);
+    assert_eq!(outcome.closed[0].reason, ExitReason::EndOfDay);
+    let waiting = get_signal(&mut conn, after.signal_id()).unwrap();
+    assert_eq!(
+        waiting.status,
+        SignalStatus::Active,
+        "opened after the missed close"
+    );
 }

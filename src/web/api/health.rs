@@ -1,4 +1,6 @@
-//! `GET /api/health`: is the database reachable, how is the feed, when was the last tick.
+//! `GET /api/health`: is the database reachable, how is the feed, is the engine ticking. `down`
+//! (503) when the database does not answer or when trading has stalled: no tick (or, with the
+//! scanner on, no scan) has run to its end for three of its intervals (DESIGN.md §13).
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -6,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 use super::super::{ApiError, AppState};
-use crate::status::{FeedHealth, FeedStatus, ScanStatus};
+use crate::status::{BookingFailure, FeedHealth, FeedStatus, ScanStatus};
 
 #[derive(Serialize)]
 struct DbHealth {
@@ -16,26 +18,45 @@ struct DbHealth {
 
 #[derive(Serialize)]
 struct HealthResponse {
-    /// `ok`, `degraded` (feed not ok) or `down` (database unreachable).
+    /// `ok`; `degraded` (feed not ok, or a trade that cannot be booked); `down` (database
+    /// unreachable, or ticks or scans stalled).
     status: &'static str,
+    /// No tick (or scan) has run to its end for three of its intervals.
+    stalled: bool,
     version: &'static str,
     uptime_secs: u64,
     db: DbHealth,
     feed: FeedStatus,
     last_tick_at: Option<DateTime<Utc>>,
     last_tick_ms: Option<f64>,
+    engine: Engine,
     /// The strategy scanner: off, or its last scan per symbol.
     scanner: Scanner,
+}
+
+/// The `update_paper_trades` ticks.
+#[derive(Serialize)]
+struct Engine {
+    stalled: bool,
+    /// The last tick that ran to its end.
+    last_ok_at: Option<DateTime<Utc>>,
+    ticks: u64,
+    failed_ticks: u64,
+    /// Why the last failed tick failed.
+    last_error: Option<String>,
+    /// Trades the last tick could not book (each rolled back alone, retried every tick).
+    booking_failures: Vec<BookingFailure>,
 }
 
 #[derive(Serialize)]
 struct Scanner {
     enabled: bool,
+    stalled: bool,
     #[serde(flatten)]
     last: ScanStatus,
 }
 
-/// 200 while the database answers, 503 when it does not.
+/// 200 while the database answers and the engine ticks, 503 otherwise.
 pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let db = match state
         .with_conn(|conn| conn.batch_execute("SELECT 1").map_err(ApiError::from))
@@ -53,23 +74,40 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
             }),
         },
     };
+    let now = Utc::now();
+    let config = &state.config;
     let feed = state.status.feed();
     let engine = state.status.engine();
-    let status = match (db.status, feed.status) {
-        ("ok", FeedHealth::Ok) => "ok",
-        ("ok", _) => "degraded",
-        _ => "down",
+    let ticks_stalled = state.status.ticks_stalled(now, config.tick_secs);
+    let scans_stalled = config.scan && state.status.scans_stalled(now, config.scan_secs);
+    let stalled = ticks_stalled || scans_stalled;
+    let status = if db.status != "ok" || stalled {
+        "down"
+    } else if feed.status != FeedHealth::Ok || !engine.booking_failures.is_empty() {
+        "degraded"
+    } else {
+        "ok"
     };
     let body = HealthResponse {
         status,
+        stalled,
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: state.started_at.elapsed().as_secs(),
         db,
         feed,
         last_tick_at: engine.last_tick_at,
         last_tick_ms: engine.last_tick_ms,
+        engine: Engine {
+            stalled: ticks_stalled,
+            last_ok_at: engine.last_ok_at,
+            ticks: engine.ticks,
+            failed_ticks: engine.failed_ticks,
+            last_error: engine.last_error,
+            booking_failures: engine.booking_failures,
+        },
         scanner: Scanner {
-            enabled: state.config.scan,
+            enabled: config.scan,
+            stalled: scans_stalled,
             last: state.status.scan(),
         },
     };

@@ -74,8 +74,25 @@ pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, Api
     );
     let _ = writeln!(
         out,
-        "# HELP signaldesk_tick_failures_total Ticks that changed nothing because of an error.\n# TYPE signaldesk_tick_failures_total counter\nsignaldesk_tick_failures_total {}",
+        "# HELP signaldesk_tick_failures_total Ticks that changed nothing because of an error, a panic or a timeout.\n# TYPE signaldesk_tick_failures_total counter\nsignaldesk_tick_failures_total {}",
         engine.failed_ticks
+    );
+    let now = chrono::Utc::now();
+    let _ = writeln!(
+        out,
+        "# HELP signaldesk_stalled 1 while no tick has run to its end for three tick intervals.\n# TYPE signaldesk_stalled gauge\nsignaldesk_stalled {}",
+        u8::from(state.status.ticks_stalled(now, state.config.tick_secs))
+    );
+    let _ = writeln!(
+        out,
+        "# HELP signaldesk_booking_failures_total Trade bookings a tick rolled back alone (retried the next tick).\n# TYPE signaldesk_booking_failures_total counter\nsignaldesk_booking_failures_total {}",
+        engine.booking_failures_total
+    );
+    let scan = state.status.scan();
+    let _ = writeln!(
+        out,
+        "# HELP signaldesk_scan_failures_total Scans that panicked or timed out.\n# TYPE signaldesk_scan_failures_total counter\nsignaldesk_scan_failures_total {}",
+        scan.failed_scans
     );
     let _ = writeln!(
         out,

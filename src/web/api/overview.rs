@@ -3,6 +3,10 @@
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::db::models::QuoteRow;
+use crate::db::{quotes, Conn};
 use serde::Serialize;
 
 use super::super::{ApiError, AppState};
@@ -57,6 +61,12 @@ fn stats_response(state: &AppState, figures: Figures) -> StatsResponse {
     }
 }
 
+/// The stored quotes of the watch-list, for the price strip.
+pub fn watched_quotes(conn: &mut Conn, config: &Config) -> Result<Vec<QuoteRow>, ApiError> {
+    let symbols: Vec<&str> = config.symbols.iter().map(|s| s.as_str()).collect();
+    Ok(quotes::for_symbols(conn, &symbols)?)
+}
+
 /// The `/api/stats` body, read now.
 pub async fn current_stats(state: &AppState) -> Result<StatsResponse, ApiError> {
     let initial = state.config.initial_balance;
@@ -73,30 +83,30 @@ pub async fn get_stats(state: web::Data<AppState>) -> Result<web::Json<StatsResp
 
 pub async fn get_data(state: web::Data<AppState>) -> Result<web::Json<DataResponse>, ApiError> {
     let initial = state.config.initial_balance;
-    let day = now_utc().date();
-    let today = state
-        .with_conn(move |conn| Ok(overview::today(conn, day, initial)?))
+    let now = now_utc();
+    let config = state.config.clone();
+    let (today, quotes) = state
+        .with_conn(move |conn| {
+            let today = overview::today(conn, now.date(), initial)?;
+            Ok((today, watched_quotes(conn, &config)?))
+        })
         .await?;
-    let quotes = state.status.prices();
-    let now = Utc::now();
     let prices = state
         .config
         .symbols
         .iter()
         .map(|symbol| {
-            let quote = quotes.get(symbol.as_str());
+            let quote = quotes.iter().find(|q| q.symbol == symbol.as_str());
             PriceResponse {
                 symbol: symbol.to_string(),
-                price: quote.map(|q| q.last_price),
+                price: quote.map(|q| q.price),
                 change_24h_pct: quote.and_then(|q| q.change_24h_pct),
                 high_24h: quote.and_then(|q| q.high_24h),
                 low_24h: quote.and_then(|q| q.low_24h),
                 volume_24h: quote.and_then(|q| q.volume_24h),
-                price_time: quote.map(|q| q.price_time),
-                market_time: quote.map(|q| q.market_time),
-                stale: quote.is_none_or(|q| {
-                    (now - q.price_time).num_seconds() > state.config.stale_secs as i64
-                }),
+                price_time: quote.map(|q| q.price_time.and_utc()),
+                market_time: quote.map(|q| q.market_time.and_utc()),
+                stale: quote.is_none_or(|q| !q.is_fresh(now, state.config.stale_secs)),
             }
         })
         .collect();

@@ -2,7 +2,6 @@
 //! §7). Opening goes through `db::intake::open_signal`, the one path every signal takes.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -11,7 +10,8 @@ use super::super::{ApiError, AppState};
 use super::body::Body;
 use crate::clock::now_utc;
 use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
-use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
+use crate::db::models::{JournalEntryRow, QuoteRow, SignalId, SignalRow};
+use crate::db::quotes;
 use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
 use crate::domain::{Direction, SignalStatus, Symbol};
 use crate::events::Event;
@@ -103,10 +103,6 @@ pub(super) async fn open_at_market(
     fields: SignalFields,
     strategy: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let quote = state
-        .status
-        .fresh_price(fields.symbol.as_str(), Utc::now(), state.config.stale_secs)
-        .ok_or_else(|| no_price(state, fields.symbol.as_str()))?;
     let request = SignalRequest {
         symbol: fields.symbol,
         direction: fields.direction,
@@ -120,15 +116,19 @@ pub(super) async fn open_at_market(
         notes: fields.notes,
     };
     let config = state.config.clone();
+    let no_fresh_price = no_price(state, request.symbol.as_str());
     let result = state
         .with_conn(move |conn| {
+            let now = now_utc();
+            let quote =
+                fresh_quote(conn, request.symbol.as_str(), now, &config)?.ok_or(no_fresh_price)?;
             Ok(open_signal(
                 conn,
                 &request,
-                quote.last_price,
+                quote.price,
                 &config.rules,
                 config.initial_balance,
-                now_utc(),
+                now,
             ))
         })
         .await?;
@@ -154,6 +154,17 @@ pub(super) async fn open_at_market(
         }
         Err(IntakeError::Db(e)) => Err(e.into()),
     }
+}
+
+/// The stored quote of `symbol` if it is fresh at `now` (DESIGN.md §9: every instance prices
+/// from the database).
+fn fresh_quote(
+    conn: &mut crate::db::Conn,
+    symbol: &str,
+    now: chrono::NaiveDateTime,
+    config: &crate::config::Config,
+) -> Result<Option<QuoteRow>, ApiError> {
+    Ok(quotes::get(conn, symbol)?.filter(|q| q.is_fresh(now, config.stale_secs)))
 }
 
 fn no_price(state: &AppState, symbol: &str) -> ApiError {
@@ -232,20 +243,19 @@ pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, Ap
             current.status
         )));
     }
-    let quote = state
-        .status
-        .fresh_price(&current.symbol, Utc::now(), state.config.stale_secs)
-        .ok_or_else(|| no_price(state, &current.symbol))?;
     let config = state.config.clone();
+    let no_fresh_price = no_price(state, &current.symbol);
     let outcome = state
         .with_conn(move |conn| {
+            let now = now_utc();
+            let quote = fresh_quote(conn, &current.symbol, now, &config)?.ok_or(no_fresh_price)?;
             Ok(close_at_market(
                 conn,
                 id,
-                quote.last_price,
+                quote.price,
                 &config.rules,
                 config.initial_balance,
-                now_utc(),
+                now,
             )?)
         })
         .await?;

@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use super::format::{money, percent, price, signed_money, tone, LineChart};
 use super::views::{sessions, JournalRow, SessionRow, TradeRow};
@@ -12,6 +12,7 @@ use super::{html, session_of, Layout, PageError};
 use crate::clock::now_utc;
 use crate::db::{daily_stats, journal, overview};
 use crate::web::api::lists::daily_equity;
+use crate::web::api::overview::watched_quotes;
 use crate::web::AppState;
 
 pub struct PriceCell {
@@ -65,13 +66,14 @@ pub async fn dashboard_page(
     let session = session_of(&req, &state);
     let now = now_utc();
     let initial = state.config.initial_balance;
-    let (today, days, closes) = state
+    let config = state.config.clone();
+    let (today, days, closes, quotes) = state
         .with_conn(move |conn| {
             let today = overview::today(conn, now.date(), initial)?;
             let days = daily_stats::list(conn, now.date() - Duration::days(29), now.date())?;
             let start = crate::domain::time::day_bounds(now.date()).0;
             let closes = journal::balance_points(conn, start, now + Duration::seconds(1), 500)?;
-            Ok((today, days, closes))
+            Ok((today, days, closes, watched_quotes(conn, &config)?))
         })
         .await?;
 
@@ -86,34 +88,34 @@ pub async fn dashboard_page(
 
     let feed = state.status.feed();
     let engine = state.status.engine();
-    let quotes = state.status.prices();
-    let stale_after = state.config.stale_secs as i64;
     let prices = state
         .config
         .symbols
         .iter()
-        .map(|symbol| match quotes.get(symbol.as_str()) {
-            Some(q) => PriceCell {
-                symbol: symbol.to_string(),
-                price: price(q.last_price),
-                change: q.change_24h_pct.map(percent).unwrap_or_default(),
-                tone: tone(q.change_24h_pct.unwrap_or(0.0)),
-                stale: (Utc::now() - q.price_time).num_seconds() > stale_after,
-                market_time: if q.market_time == q.price_time {
-                    String::new()
-                } else {
-                    q.market_time.format("%Y-%m-%d %H:%M UTC").to_string()
+        .map(
+            |symbol| match quotes.iter().find(|q| q.symbol == symbol.as_str()) {
+                Some(q) => PriceCell {
+                    symbol: symbol.to_string(),
+                    price: price(q.price),
+                    change: q.change_24h_pct.map(percent).unwrap_or_default(),
+                    tone: tone(q.change_24h_pct.unwrap_or(0.0)),
+                    stale: !q.is_fresh(now_utc(), state.config.stale_secs),
+                    market_time: if q.market_time == q.price_time {
+                        String::new()
+                    } else {
+                        q.market_time.format("%Y-%m-%d %H:%M UTC").to_string()
+                    },
+                },
+                None => PriceCell {
+                    symbol: symbol.to_string(),
+                    price: "—".to_owned(),
+                    change: String::new(),
+                    tone: "flat",
+                    stale: true,
+                    market_time: String::new(),
                 },
             },
-            None => PriceCell {
-                symbol: symbol.to_string(),
-                price: "—".to_owned(),
-                change: String::new(),
-                tone: "flat",
-                stale: true,
-                market_time: String::new(),
-            },
-        })
+        )
         .collect();
     let f = &today.figures;
     let page = DashboardPage {

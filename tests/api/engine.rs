@@ -1,0 +1,274 @@
+//! The engine driven directly, tick by tick, on a real SQLite file: the glitch guard's memory
+//! lives in the database (a restart keeps it), and a tick or scan that panics or hangs is
+//! counted as failed while the next one runs (DESIGN.md §13).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::Actor;
+use chrono::{DateTime, Utc};
+use signaldesk::config::Config;
+use signaldesk::db::{self, quotes};
+use signaldesk::domain::market::{Candle, Timeframe};
+use signaldesk::engine::actor::TickActor;
+use signaldesk::engine::scanner::ScanActor;
+use signaldesk::engine::Engine;
+use signaldesk::events::EventBus;
+use signaldesk::feeds::{AnyFeed, FeedError, PriceFeed, Quote, QuoteRequest};
+use signaldesk::status::{FeedHealth, StatusBoard};
+
+use crate::fake_exchange::FakeExchange;
+use crate::helpers::TempDb;
+
+fn config(db: &TempDb, exchange_url: &str) -> Arc<Config> {
+    let env = [
+        ("DATABASE_URL", db.url()),
+        ("SIGNALDESK_FEED", "bybit".to_owned()),
+        ("SIGNALDESK_EXCHANGE_URL", exchange_url.to_owned()),
+        ("SIGNALDESK_SYMBOLS", "BTCUSDT".to_owned()),
+        ("SIGNALDESK_TICK_SECS", "1".to_owned()),
+        ("SIGNALDESK_SCAN_SECS", "1".to_owned()),
+    ];
+    let env = env.into_iter().map(|(k, v)| (k.to_owned(), v));
+    Arc::new(Config::from_layers(None, env, &[]).expect("config"))
+}
+
+fn engine<F: PriceFeed + Send + Sync + 'static>(config: &Arc<Config>, feed: F) -> Arc<Engine<F>> {
+    let pool = db::open_pool(&config.database_url, 4).expect("pool");
+    let status = StatusBoard::new(feed.source());
+    Arc::new(Engine::new(
+        pool,
+        Arc::clone(config),
+        feed,
+        status,
+        EventBus::default(),
+    ))
+}
+
+/// A new process on the same database: nothing carried over in memory.
+fn exchange_engine(config: &Arc<Config>) -> Arc<Engine> {
+    let feed = AnyFeed::from_config(config, Utc::now()).expect("feed");
+    engine(config, feed)
+}
+
+fn stored_price(db: &TempDb) -> f64 {
+    quotes::get(&mut db.conn(), "BTCUSDT")
+        .unwrap()
+        .expect("a stored quote")
+        .price
+}
+
+#[test]
+fn the_glitch_guard_keeps_its_reference_across_a_restart() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let config = config(&db, &exchange.url);
+    actix_web::rt::System::new().block_on(async {
+        exchange_engine(&config).tick().await.unwrap();
+        assert_eq!(stored_price(&db), 100.0);
+
+        exchange.set_price("BTCUSDT", 10.0);
+        let restarted = exchange_engine(&config);
+        restarted.tick().await.unwrap();
+        let feed = restarted.status.feed();
+        assert_eq!(
+            feed.status,
+            FeedHealth::Down,
+            "the first poll is checked too"
+        );
+        assert!(
+            feed.error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("implausible"),
+            "{feed:?}"
+        );
+        assert_eq!(stored_price(&db), 100.0, "a glitch never becomes the price");
+    });
+}
+
+#[test]
+fn after_a_one_poll_glitch_the_normal_price_is_accepted_at_once() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let config = config(&db, &exchange.url);
+    actix_web::rt::System::new().block_on(async {
+        let engine = exchange_engine(&config);
+        engine.tick().await.unwrap();
+        exchange.set_price("BTCUSDT", 10.0);
+        engine.tick().await.unwrap();
+        assert_eq!(engine.status.feed().status, FeedHealth::Down);
+
+        exchange.set_price("BTCUSDT", 101.0);
+        engine.tick().await.unwrap();
+        assert_eq!(engine.status.feed().status, FeedHealth::Ok);
+        assert_eq!(stored_price(&db), 101.0);
+    });
+}
+
+#[test]
+fn a_move_that_lasts_is_accepted_on_the_next_poll() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let config = config(&db, &exchange.url);
+    actix_web::rt::System::new().block_on(async {
+        let engine = exchange_engine(&config);
+        engine.tick().await.unwrap();
+        exchange.set_price("BTCUSDT", 40.0);
+        engine.tick().await.unwrap();
+        assert_eq!(stored_price(&db), 100.0);
+        exchange.set_price("BTCUSDT", 39.0);
+        engine.tick().await.unwrap();
+        assert_eq!(engine.status.feed().status, FeedHealth::Ok);
+        assert_eq!(stored_price(&db), 39.0);
+    });
+}
+
+/// What a scripted feed does on its first call; every later call answers 100.
+#[derive(Clone, Copy)]
+enum FirstCall {
+    Panic,
+    Hang,
+}
+
+struct Scripted {
+    first: FirstCall,
+    calls: AtomicUsize,
+}
+
+impl Scripted {
+    fn new(first: FirstCall) -> Self {
+        Scripted {
+            first,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    async fn misbehave_once(&self) {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            match self.first {
+                FirstCall::Panic => panic!("scripted feed failure"),
+                FirstCall::Hang => futures_util::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+impl PriceFeed for Scripted {
+    fn source(&self) -> &'static str {
+        "simulated"
+    }
+
+    async fn quotes(
+        &self,
+        requests: &[QuoteRequest],
+        now: DateTime<Utc>,
+    ) -> Vec<(String, Result<Quote, FeedError>)> {
+        self.misbehave_once().await;
+        requests
+            .iter()
+            .map(|r| {
+                let quote = Quote::from_candles(&r.symbol, 100.0, (100.0, 100.0), now, now, &[]);
+                (r.symbol.clone(), Ok(quote))
+            })
+            .collect()
+    }
+
+    async fn candles(
+        &self,
+        _symbol: &str,
+        _timeframe: Timeframe,
+        _limit: usize,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<Candle>, FeedError> {
+        self.misbehave_once().await;
+        Ok(Vec::new())
+    }
+}
+
+/// Run the actix system until `done` holds (checked every 50 ms), at most 20 s.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn a_tick_that_panics_is_counted_and_the_next_tick_runs() {
+    let db = TempDb::new();
+    let config = config(&db, "http://127.0.0.1:9");
+    actix_web::rt::System::new().block_on(async {
+        let engine = engine(&config, Scripted::new(FirstCall::Panic));
+        TickActor::new(Arc::clone(&engine))
+            .every(Duration::from_millis(100))
+            .start();
+        until("a tick after the panic", || {
+            engine.status.engine().last_ok_at.is_some()
+        })
+        .await;
+        let status = engine.status.engine();
+        assert_eq!(status.failed_ticks, 1);
+        assert!(
+            status
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("panicked: scripted feed failure")),
+            "{status:?}"
+        );
+        assert_eq!(stored_price(&db), 100.0, "the next tick did its work");
+    });
+}
+
+#[test]
+fn a_tick_that_hangs_is_timed_out_and_the_next_tick_runs() {
+    let db = TempDb::new();
+    let config = config(&db, "http://127.0.0.1:9");
+    actix_web::rt::System::new().block_on(async {
+        let engine = Arc::new(
+            Arc::into_inner(engine(&config, Scripted::new(FirstCall::Hang)))
+                .unwrap()
+                .with_timeouts(Duration::from_millis(300), Duration::from_millis(300)),
+        );
+        TickActor::new(Arc::clone(&engine))
+            .every(Duration::from_millis(100))
+            .start();
+        until("a tick after the hang", || {
+            engine.status.engine().last_ok_at.is_some()
+        })
+        .await;
+        let status = engine.status.engine();
+        assert_eq!(status.failed_ticks, 1);
+        assert!(
+            status
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("timed out")),
+            "{status:?}"
+        );
+    });
+}
+
+#[test]
+fn a_scan_that_panics_is_counted_and_the_next_scan_runs() {
+    let db = TempDb::new();
+    let config = config(&db, "http://127.0.0.1:9");
+    actix_web::rt::System::new().block_on(async {
+        let engine = engine(&config, Scripted::new(FirstCall::Panic));
+        ScanActor::new(Arc::clone(&engine)).start();
+        until("a scan after the panic", || {
+            engine.status.scan().last_scan_at.is_some()
+        })
+        .await;
+        let scan = engine.status.scan();
+        assert_eq!(scan.failed_scans, 1);
+        assert!(
+            scan.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("scripted feed failure")),
+            "{scan:?}"
+        );
+    });
+}
