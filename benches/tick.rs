@@ -1,4 +1,5 @@
-//! Benchmark of one `update_paper_trades` tick on a SQLite file with 10, 1 000 and 10 000 ACTIVE
+//! Benchmark of one tick's write (the glitch guard and the stored quotes, then `update_paper_trades`,
+//! as `engine::tick::book_poll` runs it live) on a SQLite file with 10, 1 000 and 10 000 ACTIVE
 //! trades (issue 5 targets: 1 000 under 20 ms, 10 000 under 150 ms). Run with
 //! `cargo bench --bench tick`; prints min / median / p95 per size. Prices move every tick but
 //! stay inside every trade's levels, so each tick refreshes every trade (the common case).
@@ -12,7 +13,7 @@ use signaldesk::db;
 use signaldesk::db::signals::{insert_signal, SignalDraft};
 use signaldesk::domain::rules::TradingRules;
 use signaldesk::domain::Direction;
-use signaldesk::engine::tick::update_paper_trades;
+use signaldesk::engine::tick::book_poll;
 use signaldesk::feeds::Quote;
 
 const SYMBOLS: usize = 50;
@@ -74,7 +75,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let rules = TradingRules::defaults_for(10_000.0);
-    println!("update_paper_trades, one tick, SQLite file (WAL, synchronous=FULL)");
+    println!(
+        "the tick's write (glitch guard, quotes, update_paper_trades), SQLite file (WAL, synchronous=FULL)"
+    );
     println!(
         "{:>12} {:>6} {:>10} {:>10} {:>10}",
         "open trades", "ticks", "min", "median", "p95"
@@ -97,8 +100,8 @@ fn main() {
                 })
                 .collect();
             let started = Instant::now();
-            let outcome =
-                update_paper_trades(&mut conn, &quotes, &rules, 10_000.0, now_utc()).expect("tick");
+            let (_, outcome) =
+                book_poll(&mut conn, quotes, &rules, 10_000.0, now_utc()).expect("tick");
             times.push(started.elapsed());
             assert_eq!(
                 outcome.updated, open_trades,

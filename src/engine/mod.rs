@@ -24,8 +24,7 @@ use crate::domain::time::truncate_to_micros;
 use crate::events::{Event, EventBus};
 use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
-use market::guard_quotes;
-use tick::{follow_trades, TickOutcome};
+use tick::{book_poll, TickOutcome};
 
 /// Everything a tick needs. Holds no trading state: open trades and the last quotes are read
 /// from the database on every tick. Generic over the feed so tests can drive it with their own.
@@ -215,19 +214,14 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                     .pool
                     .get()
                     .map_err(|e| TickError::Db(e.to_string()))?;
-                let at = truncate_to_micros(now.naive_utc());
-                conn.immediate_transaction(|conn| {
-                    let guarded = guard_quotes(conn, quotes, at)?;
-                    let outcome = follow_trades(
-                        conn,
-                        &guarded.accepted,
-                        &engine.config.rules,
-                        engine.config.initial_balance,
-                        at,
-                    )?;
-                    Ok((guarded, outcome))
-                })
-                .map_err(|e: diesel::result::Error| TickError::Db(e.to_string()))
+                book_poll(
+                    &mut conn,
+                    quotes,
+                    &engine.config.rules,
+                    engine.config.initial_balance,
+                    truncate_to_micros(now.naive_utc()),
+                )
+                .map_err(|e| TickError::Db(e.to_string()))
             })
             .await,
         )??;

@@ -2,15 +2,16 @@
 //! call it with a chosen `now` and chosen quotes. Every open trade with a fresh quote is either
 //! closed (take-profit, stop-loss, time exits) or has its live figures refreshed; a trade without
 //! a fresh quote is left untouched and retried on the next tick. The tick is one immediate
-//! transaction and each trade is booked in a savepoint of its own: a trade that cannot be booked
-//! (a constraint fails, say) is rolled back alone, reported, and retried on the next tick, while
-//! every other trade is booked.
+//! transaction and each trade's booking is isolated (a savepoint around a close, a single
+//! statement for a refresh): a trade that cannot be booked (a constraint fails, say) is rolled
+//! back alone, reported, and retried on the next tick, while every other trade is booked.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::market::{guard_quotes, Guarded};
 use crate::db::models::SignalRow;
 use crate::db::signals::{
     close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
@@ -19,7 +20,7 @@ use crate::db::signals::{
 use crate::domain::pnl::OpenPosition;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
-use crate::domain::trading::{decide_exit, excursions, market_fill, OpenTrade, PriceRange};
+use crate::domain::trading::{decide_exit, excursions, market_fill, Exit, OpenTrade, PriceRange};
 use crate::domain::{Direction, ExitReason};
 use crate::feeds::Quote;
 
@@ -65,6 +66,22 @@ pub fn update_paper_trades(
     conn.immediate_transaction(|conn| follow_trades(conn, quotes, rules, initial_balance, now))
 }
 
+/// The live tick's write (DESIGN.md §9): in one immediate transaction, store the polled quotes
+/// the glitch guard accepts (`market::guard_quotes`) and follow every open trade to them.
+pub fn book_poll(
+    conn: &mut SqliteConnection,
+    polled: BTreeMap<String, Quote>,
+    rules: &TradingRules,
+    initial_balance: f64,
+    now: NaiveDateTime,
+) -> QueryResult<(Guarded, TickOutcome)> {
+    conn.immediate_transaction(|conn| {
+        let guarded = guard_quotes(conn, polled, now)?;
+        let outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        Ok((guarded, outcome))
+    })
+}
+
 /// [`update_paper_trades`] inside a write transaction the caller holds. Each trade is priced at
 /// the time of the data that priced it (its quote's time, never later than `now`): its
 /// `updated_at` says how far the market has been read for it, so the next tick's candles start
@@ -87,10 +104,17 @@ pub fn follow_trades(
             outcome.unpriced += 1;
             continue;
         };
-        // A savepoint: a failure rolls back this trade only.
-        let followed = conn.transaction(|conn| {
-            follow_trade(conn, &signal, quote, rules, initial_balance, priced_at)
-        });
+        let (update, exit) = judge_trade(&signal, quote, rules, priced_at);
+        let followed = match exit {
+            // One statement, atomic by itself: SQLite undoes a failed statement and the
+            // transaction goes on (PostgreSQL would need a savepoint here too).
+            None => update_signal_pnl(conn, signal.signal_id(), &update, priced_at).map(|_| None),
+            // A savepoint: a failure rolls back this trade's whole booking only.
+            Some(exit) => conn.transaction(|conn| {
+                update_signal_pnl(conn, signal.signal_id(), &update, priced_at)?;
+                close_trade(conn, &signal, exit, rules, initial_balance, priced_at)
+            }),
+        };
         match followed {
             Ok(Some(closed)) => outcome.closed.push(closed),
             Ok(None) => outcome.updated += 1,
@@ -104,15 +128,13 @@ pub fn follow_trades(
     Ok(outcome)
 }
 
-/// Refresh one trade's live figures, then close it if an exit rule says so.
-fn follow_trade(
-    conn: &mut SqliteConnection,
+/// One trade's live figures at `quote`, and the exit the rules decide at `at`, if any.
+fn judge_trade(
     signal: &SignalRow,
     quote: &Quote,
     rules: &TradingRules,
-    initial_balance: f64,
     at: NaiveDateTime,
-) -> QueryResult<Option<ClosedByTick>> {
+) -> (PnlUpdate, Option<Exit>) {
     let range = PriceRange {
         last: quote.last_price,
         high: quote.high,
@@ -143,16 +165,24 @@ fn follow_trade(
         max_favorable_price: favorable,
         max_adverse_price: adverse,
     };
-    update_signal_pnl(conn, signal.signal_id(), &update, at)?;
     let trade = OpenTrade {
         direction: signal.direction,
         stop_loss: signal.stop_loss,
         take_profit: signal.take_profit,
         opened_at: signal.created_at,
     };
-    let Some(exit) = decide_exit(&trade, &range, rules, at) else {
-        return Ok(None);
-    };
+    (update, decide_exit(&trade, &range, rules, at))
+}
+
+/// Book `exit` of one trade: the signal, its journal entry, the balance and the day's stats.
+fn close_trade(
+    conn: &mut SqliteConnection,
+    signal: &SignalRow,
+    exit: Exit,
+    rules: &TradingRules,
+    initial_balance: f64,
+    at: NaiveDateTime,
+) -> QueryResult<Option<ClosedByTick>> {
     let request = CloseRequest {
         exit_price: exit.price,
         exit_reason: exit.reason,

@@ -252,3 +252,41 @@ fn a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick() {
         "opened after the missed close"
     );
 }
+
+#[test]
+fn a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits() {
+    use diesel::connection::SimpleConnection;
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let rules = TradingRules::defaults_for(INITIAL_BALANCE);
+    let broken = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    let fine = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    conn.batch_execute(&format!(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON signals WHEN OLD.id = {} \
+         BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;",
+        broken.id
+    ))
+    .unwrap();
+
+    let outcome = update_paper_trades(
+        &mut conn,
+        &quotes(
+            &[
+                ("BTCUSDT", 101.0, 102.0, 99.0),
+                ("ETHUSDT", 101.0, 102.0, 99.0),
+            ],
+            "2026-11-25 09:00:05",
+        ),
+        &rules,
+        INITIAL_BALANCE,
+        at("2026-11-25 09:00:05"),
+    )
+    .expect("the tick itself succeeds");
+
+    assert_eq!(outcome.updated, 1);
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    assert!(outcome.failed[0].error.contains("refused by a trigger"));
+    assert_eq!(get_signal(&mut conn, broken.signal_id()).unwrap(), broken);
+    let refreshed = get_signal(&mut conn, fine.signal_id()).unwrap();
+    assert_eq!(refreshed.current_price, 101.0);
+}
