@@ -196,28 +196,37 @@ async fn until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// Tick `engine` every 100 ms until a tick succeeds after the scripted failure; that failure
+/// must have been counted once, with an error containing `expected`.
+async fn ticks_through_one_failure<F: PriceFeed + Send + Sync + 'static>(
+    engine: Arc<Engine<F>>,
+    expected: &str,
+) {
+    TickActor::new(Arc::clone(&engine))
+        .every(Duration::from_millis(100))
+        .start();
+    until("a tick after the failure", || {
+        engine.status.engine().last_ok_at.is_some()
+    })
+    .await;
+    let status = engine.status.engine();
+    assert_eq!(status.failed_ticks, 1);
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains(expected)),
+        "{status:?}"
+    );
+}
+
 #[test]
 fn a_tick_that_panics_is_counted_and_the_next_tick_runs() {
     let db = TempDb::new();
     let config = config(&db, "http://127.0.0.1:9");
     actix_web::rt::System::new().block_on(async {
         let engine = engine(&config, Scripted::new(FirstCall::Panic));
-        TickActor::new(Arc::clone(&engine))
-            .every(Duration::from_millis(100))
-            .start();
-        until("a tick after the panic", || {
-            engine.status.engine().last_ok_at.is_some()
-        })
-        .await;
-        let status = engine.status.engine();
-        assert_eq!(status.failed_ticks, 1);
-        assert!(
-            status
-                .last_error
-                .as_deref()
-                .is_some_and(|e| e.contains("panicked: scripted feed failure")),
-            "{status:?}"
-        );
+        ticks_through_one_failure(engine, "panicked: scripted feed failure").await;
         assert_eq!(stored_price(&db), 100.0, "the next tick did its work");
     });
 }
@@ -227,27 +236,10 @@ fn a_tick_that_hangs_is_timed_out_and_the_next_tick_runs() {
     let db = TempDb::new();
     let config = config(&db, "http://127.0.0.1:9");
     actix_web::rt::System::new().block_on(async {
-        let engine = Arc::new(
-            Arc::into_inner(engine(&config, Scripted::new(FirstCall::Hang)))
-                .unwrap()
-                .with_timeouts(Duration::from_millis(300), Duration::from_millis(300)),
-        );
-        TickActor::new(Arc::clone(&engine))
-            .every(Duration::from_millis(100))
-            .start();
-        until("a tick after the hang", || {
-            engine.status.engine().last_ok_at.is_some()
-        })
-        .await;
-        let status = engine.status.engine();
-        assert_eq!(status.failed_ticks, 1);
-        assert!(
-            status
-                .last_error
-                .as_deref()
-                .is_some_and(|e| e.contains("timed out")),
-            "{status:?}"
-        );
+        let engine = Arc::into_inner(engine(&config, Scripted::new(FirstCall::Hang)))
+            .unwrap()
+            .with_timeouts(Duration::from_millis(300), Duration::from_millis(300));
+        ticks_through_one_failure(Arc::new(engine), "timed out").await;
     });
 }
 

@@ -11,7 +11,7 @@ use signaldesk::db::Conn;
 use signaldesk::domain::{ExitReason, SignalStatus};
 
 use crate::fake_exchange::{FakeExchange, Mode};
-use crate::helpers::{run_cli, wait_until, SignalBuilder, TempDb, TestServer};
+use crate::helpers::{assert_check_passes, wait_until, SignalBuilder, TempDb, TestServer};
 use crate::tick::stray_journal_row;
 
 const SLIP: f64 = 0.0005;
@@ -40,11 +40,6 @@ fn open_trade(server: &TestServer, symbol: &str, stop: f64, target: f64) -> i32 
     let (status, body) = server.post("/api/signals", &signal(symbol, stop, target));
     assert_eq!(status, 201, "{body}");
     body["id"].as_i64().unwrap() as i32
-}
-
-fn assert_check_passes(db: &TempDb) {
-    let (code, out, err) = run_cli(&db.path, &["check"], &[]);
-    assert_eq!(code, 0, "check failed:\n{out}{err}");
 }
 
 #[test]

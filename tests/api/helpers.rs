@@ -165,6 +165,12 @@ pub fn run_cli(db_path: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Str
     )
 }
 
+/// `signaldesk check` on `db` exits 0: every invariant holds.
+pub fn assert_check_passes(db: &TempDb) {
+    let (code, out, err) = run_cli(&db.path, &["check"], &[]);
+    assert_eq!(code, 0, "check failed:\n{out}{err}");
+}
+
 /// The real server as a child process on a free port, with a temporary database.
 pub struct TestServer {
     child: Child,

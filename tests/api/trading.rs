@@ -7,7 +7,7 @@ use signaldesk::db::{journal, models::SignalId};
 use signaldesk::domain::{ExitReason, SignalStatus};
 
 use crate::fake_exchange::{FakeExchange, Mode};
-use crate::helpers::{run_cli, TempDb, TestServer, INITIAL_BALANCE};
+use crate::helpers::{assert_check_passes, TempDb, TestServer, INITIAL_BALANCE};
 
 const FEE: f64 = 0.001;
 const SLIP: f64 = 0.0005;
@@ -34,11 +34,6 @@ fn assert_close(a: f64, b: f64, what: &str) {
         (a - b).abs() <= 1e-9 * b.abs().max(1.0),
         "{what}: {a} != {b}"
     );
-}
-
-fn assert_check_passes(db: &TempDb) {
-    let (code, out, err) = run_cli(&db.path, &["check"], &[]);
-    assert_eq!(code, 0, "check failed:\n{out}{err}");
 }
 
 #[test]
