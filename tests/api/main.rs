@@ -12,6 +12,7 @@ mod lists;
 mod pages;
 mod repository;
 mod scanner;
+mod security;
 mod server;
 mod tick;
 mod trading;
