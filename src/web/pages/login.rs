@@ -5,7 +5,7 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{local_path, require_form_session, session_of, Layout, PageError};
+use super::{local_path, require_form_session, see_other, session_of, Layout, PageError};
 use crate::web::auth::check_token;
 use crate::web::session::{logout_cookie, Session};
 use crate::web::{ApiError, AppState};
@@ -67,10 +67,11 @@ pub async fn login_submit(
         Ok(()) => {
             let token = state.config.api_token.as_deref().unwrap_or_default();
             let session = Session::issue(token, Utc::now());
-            Ok(HttpResponse::SeeOther()
-                .cookie(session.cookie())
-                .insert_header(("Location", next))
-                .finish())
+            let mut response = see_other(&next);
+            response
+                .add_cookie(&session.cookie())
+                .map_err(|e| ApiError::internal("setting the session cookie", &e))?;
+            Ok(response)
         }
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
@@ -96,8 +97,9 @@ pub async fn logout_submit(
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     require_form_session(&req, &state, &form.csrf)?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(logout_cookie())
-        .insert_header(("Location", "/"))
-        .finish())
+    let mut response = see_other("/");
+    response
+        .add_cookie(&logout_cookie())
+        .map_err(|e| ApiError::internal("clearing the session cookie", &e))?;
+    Ok(response)
 }
