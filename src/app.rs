@@ -3,11 +3,11 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::Actor;
 use actix_web::dev::{Server, Service};
-use actix_web::middleware::{Compress, Logger};
+use actix_web::middleware::{from_fn, Compress, Logger};
 use actix_web::{web, HttpServer};
 
 use crate::clock::now_utc;
@@ -19,7 +19,12 @@ use crate::engine::Engine;
 use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
+use crate::web::security::{self, AllowedHosts};
 use crate::web::{routes, AppState};
+
+/// Open connections in all, across the workers: well below the usual limit of 1024 open files,
+/// which the database and the feed need too. Beyond it, new connections wait in the backlog.
+const MAX_CONNECTIONS: usize = 768;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +85,7 @@ impl App {
             pool,
             status,
             events,
+            hosts: AllowedHosts::from_config(&config),
             config,
             started_at: Instant::now(),
         });
@@ -103,10 +109,23 @@ impl App {
                     }
                 })
                 .wrap(Compress::default())
+                .wrap(from_fn(security::body_deadline))
+                .wrap(from_fn(security::allowed_host))
                 .wrap(Logger::new("%r %s %Dms"))
+                // Outermost, so every response gets the headers, refusals included.
+                .wrap(from_fn(security::security_headers))
                 .configure(routes)
         })
         .workers(workers)
+        // Bounded connection lifetimes, so idle or slow clients cannot hold sockets (and file
+        // descriptors) open: the head within 5 s, the body within 10 s (security::body_deadline),
+        // idle keep-alive 5 s, and a client that closes its side ends its response at once, an
+        // event stream included.
+        .client_request_timeout(Duration::from_secs(5))
+        .keep_alive(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .h1_allow_half_closed(false)
+        .max_connections(MAX_CONNECTIONS.div_ceil(workers))
         .listen(listener)
         .map_err(|source| StartError::Bind {
             addr: addr.to_string(),

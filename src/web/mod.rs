@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod security;
 pub mod session;
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub status: StatusBoard,
     pub events: EventBus,
     pub started_at: Instant,
+    /// The names a `Host` header may carry (DESIGN.md §13).
+    pub hosts: security::AllowedHosts,
 }
 
 impl AppState {

@@ -2,7 +2,18 @@
 //! open redirects, guessing, replayed sessions, foreign Host names, slow bodies, too many event
 //! streams) and every response carries the security headers.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
 use crate::helpers::{run_cli, TempDb, TestServer, API_TOKEN};
+
+/// The real server on the simulated feed: these tests never need an exchange.
+fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
+    let mut env = env.to_vec();
+    env.push(("SIGNALDESK_FEED", "simulated"));
+    TestServer::start(&db.path, &env)
+}
 
 #[test]
 fn tokens_shorter_than_16_characters_stop_the_start_naming_the_key() {
@@ -34,7 +45,7 @@ fn next_field(html: &str) -> String {
 #[test]
 fn login_follows_only_same_site_paths() {
     let db = TempDb::new();
-    let server = TestServer::start(&db.path, &[]);
+    let server = start(&db, &[]);
     let client = no_redirects();
     let long = format!("/{}", "a".repeat(5_000));
     let cases: &[(&str, &str)] = &[
@@ -77,4 +88,166 @@ fn login_follows_only_same_site_paths() {
         assert_eq!(response.status(), 200, "{query}");
         assert_eq!(next_field(&response.text().unwrap()), expected, "{query}");
     }
+}
+
+/// `host:port` of a server's `http://` address.
+fn socket_of(server: &TestServer) -> String {
+    server.address.trim_start_matches("http://").to_owned()
+}
+
+/// Send raw bytes on a new connection and read the answer until the server closes it.
+fn raw(server: &TestServer, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(socket_of(server)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn status_of(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+];
+
+#[test]
+fn every_response_carries_the_security_headers() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let client = no_redirects();
+    let url = |path: &str| format!("{}{path}", server.address);
+    let requests = [
+        ("page", client.get(url("/"))),
+        ("login page", client.get(url("/login"))),
+        ("json", client.get(url("/api/stats"))),
+        ("metrics", client.get(url("/metrics"))),
+        ("openapi", client.get(url("/openapi.json"))),
+        ("static css", client.get(url("/static/style.css"))),
+        ("static js", client.get(url("/static/app.js"))),
+        ("missing static", client.get(url("/static/none.css"))),
+        ("page 404", client.get(url("/no-such-page"))),
+        ("api 404", client.get(url("/api/nope"))),
+        ("api 405", client.delete(url("/api/stats"))),
+        ("401", client.post(url("/api/signals")).body("{}")),
+        ("400", client.get(url("/api/signals?limit=x"))),
+        (
+            "foreign host",
+            client
+                .get(url("/api/data"))
+                .header("Host", "attacker.example"),
+        ),
+        ("event stream", client.get(url("/api/events"))),
+    ];
+    for (what, request) in requests {
+        let response = request.send().unwrap();
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(
+                response.headers().get(*name).map(|v| v.to_str().unwrap()),
+                Some(*value),
+                "{what} ({}): {name}",
+                response.status()
+            );
+        }
+    }
+}
+
+#[test]
+fn foreign_host_names_are_refused() {
+    let db = TempDb::new();
+    let server = start(&db, &[("SIGNALDESK_ALLOWED_HOSTS", "desk.example.org")]);
+    let port = socket_of(&server).rsplit(':').next().unwrap().to_owned();
+    let get = |host: Option<&str>, version: &str| {
+        let host = host.map_or(String::new(), |h| format!("Host: {h}\r\n"));
+        raw(
+            &server,
+            format!("GET /api/data {version}\r\n{host}Connection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    for host in [
+        "attacker.example".to_owned(),
+        format!("attacker.example:{port}"),
+        "localhost.attacker.example".to_owned(),
+        "127.0.0.1.nip.io".to_owned(),
+        "exa mple".to_owned(),
+    ] {
+        let answer = get(Some(&host), "HTTP/1.1");
+        assert_eq!(status_of(&answer), 400, "{host}: {answer}");
+        assert!(answer.contains("x-frame-options"), "{host}: {answer}");
+        let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+        let json: serde_json::Value = serde_json::from_str(body).expect(body);
+        assert!(json["error"].as_str().unwrap().contains("Host"), "{json}");
+        assert!(json["field"].is_null());
+    }
+    for host in [
+        format!("127.0.0.1:{port}"),
+        "localhost".to_owned(),
+        format!("localhost:{port}"),
+        "LocalHost:1".to_owned(),
+        format!("[::1]:{port}"),
+        "desk.example.org".to_owned(),
+        format!("desk.example.org:{port}"),
+    ] {
+        let answer = get(Some(&host), "HTTP/1.1");
+        assert_eq!(status_of(&answer), 200, "{host}: {answer}");
+    }
+    assert_eq!(
+        status_of(&get(None, "HTTP/1.1")),
+        400,
+        "HTTP/1.1 needs Host"
+    );
+    assert_eq!(
+        status_of(&get(None, "HTTP/1.0")),
+        200,
+        "HTTP/1.0 may omit it"
+    );
+    let absolute = raw(
+        &server,
+        b"GET http://attacker.example/api/data HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        status_of(&absolute),
+        400,
+        "an absolute URI names the host too"
+    );
+    assert!(
+        absolute.contains("is not a name of this server"),
+        "{absolute}"
+    );
+    let two = raw(
+        &server,
+        b"GET /api/data HTTP/1.1\r\nHost: localhost\r\nHost: attacker.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&two), 400, "two Host headers");
+}
+
+#[test]
+fn a_body_that_does_not_arrive_in_10_seconds_is_a_408() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let answer = raw(
+        &server,
+        format!(
+            "POST /api/signals HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {API_TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"symbol\""
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status_of(&answer), 408, "{answer}");
+    assert!(answer.contains("\"field\":null"), "{answer}");
+    assert!(answer.contains("within 10 s"), "{answer}");
 }
