@@ -19,6 +19,7 @@ use crate::engine::Engine;
 use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
+use crate::web::api::events::StreamSlots;
 use crate::web::security::{self, AllowedHosts};
 use crate::web::{routes, AppState};
 
@@ -86,6 +87,7 @@ impl App {
             status,
             events,
             hosts: AllowedHosts::from_config(&config),
+            event_streams: StreamSlots::new(config.max_event_streams),
             config,
             started_at: Instant::now(),
         });

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::helpers::{run_cli, TempDb, TestServer, API_TOKEN};
+use crate::helpers::{run_cli, wait_until, TempDb, TestServer, API_TOKEN};
 
 /// The real server on the simulated feed: these tests never need an exchange.
 fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
@@ -250,4 +250,52 @@ fn a_body_that_does_not_arrive_in_10_seconds_is_a_408() {
     assert_eq!(status_of(&answer), 408, "{answer}");
     assert!(answer.contains("\"field\":null"), "{answer}");
     assert!(answer.contains("within 10 s"), "{answer}");
+}
+
+#[test]
+fn event_streams_are_capped_and_slow_clients_do_not_starve_the_server() {
+    let db = TempDb::new();
+    let server = start(&db, &[("SIGNALDESK_MAX_EVENT_STREAMS", "3")]);
+    let events = || {
+        server
+            .client
+            .get(format!("{}/api/events", server.address))
+            .send()
+            .unwrap()
+    };
+    let mut open: Vec<_> = (0..3).map(|_| events()).collect();
+    assert!(open.iter().all(|r| r.status() == 200));
+    let refused: Vec<_> = (0..3).map(|_| events()).collect();
+    for response in refused {
+        assert_eq!(response.status(), 503);
+        let body: serde_json::Value = response.json().unwrap();
+        assert!(body["error"]
+            .as_str()
+            .unwrap()
+            .contains("SIGNALDESK_MAX_EVENT_STREAMS"));
+    }
+    // Slow clients on top: heads without their bodies, and connections that say nothing.
+    let slow: Vec<TcpStream> = (0..100)
+        .map(|i| {
+            let mut stream = TcpStream::connect(socket_of(&server)).unwrap();
+            if i % 2 == 0 {
+                stream
+                    .write_all(b"POST /api/signals HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{")
+                    .unwrap();
+            }
+            stream
+        })
+        .collect();
+    let health = server.get("/api/health");
+    assert_eq!(health.status(), 200, "health answers beside them");
+    assert_eq!(server.get("/api/stats").status(), 200);
+
+    // A stream's slot is free again once its client goes away.
+    drop(open.pop());
+    let reopened = wait_until("a freed event stream slot", || {
+        let response = events();
+        (response.status() == 200).then_some(response)
+    });
+    assert_eq!(reopened.status(), 200);
+    drop(slow);
 }
