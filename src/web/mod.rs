@@ -51,19 +51,9 @@ impl AppState {
     }
 }
 
-/// The `static/` folder: in the working directory when there is one, else the source tree's;
-/// `None` when neither exists (a binary copied elsewhere), and the embedded copies serve.
-pub fn static_dir() -> Option<std::path::PathBuf> {
-    [
-        std::path::PathBuf::from("static"),
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
-    ]
-    .into_iter()
-    .find(|dir| dir.is_dir())
-}
-
-/// The stylesheet and script compiled into the binary, so the pages keep their look wherever the
-/// binary runs.
+/// The stylesheet and script compiled into the binary: the only files served under `/static/`
+/// (DESIGN.md §13), so nothing on disk, in the working directory or the source tree, is ever
+/// served, and the pages keep their look wherever the binary runs.
 const EMBEDDED_STATIC: &[(&str, &str, &str)] = &[
     (
         "style.css",
@@ -86,18 +76,6 @@ async fn embedded_static(path: web::Path<String>) -> Result<HttpResponse, pages:
         .content_type(*content_type)
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(*body))
-}
-
-/// `/static/…` from the folder when there is one, else from the embedded copies.
-fn static_files(cfg: &mut web::ServiceConfig) {
-    match static_dir() {
-        Some(dir) => {
-            cfg.service(actix_files::Files::new("/static", dir));
-        }
-        None => {
-            cfg.route("/static/{file}", web::get().to(embedded_static));
-        }
-    }
 }
 
 /// Every route, in one place.
@@ -165,7 +143,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
         .route("/logout", web::post().to(login::logout_submit))
-        .configure(static_files)
+        .route("/static/{file}", web::get().to(embedded_static))
         .default_service(web::to(pages::not_found_page));
 }
 

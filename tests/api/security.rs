@@ -299,3 +299,29 @@ fn event_streams_are_capped_and_slow_clients_do_not_starve_the_server() {
     assert_eq!(reopened.status(), 200);
     drop(slow);
 }
+
+#[test]
+fn static_files_come_only_from_the_binary() {
+    let db = TempDb::new();
+    // The server's working directory is the temp folder: a static/ folder there is not served.
+    let folder = db.dir.path().join("static");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("evil.html"), "<script>alert(1)</script>").unwrap();
+    std::fs::write(folder.join("style.css"), "body { display: none }").unwrap();
+    let server = start(&db, &[]);
+    assert_eq!(server.get("/static/evil.html").status(), 404);
+    let css = server.get("/static/style.css");
+    assert_eq!(css.status(), 200);
+    assert_eq!(
+        css.text().unwrap(),
+        include_str!("../../static/style.css"),
+        "the embedded stylesheet"
+    );
+    for path in [
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/",
+    ] {
+        assert_eq!(server.get(path).status(), 404, "{path}");
+    }
+}
