@@ -21,6 +21,7 @@ use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
 use crate::web::api::events::StreamSlots;
 use crate::web::security::{self, AllowedHosts};
+use crate::web::session::{random_bytes, RandomError, SessionKey};
 use crate::web::{routes, AppState};
 
 /// Open connections in all, across the workers: well below the usual limit of 1024 open files,
@@ -34,6 +35,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error("price feed: {0}")]
     Feed(#[from] FeedError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -61,6 +64,20 @@ impl App {
             })
             .map_err(DbError::from)?;
         }
+        // The session key: created by the first start on this database, read by every later
+        // one (DESIGN.md §13).
+        let session_key = {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            let candidate = random_bytes()?;
+            let key = db::secrets::get_or_create(
+                &mut conn,
+                db::secrets::SESSION_KEY,
+                &candidate,
+                now_utc(),
+            )
+            .map_err(DbError::from)?;
+            SessionKey::new(&key)
+        };
         let bind_error = |source| StartError::Bind {
             addr: config.bind.clone(),
             source,
@@ -88,6 +105,7 @@ impl App {
             events,
             hosts: AllowedHosts::from_config(&config),
             event_streams: StreamSlots::new(config.max_event_streams),
+            session_key,
             config,
             started_at: Instant::now(),
         });

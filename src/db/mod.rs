@@ -10,6 +10,8 @@ pub mod journal;
 pub mod models;
 pub mod overview;
 pub mod schema;
+pub mod secrets;
+pub mod sessions;
 pub mod signals;
 mod types;
 

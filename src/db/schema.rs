@@ -43,6 +43,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    secrets (name) {
+        name -> Text,
+        value -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_fingerprint -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     signals (id) {
         id -> Integer,
         symbol -> Text,
@@ -75,4 +92,10 @@ diesel::table! {
 
 diesel::joinable!(journal_entries -> signals (signal_id));
 
-diesel::allow_tables_to_appear_in_same_query!(daily_stats, journal_entries, signals,);
+diesel::allow_tables_to_appear_in_same_query!(
+    daily_stats,
+    journal_entries,
+    secrets,
+    sessions,
+    signals,
+);

@@ -29,6 +29,8 @@ pub struct AppState {
     pub started_at: Instant,
     /// The names a `Host` header may carry (DESIGN.md §13).
     pub hosts: security::AllowedHosts,
+    /// Signs sessions and CSRF tokens; from the `secrets` table.
+    pub session_key: session::SessionKey,
     /// Open `/api/events` streams, at most `max_event_streams`.
     pub event_streams: api::events::StreamSlots,
 }

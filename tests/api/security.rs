@@ -6,7 +6,17 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::helpers::{run_cli, wait_until, TempDb, TestServer, API_TOKEN};
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use signaldesk::db::journal;
+use signaldesk::db::schema::{secrets, sessions};
+use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::domain::ExitReason;
+
+use crate::helpers::{
+    run_cli, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+};
 
 /// The real server on the simulated feed: these tests never need an exchange.
 fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
@@ -324,4 +334,160 @@ fn static_files_come_only_from_the_binary() {
     ] {
         assert_eq!(server.get(path).status(), 404, "{path}");
     }
+}
+
+/// Log in through the form; returns the `name=value` of the session cookie and its whole
+/// `Set-Cookie` header.
+fn log_in(server: &TestServer) -> (String, String) {
+    let response = no_redirects()
+        .post(format!("{}/login", server.address))
+        .form(&[("token", API_TOKEN), ("next", "/")])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (set_cookie.split(';').next().unwrap().to_owned(), set_cookie)
+}
+
+fn csrf_of(server: &TestServer, cookie: &str) -> String {
+    let html = server
+        .client
+        .get(format!("{}/journal", server.address))
+        .header("Cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[start..start + 64].to_owned()
+}
+
+/// A journal entry (id 1) to write notes to.
+fn with_journal_entry(db: &TempDb) {
+    let mut conn = db.conn();
+    let now = signaldesk::clock::now_utc();
+    let row = SignalBuilder::long("BTCUSDT").insert(&mut conn, now);
+    let request = CloseRequest {
+        exit_price: 110.0,
+        exit_reason: ExitReason::TakeProfit,
+        fee_rate: FEE_RATE,
+        closed_at: now,
+    };
+    close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+}
+
+fn save_note(server: &TestServer, cookie: &str, csrf: &str, notes: &str) -> u16 {
+    no_redirects()
+        .post(format!("{}/journal/1", server.address))
+        .header("Cookie", cookie)
+        .form(&[("csrf", csrf), ("notes", notes), ("tags", "")])
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn logout_ends_the_session_on_the_server() {
+    let db = TempDb::new();
+    with_journal_entry(&db);
+    let server = start(&db, &[]);
+    let (cookie, _) = log_in(&server);
+    let csrf = csrf_of(&server, &cookie);
+    assert_eq!(save_note(&server, &cookie, &csrf, "before logout"), 303);
+    let logout = no_redirects()
+        .post(format!("{}/logout", server.address))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", &csrf)])
+        .send()
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+
+    // The attacker kept a copy of the cookie and the form's CSRF token.
+    assert_eq!(save_note(&server, &cookie, &csrf, "replayed"), 403);
+    let entry = journal::get_entry(&mut db.conn(), 1).unwrap();
+    assert_eq!(entry.notes.as_deref(), Some("before logout"));
+    let left: i64 = sessions::table.count().get_result(&mut db.conn()).unwrap();
+    assert_eq!(left, 0, "the session row is gone");
+}
+
+#[test]
+fn a_changed_api_token_ends_every_session() {
+    let db = TempDb::new();
+    with_journal_entry(&db);
+    let server = start(&db, &[]);
+    let (cookie, _) = log_in(&server);
+    let csrf = csrf_of(&server, &cookie);
+    drop(server);
+    let restarted = start(&db, &[("SIGNALDESK_API_TOKEN", "another-token-0123456789")]);
+    assert_eq!(save_note(&restarted, &cookie, &csrf, "old session"), 403);
+    drop(restarted);
+    let same_token = start(&db, &[]);
+    assert_eq!(
+        save_note(&same_token, &cookie, &csrf, "same token again"),
+        303,
+        "a restart alone keeps sessions: they live in the database"
+    );
+}
+
+#[test]
+fn sessions_are_signed_with_a_random_key_from_the_database_not_the_token() {
+    let db = TempDb::new();
+    with_journal_entry(&db);
+    // Two servers starting at once on one new database end with one key.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| start(&db, &[]));
+        let b = s.spawn(|| start(&db, &[]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let keys: Vec<Vec<u8>> = secrets::table
+        .select(secrets::value)
+        .load(&mut db.conn())
+        .unwrap();
+    assert_eq!(keys.len(), 1, "one key");
+    assert_eq!(keys[0].len(), 32);
+    assert_ne!(keys[0], API_TOKEN.as_bytes(), "not the token");
+    let (cookie, _) = log_in(&a);
+    let csrf = csrf_of(&a, &cookie);
+    assert_eq!(save_note(&b, &cookie, &csrf, "on the other server"), 303);
+
+    // A cookie made the old way, with the API token as the HMAC key, is not a session.
+    let expires = chrono::Utc::now().timestamp() + 3_600;
+    let mut mac = Hmac::<Sha256>::new_from_slice(API_TOKEN.as_bytes()).unwrap();
+    mac.update(format!("session|{expires}").as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let forged = format!("signaldesk_session={expires}.{signature}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(API_TOKEN.as_bytes()).unwrap();
+    mac.update(format!("csrf|{expires}.{signature}").as_bytes());
+    let forged_csrf: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(save_note(&a, &forged, &forged_csrf, "forged"), 403);
+}
+
+#[test]
+fn session_cookies_are_secure_behind_https() {
+    let db = TempDb::new();
+    let server = start(
+        &db,
+        &[("SIGNALDESK_PUBLIC_URL", "https://desk.example.org")],
+    );
+    let (_, set_cookie) = log_in(&server);
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set_cookie.contains(flag), "{flag}: {set_cookie}");
+    }
+    let plain = start(&TempDb::new(), &[]);
+    let (_, set_cookie) = log_in(&plain);
+    assert!(!set_cookie.contains("Secure"), "plain http: {set_cookie}");
 }

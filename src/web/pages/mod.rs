@@ -42,8 +42,8 @@ impl Layout {
 }
 
 /// The session of a page request.
-pub fn session_of(req: &HttpRequest, state: &AppState) -> Option<Session> {
-    session::current(req, &state.config)
+pub async fn session_of(req: &HttpRequest, state: &AppState) -> Option<Session> {
+    session::current(req, state).await
 }
 
 /// An error shown as a page with the same status as its JSON twin.
@@ -145,12 +145,12 @@ pub async fn not_found_page(req: HttpRequest) -> Result<HttpResponse, PageError>
 }
 
 /// A form post from the browser: a valid session and its CSRF token, else 403.
-pub fn require_form_session(
+pub async fn require_form_session(
     req: &HttpRequest,
     state: &AppState,
     csrf: &str,
 ) -> Result<Session, PageError> {
-    let session = session_of(req, state).ok_or_else(|| {
+    let session = session_of(req, state).await.ok_or_else(|| {
         PageError(ApiError::Forbidden(
             "log in first: this action needs a session (see /login)".to_owned(),
         ))
