@@ -20,6 +20,7 @@ use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
 use crate::web::api::events::StreamSlots;
+use crate::web::limiter::FailureLimiter;
 use crate::web::security::{self, AllowedHosts};
 use crate::web::session::{random_bytes, RandomError, SessionKey};
 use crate::web::{routes, AppState};
@@ -95,6 +96,12 @@ impl App {
             status.clone(),
             events.clone(),
         ));
+        if config.webhook_token.is_none() && config.api_token.is_some() {
+            log::warn!(
+                "SIGNALDESK_WEBHOOK_TOKEN is unset: the TradingView webhook accepts the API token; \
+                 set a separate webhook token so alerts never carry the API token"
+            );
+        }
         TickActor::new(Arc::clone(&engine)).start();
         if config.scan {
             ScanActor::new(Arc::clone(&engine)).start();
@@ -106,6 +113,7 @@ impl App {
             hosts: AllowedHosts::from_config(&config),
             event_streams: StreamSlots::new(config.max_event_streams),
             session_key,
+            failures: FailureLimiter::default(),
             config,
             started_at: Instant::now(),
         });

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod limiter;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub started_at: Instant,
     /// The names a `Host` header may carry (DESIGN.md §13).
     pub hosts: security::AllowedHosts,
+    /// Failed tokens per client address (in memory, bounded: see `limiter`).
+    pub failures: limiter::FailureLimiter,
     /// Signs sessions and CSRF tokens; from the `secrets` table.
     pub session_key: session::SessionKey,
     /// Open `/api/events` streams, at most `max_event_streams`.

@@ -4,16 +4,19 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Stdio;
 use std::time::Duration;
 
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
+use serde_json::json;
 use sha2::Sha256;
 use signaldesk::db::journal;
 use signaldesk::db::schema::{secrets, sessions};
 use signaldesk::db::signals::{close_signal, CloseRequest};
 use signaldesk::domain::ExitReason;
 
+use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
     run_cli, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
 };
@@ -490,4 +493,211 @@ fn session_cookies_are_secure_behind_https() {
     let plain = start(&TempDb::new(), &[]);
     let (_, set_cookie) = log_in(&plain);
     assert!(!set_cookie.contains("Secure"), "plain http: {set_cookie}");
+}
+
+/// Every way of presenting a secret, with a wrong one; returns the status.
+fn wrong_attempt(server: &TestServer, kind: usize, token: &str) -> u16 {
+    let url = |path: &str| format!("{}{path}", server.address);
+    let client = no_redirects();
+    let request = match kind % 3 {
+        0 => client.post(url("/login")).form(&[("token", token)]),
+        // A header value cannot carry control characters.
+        1 => client
+            .post(url("/api/signals"))
+            .bearer_auth(token.replace(|c: char| c.is_control(), ""))
+            .json(&json!({})),
+        _ => client
+            .post(url("/api/webhook/tradingview"))
+            .body(json!({"token": token}).to_string()),
+    };
+    request.send().unwrap().status().as_u16()
+}
+
+#[test]
+fn ten_failed_secrets_lock_the_address_out_even_with_the_right_token() {
+    let db = TempDb::new();
+    let log_path = db.dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let env = [("SIGNALDESK_FEED", "simulated"), ("RUST_LOG", "warn")];
+    let server = TestServer::start_with_stderr(&db.path, &env, Stdio::from(log));
+    let guess = "wrong-guess-\n\u{1b}[31mFAKE LOG LINE";
+    // Logins, bearer and webhook tokens share one record per address.
+    for attempt in 0..10 {
+        assert_eq!(
+            wrong_attempt(&server, attempt, guess),
+            401,
+            "attempt {attempt}"
+        );
+    }
+    for kind in 0..3 {
+        assert_eq!(wrong_attempt(&server, kind, guess), 429, "kind {kind}");
+    }
+    let client = no_redirects();
+    let login = client
+        .post(format!("{}/login", server.address))
+        .form(&[("token", API_TOKEN)])
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 429, "the right token is refused too");
+    assert!(login.headers().get("set-cookie").is_none());
+    let retry: u64 = login.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    let bearer = client
+        .post(format!("{}/api/signals", server.address))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"symbol": "BTCUSDT"}))
+        .send()
+        .unwrap();
+    assert_eq!(bearer.status(), 429);
+    assert!(bearer.headers().contains_key("retry-after"));
+    let body: serde_json::Value = bearer.json().unwrap();
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many failed attempts"));
+    assert!(body["field"].is_null());
+    assert_eq!(server.get("/api/stats").status(), 200, "reads stay open");
+
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let failures = log.lines().filter(|l| l.contains("wrong ")).count();
+    assert_eq!(failures, 10, "each failure is logged: {log}");
+    assert!(log.contains("127.0.0.1"), "with the address: {log}");
+    assert!(log.contains("locked out"), "{log}");
+    assert!(!log.contains("wrong-guess"), "never the token: {log}");
+    assert!(!log.contains("FAKE LOG LINE"), "{log}");
+    assert!(!log.contains(API_TOKEN), "{log}");
+}
+
+#[test]
+fn successful_requests_do_not_count_and_missing_tokens_are_not_guesses() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    for _ in 0..15 {
+        log_in(&server);
+        let unauthenticated = server
+            .client
+            .post(format!("{}/api/signals", server.address))
+            .json(&json!({}))
+            .send()
+            .unwrap();
+        assert_eq!(unauthenticated.status(), 401);
+    }
+    assert_eq!(wrong_attempt(&server, 0, "wrong-guess-0123456789"), 401);
+}
+
+const WEBHOOK_TOKEN: &str = "hook-token-0123456789";
+
+#[test]
+fn the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body() {
+    let db = TempDb::new();
+    with_journal_entry(&db);
+    let exchange = FakeExchange::start(&[("ETHUSDT", 100.0)]);
+    let server = TestServer::start(
+        &db.path,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "ETHUSDT"),
+            ("SIGNALDESK_WEBHOOK_TOKEN", WEBHOOK_TOKEN),
+        ],
+    );
+    let client = no_redirects();
+    let webhook = |body: String| {
+        let response = client
+            .post(format!("{}/api/webhook/tradingview", server.address))
+            .header("Content-Type", "text/plain")
+            .body(body)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<serde_json::Value>().unwrap())
+    };
+    // Without the token nothing about the fields is said.
+    for body in [
+        "not json".to_owned(),
+        "[1, 2]".to_owned(),
+        json!({"nope": 1}).to_string(),
+        json!({"symbol": 5, "action": "hold"}).to_string(),
+        json!({"token": 5, "symbol": "ETHUSDT"}).to_string(),
+        json!({"token": API_TOKEN, "symbol": "ETHUSDT", "action": "buy",
+               "stop_loss": 95, "take_profit": 110})
+        .to_string(),
+    ] {
+        let (status, answer) = webhook(body.clone());
+        assert_eq!(status, 401, "{body}: {answer}");
+        assert!(answer["field"].is_null(), "{body}: {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(
+            !error.contains("symbol") && !error.contains("nope"),
+            "{error}"
+        );
+    }
+    // The webhook token opens nothing else.
+    let url = |path: &str| format!("{}{path}", server.address);
+    let bearer = [
+        client
+            .post(url("/api/signals"))
+            .json(&json!({"symbol": "ETHUSDT",
+            "direction": "LONG", "stop_loss": 95, "take_profit": 110})),
+        client.post(url("/api/signals/1/close")).json(&json!({})),
+        client
+            .patch(url("/api/journal/1"))
+            .json(&json!({"notes": "x"})),
+    ];
+    for request in bearer {
+        let response = request.bearer_auth(WEBHOOK_TOKEN).send().unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let login = client
+        .post(url("/login"))
+        .form(&[("token", WEBHOOK_TOKEN)])
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 401);
+    assert!(login.headers().get("set-cookie").is_none());
+
+    server.wait_ticks(1);
+    let (status, created) = webhook(
+        json!({"token": WEBHOOK_TOKEN, "symbol": "BYBIT:ETHUSDT", "action": "buy",
+               "stop_loss": "95", "take_profit": "110"})
+        .to_string(),
+    );
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["strategy"], "webhook");
+    let (status, answer) =
+        webhook(json!({"token": WEBHOOK_TOKEN, "symbol": "ETHUSDT"}).to_string());
+    assert_eq!(
+        status, 400,
+        "after the token, fields are validated: {answer}"
+    );
+    assert_eq!(answer["field"], "action");
+}
+
+#[test]
+fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
+    let db = TempDb::new();
+    let log_path = db.dir.path().join("server.log");
+    for (webhook_token, said) in [(None, true), (Some(WEBHOOK_TOKEN), false)] {
+        let mut env = vec![("SIGNALDESK_FEED", "simulated")];
+        if let Some(token) = webhook_token {
+            env.push(("SIGNALDESK_WEBHOOK_TOKEN", token));
+        }
+        let log = std::fs::File::create(&log_path).unwrap();
+        let server = TestServer::start_with_stderr(&db.path, &env, Stdio::from(log));
+        drop(server);
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        assert_eq!(
+            log.contains("the TradingView webhook accepts the API token"),
+            said,
+            "{log}"
+        );
+        assert!(
+            !log.contains(API_TOKEN) && !log.contains(WEBHOOK_TOKEN),
+            "{log}"
+        );
+    }
 }

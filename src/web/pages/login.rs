@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::{local_path, require_form_session, see_other, session_of, Layout, PageError};
 use crate::clock::now_utc;
 use crate::db::sessions::{close_session, open_session};
-use crate::web::auth::check_token;
+use crate::web::auth::{check_token, record_failure, refuse_if_locked};
 use crate::web::session::{logout_cookie, secure_cookies, Session};
 use crate::web::{ApiError, AppState};
 
@@ -59,14 +59,19 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// `POST /login`: a right token opens a new session (and ends the one the browser had).
+/// `POST /login`: a right token opens a new session (and ends the one the browser had). A wrong
+/// one counts against the address; a locked-out address gets 429 even with the right token.
 pub async fn login_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let next = local_path(form.next.as_deref(), "/");
+    refuse_if_locked(&req, &state.failures)?;
     if let Err(e) = check_token(Some(form.token.trim()), &state.config) {
+        if matches!(e, ApiError::Unauthorized(_)) {
+            record_failure(&req, &state.failures, "login token");
+        }
         let status = actix_web::ResponseError::status_code(&e);
         let page = LoginPage {
             layout: Layout::new("Log in", "login", None),

@@ -87,11 +87,13 @@ impl ResponseError for PageError {
             reason: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.0.to_string(),
         };
+        let mut response = HttpResponse::build(status);
+        if let Some(secs) = self.0.retry_after_secs() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
         match page.render() {
-            Ok(html) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(html),
-            Err(_) => HttpResponse::build(status).body(self.0.to_string()),
+            Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
+            Err(_) => response.body(self.0.to_string()),
         }
     }
 }
