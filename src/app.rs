@@ -97,7 +97,7 @@ impl App {
             events.clone(),
         ));
         if config.webhook_token.is_none() && config.api_token.is_some() {
-            log::warn!(
+            log::info!(
                 "SIGNALDESK_WEBHOOK_TOKEN is unset: the TradingView webhook accepts the API token; \
                  set a separate webhook token so alerts never carry the API token"
             );

@@ -682,7 +682,7 @@ fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
     let db = TempDb::new();
     let log_path = db.dir.path().join("server.log");
     for (webhook_token, said) in [(None, true), (Some(WEBHOOK_TOKEN), false)] {
-        let mut env = vec![("SIGNALDESK_FEED", "simulated")];
+        let mut env = vec![("SIGNALDESK_FEED", "simulated"), ("RUST_LOG", "info")];
         if let Some(token) = webhook_token {
             env.push(("SIGNALDESK_WEBHOOK_TOKEN", token));
         }
@@ -694,6 +694,10 @@ fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
             log.contains("the TradingView webhook accepts the API token"),
             said,
             "{log}"
+        );
+        assert!(
+            log.contains("api_token = ****"),
+            "the effective configuration: {log}"
         );
         assert!(
             !log.contains(API_TOKEN) && !log.contains(WEBHOOK_TOKEN),
