@@ -705,3 +705,43 @@ fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
         );
     }
 }
+
+#[test]
+fn head_is_get_without_a_body_and_other_methods_are_405_with_allow() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    for path in [
+        "/",
+        "/journal",
+        "/history",
+        "/login",
+        "/static/style.css",
+        "/api/stats",
+    ] {
+        let answer = raw(
+            &server,
+            format!("HEAD {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(status_of(&answer), 200, "HEAD {path}: {answer}");
+        assert!(answer.ends_with("\r\n\r\n"), "no body: {answer}");
+        assert!(answer.contains("x-frame-options: DENY"), "{answer}");
+    }
+    let client = no_redirects();
+    for (method, path, allow) in [
+        ("OPTIONS", "/", "GET, HEAD"),
+        ("PUT", "/login", "GET, HEAD, POST"),
+        ("POST", "/journal", "GET, HEAD"),
+        ("GET", "/logout", "POST"),
+        ("DELETE", "/trades/1/close", "POST"),
+        ("OPTIONS", "/api/stats", "GET"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = client
+            .request(method.clone(), format!("{}{path}", server.address))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+    }
+}
