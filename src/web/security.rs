@@ -1,5 +1,6 @@
 //! Middleware every request passes (DESIGN.md §13): the security headers on every response, the
-//! `Host` allow-list against DNS rebinding, and a deadline and size limit on request bodies.
+//! `Host` allow-list against DNS rebinding, the refusal of cross-site unsafe requests, and a
+//! deadline and size limit on request bodies.
 //! Depends only on the configuration; knows nothing about routes.
 
 use std::time::Duration;
@@ -107,7 +108,37 @@ impl AllowedHosts {
     }
 }
 
-/// Refuse requests for a host name that is not this server's, in the API's error shape.
+/// Why an unsafe request (anything but GET, HEAD, OPTIONS) from a browser is refused, if it is:
+/// its `Origin` is another site's (or `null`), or `Sec-Fetch-Site` says cross-site. Browsers send
+/// these on every cross-site POST, scripts and TradingView send neither. Without it a page
+/// anywhere could post wrong tokens to `/login` or the webhook from its visitors' browsers (a
+/// simple request needs no CORS preflight) and lock their addresses out, or log them in.
+fn cross_site(req: &ServiceRequest, hosts: &AllowedHosts) -> Option<String> {
+    use actix_web::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let refused = || Some("cross-site requests are refused".to_owned());
+    let fetch_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .map(HeaderValue::as_bytes);
+    if fetch_site == Some(b"cross-site".as_slice()) {
+        return refused();
+    }
+    let origin = req.headers().get(header::ORIGIN)?;
+    let authority = origin.to_str().ok().and_then(|o| {
+        o.strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+    });
+    match authority {
+        Some(authority) if !authority.contains('/') && hosts.allows(authority) => None,
+        _ => refused(),
+    }
+}
+
+/// Refuse requests for a host name that is not this server's (400), and unsafe requests from
+/// another site's pages (403), in the API's error shape.
 pub async fn allowed_host(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -118,14 +149,16 @@ pub async fn allowed_host(
             || Some("server misconfigured: no host allow-list".to_owned()),
             |state| state.hosts.refusal(&req),
         );
+    let refusal = refusal.map(|message| ApiError::Validation {
+        field: None,
+        message,
+    });
+    let refusal = refusal.or_else(|| {
+        let state = req.app_data::<actix_web::web::Data<super::AppState>>()?;
+        cross_site(&req, &state.hosts).map(ApiError::Forbidden)
+    });
     match refusal {
-        Some(message) => Ok(refuse(
-            req,
-            ApiError::Validation {
-                field: None,
-                message,
-            },
-        )),
+        Some(error) => Ok(refuse(req, error)),
         None => Ok(next.call(req).await?.map_into_boxed_body()),
     }
 }

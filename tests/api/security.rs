@@ -745,3 +745,58 @@ fn head_is_get_without_a_body_and_other_methods_are_405_with_allow() {
         assert_eq!(response.headers()["allow"], allow, "{method} {path}");
     }
 }
+
+#[test]
+fn unsafe_requests_from_other_sites_are_refused_before_they_count() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let client = no_redirects();
+    let url = |path: &str| format!("{}{path}", server.address);
+    // A page elsewhere posting wrong tokens from its visitors' browsers (simple requests: no
+    // CORS preflight) would lock those visitors out; it is refused before any token is read.
+    for i in 0..12 {
+        let (name, value) = match i % 3 {
+            0 => ("Origin", "https://evil.example"),
+            1 => ("Origin", "null"),
+            _ => ("Sec-Fetch-Site", "cross-site"),
+        };
+        let login = client
+            .post(url("/login"))
+            .header(name, value)
+            .form(&[("token", "wrong-guess-0123456789")])
+            .send()
+            .unwrap();
+        assert_eq!(login.status(), 403, "{name}: {value}");
+        let webhook = client
+            .post(url("/api/webhook/tradingview"))
+            .header(name, value)
+            .header("Content-Type", "text/plain")
+            .body(json!({"token": "wrong-guess-0123456789"}).to_string())
+            .send()
+            .unwrap();
+        assert_eq!(webhook.status(), 403, "{name}: {value}");
+    }
+    let same_site = client
+        .post(url("/login"))
+        .header("Origin", server.address.as_str())
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("token", API_TOKEN)])
+        .send()
+        .unwrap();
+    assert_eq!(
+        same_site.status(),
+        303,
+        "not locked out, and our own pages may post"
+    );
+    let read = client
+        .get(url("/api/stats"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .unwrap();
+    assert_eq!(
+        read.status(),
+        200,
+        "reads are not refused (no CORS headers: unreadable)"
+    );
+    assert!(read.headers().get("access-control-allow-origin").is_none());
+}
