@@ -99,8 +99,9 @@ impl FeedKind {
 /// Candle timeframes the feeds and the scanner understand.
 pub const TIMEFRAMES: &[&str] = &["1m", "5m", "15m", "1h", "4h", "1d"];
 
-/// The validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// The validated configuration. Its `Debug`, like its `Display`, masks the secrets, so no
+/// `{:?}` (a log line, a panic message) can print a token.
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// SQLite file path.
     pub database_url: String,
@@ -631,6 +632,12 @@ fn read_file(path: &Path) -> Result<(PathBuf, String), ConfigError> {
         .map_err(|e| ConfigError::File(format!("cannot read {}: {e}", path.display())))
 }
 
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Config {{\n{self}}}")
+    }
+}
+
 impl fmt::Display for Config {
     /// The effective configuration, one `key = value` per line, every secret masked.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -839,6 +846,25 @@ mod tests {
         assert!(shown.contains("webhook_token = ****"));
         assert!(shown.contains("public_url = https://signals.example.com\n"));
         assert!(shown.contains("max_event_streams = 64"));
+    }
+
+    #[test]
+    fn debug_masks_the_secrets_too() {
+        let config = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_API_TOKEN", "s3cret-token-0123456789"),
+                ("SIGNALDESK_WEBHOOK_TOKEN", "hook-secret-0123456789"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("hook-secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("tick_secs = 5"), "{shown}");
     }
 
     #[test]
