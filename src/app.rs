@@ -147,12 +147,12 @@ impl App {
         .workers(workers)
         // Bounded connection lifetimes, so idle or slow clients cannot hold sockets (and file
         // descriptors) open: the head within 5 s, the body within 10 s (security::body_deadline),
-        // idle keep-alive 5 s, and a client that closes its side ends its response at once, an
-        // event stream included.
+        // idle keep-alive 5 s. Half-closed connections stay allowed (a client that shuts down its
+        // sending side still gets its answer); an event stream whose client went away ends at the
+        // next keep-alive write that fails (api::events::KEEPALIVE).
         .client_request_timeout(Duration::from_secs(5))
         .keep_alive(Duration::from_secs(5))
         .client_disconnect_timeout(Duration::from_secs(1))
-        .h1_allow_half_closed(false)
         .max_connections(MAX_CONNECTIONS.div_ceil(workers))
         .listen(listener)
         .map_err(|source| StartError::Bind {

@@ -800,3 +800,20 @@ fn unsafe_requests_from_other_sites_are_refused_before_they_count() {
     );
     assert!(read.headers().get("access-control-allow-origin").is_none());
 }
+
+#[test]
+fn a_client_that_half_closes_its_connection_still_gets_its_answer() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let mut stream = TcpStream::connect(socket_of(&server)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /api/health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer:?}");
+}

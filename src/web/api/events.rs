@@ -21,8 +21,10 @@ use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
 use crate::db::{journal, signals};
 use crate::events::Event;
 
-/// A comment line keeps idle connections (and proxies) from timing out.
-const KEEPALIVE: Duration = Duration::from_secs(15);
+/// A comment line keeps idle connections (and proxies) from timing out, and finds clients that
+/// went away: the write after their connection closed fails, which ends the stream and frees its
+/// slot, within two intervals.
+const KEEPALIVE: Duration = Duration::from_secs(5);
 
 fn frame(event: &str, data: &impl Serialize) -> Bytes {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "null".to_owned());
