@@ -120,7 +120,7 @@ fn start_server(url: &str) -> String {
         // The simulated market prices POST /api/signals; one tick at start, then none.
         ("feed", "simulated"),
         ("tick_secs", "3600"),
-        ("api_token", "bench-token"),
+        ("api_token", "bench-token-0123456789"),
         ("scan", "off"),
     ]
     .iter()
@@ -220,7 +220,7 @@ fn main() {
         let post = || {
             let response = client
                 .post(format!("{base}/api/signals"))
-                .bearer_auth("bench-token")
+                .bearer_auth("bench-token-0123456789")
                 .json(&body)
                 .send()
                 .unwrap();

@@ -3,11 +3,11 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::Actor;
 use actix_web::dev::{Server, Service};
-use actix_web::middleware::{Compress, Logger};
+use actix_web::middleware::{from_fn, Compress, Logger};
 use actix_web::{web, HttpServer};
 
 use crate::clock::now_utc;
@@ -19,7 +19,15 @@ use crate::engine::Engine;
 use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
+use crate::web::api::events::StreamSlots;
+use crate::web::limiter::FailureLimiter;
+use crate::web::security::{self, AllowedHosts};
+use crate::web::session::{random_bytes, RandomError, SessionKey};
 use crate::web::{routes, AppState};
+
+/// Open connections in all, across the workers: well below the usual limit of 1024 open files,
+/// which the database and the feed need too. Beyond it, new connections wait in the backlog.
+const MAX_CONNECTIONS: usize = 768;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +36,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error("price feed: {0}")]
     Feed(#[from] FeedError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -55,6 +65,20 @@ impl App {
             })
             .map_err(DbError::from)?;
         }
+        // The session key: created by the first start on this database, read by every later
+        // one (DESIGN.md §13).
+        let session_key = {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            let candidate = random_bytes()?;
+            let key = db::secrets::get_or_create(
+                &mut conn,
+                db::secrets::SESSION_KEY,
+                &candidate,
+                now_utc(),
+            )
+            .map_err(DbError::from)?;
+            SessionKey::new(&key)
+        };
         let bind_error = |source| StartError::Bind {
             addr: config.bind.clone(),
             source,
@@ -72,6 +96,12 @@ impl App {
             status.clone(),
             events.clone(),
         ));
+        if config.webhook_token.is_none() && config.api_token.is_some() {
+            log::info!(
+                "SIGNALDESK_WEBHOOK_TOKEN is unset: the TradingView webhook accepts the API token; \
+                 set a separate webhook token so alerts never carry the API token"
+            );
+        }
         TickActor::new(Arc::clone(&engine)).start();
         if config.scan {
             ScanActor::new(Arc::clone(&engine)).start();
@@ -80,6 +110,10 @@ impl App {
             pool,
             status,
             events,
+            hosts: AllowedHosts::from_config(&config),
+            event_streams: StreamSlots::new(config.max_event_streams),
+            session_key,
+            failures: FailureLimiter::default(),
             config,
             started_at: Instant::now(),
         });
@@ -103,10 +137,23 @@ impl App {
                     }
                 })
                 .wrap(Compress::default())
+                .wrap(from_fn(security::body_deadline))
+                .wrap(from_fn(security::allowed_host))
                 .wrap(Logger::new("%r %s %Dms"))
+                // Outermost, so every response gets the headers, refusals included.
+                .wrap(from_fn(security::security_headers))
                 .configure(routes)
         })
         .workers(workers)
+        // Bounded connection lifetimes, so idle or slow clients cannot hold sockets (and file
+        // descriptors) open: the head within 5 s, the body within 10 s (security::body_deadline),
+        // idle keep-alive 5 s. Half-closed connections stay allowed (a client that shuts down its
+        // sending side still gets its answer); an event stream whose client went away ends at the
+        // next keep-alive write that fails (api::events::KEEPALIVE).
+        .client_request_timeout(Duration::from_secs(5))
+        .keep_alive(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .max_connections(MAX_CONNECTIONS.div_ceil(workers))
         .listen(listener)
         .map_err(|source| StartError::Bind {
             addr: addr.to_string(),

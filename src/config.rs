@@ -31,6 +31,10 @@ pub const KEYS: &[&str] = &[
     "scan_secs",
     "timeframe",
     "api_token",
+    "webhook_token",
+    "public_url",
+    "allowed_hosts",
+    "max_event_streams",
     "initial_balance",
     "stale_secs",
     "risk_per_trade",
@@ -47,6 +51,12 @@ pub const KEYS: &[&str] = &[
     "eod_close_utc",
     "max_hold_hours",
 ];
+
+/// Keys whose values are secrets: masked in the effective configuration and in errors.
+pub const SECRET_KEYS: &[&str] = &["api_token", "webhook_token"];
+
+/// The shortest token accepted (DESIGN.md §13): short ones fall to guessing.
+pub const MIN_TOKEN_CHARS: usize = 16;
 
 /// The environment variable of a key.
 pub fn env_name(key: &str) -> String {
@@ -89,8 +99,9 @@ impl FeedKind {
 /// Candle timeframes the feeds and the scanner understand.
 pub const TIMEFRAMES: &[&str] = &["1m", "5m", "15m", "1h", "4h", "1d"];
 
-/// The validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// The validated configuration. Its `Debug`, like its `Display`, masks the secrets, so no
+/// `{:?}` (a log line, a panic message) can print a token.
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// SQLite file path.
     pub database_url: String,
@@ -112,8 +123,19 @@ pub struct Config {
     pub scan_secs: u64,
     /// Scanner candle timeframe.
     pub timeframe: Timeframe,
-    /// Bearer token for write endpoints; `None` refuses every write.
+    /// Bearer token for write endpoints (at least 16 characters); `None` refuses every write.
     pub api_token: Option<String>,
+    /// The TradingView webhook's own secret (at least 16 characters); when set it is the only
+    /// one the webhook accepts, and it opens nothing else (DESIGN.md §13).
+    pub webhook_token: Option<String>,
+    /// The URL users reach signaldesk at (`https://…` behind a TLS proxy): its host is allowed
+    /// and an https URL makes the session cookie `Secure`.
+    pub public_url: Option<String>,
+    /// Host names accepted in the `Host` header besides the bind host and loopback names,
+    /// lower case, without port.
+    pub allowed_hosts: Vec<String>,
+    /// Concurrent `/api/events` streams; one more gets 503.
+    pub max_event_streams: usize,
     /// Paper account start, quote currency.
     pub initial_balance: f64,
     /// A price older than this many seconds is stale.
@@ -175,9 +197,15 @@ impl Layers {
             Some(Source::Flag) => (format!("--{}", key.replace('_', "-")), "flag".to_owned()),
             None => (env_name(key), "default".to_owned()),
         };
+        // A secret never reaches the terminal or a log, not even a rejected one.
+        let value = match raw {
+            Some(_) if SECRET_KEYS.contains(&key) => "****".to_owned(),
+            Some(r) => r.value.clone(),
+            None => String::new(),
+        };
         ConfigError::Invalid {
             key: name,
-            value: raw.map(|r| r.value.clone()).unwrap_or_default(),
+            value,
             source_desc,
             reason: reason.into(),
         }
@@ -315,6 +343,91 @@ fn base_url(s: &str) -> Result<String, String> {
     } else {
         Err("expected an http:// or https:// URL".to_owned())
     }
+}
+
+fn token(s: &str) -> Result<Option<String>, String> {
+    if s.chars().count() < MIN_TOKEN_CHARS {
+        Err(format!(
+            "must be at least {MIN_TOKEN_CHARS} characters (a random one: `openssl rand -hex 24`)"
+        ))
+    } else {
+        Ok(Some(s.to_owned()))
+    }
+}
+
+/// An `http://` or `https://` URL with a host and no user name, password, query or fragment.
+fn public_url(s: &str) -> Result<Option<String>, String> {
+    let bad = || {
+        "expected the http:// or https:// URL users open, e.g. https://signals.example.com"
+            .to_owned()
+    };
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let visible = s.bytes().all(|b| b.is_ascii_graphic());
+    if !visible || s.contains(['?', '#', '@', '\\']) || host_of(authority).is_none() {
+        return Err(bad());
+    }
+    Ok(Some(s.trim_end_matches('/').to_owned()))
+}
+
+/// The lower-case host name of `host[:port]` (IPv6 in brackets), if it is one.
+pub fn host_of(authority: &str) -> Option<String> {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let end = v6.find(']')?;
+        let port = v6[end + 1..].strip_prefix(':');
+        if port.is_none() && end + 1 != v6.len() {
+            return None;
+        }
+        (&authority[..end + 2], port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if let Some(port) = port {
+        if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+            return None;
+        }
+    }
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let name_ok = |h: &str| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+    };
+    let ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => name_ok(&host),
+    };
+    ok.then_some(host)
+}
+
+fn host_list(s: &str) -> Result<Vec<String>, String> {
+    let mut hosts = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let host = host_of(part)
+            .filter(|_| !part.contains(':') || part.starts_with('['))
+            .filter(|_| !part.starts_with('[') || part.ends_with(']'))
+            .ok_or_else(|| {
+                format!(
+                    "`{part}` is not a host name (names only, without port: signals.example.com)"
+                )
+            })?;
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    Ok(hosts)
 }
 
 fn symbol_list(s: &str) -> Result<Vec<Symbol>, String> {
@@ -472,10 +585,14 @@ impl Config {
             feed.default_exchange_url().map(str::to_owned),
             |s| base_url(s).map(Some),
         )?;
-        let api_token = l
-            .get("api_token")
-            .map(|raw| raw.value.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let api_token = l.parse("api_token", None, token)?;
+        let webhook_token = l.parse("webhook_token", None, token)?;
+        if webhook_token.is_some() && webhook_token == api_token {
+            return Err(l.error(
+                "webhook_token",
+                "must differ from the API token: it is the webhook's own secret",
+            ));
+        }
         Ok(Config {
             database_url: l.parse("database_url", "data/signaldesk.db".to_owned(), |s| {
                 Ok(s.to_owned())
@@ -498,6 +615,10 @@ impl Config {
             scan_secs: l.parse("scan_secs", 60, whole(1))?,
             timeframe: l.parse("timeframe", Timeframe::M5, timeframe)?,
             api_token,
+            webhook_token,
+            public_url: l.parse("public_url", None, public_url)?,
+            allowed_hosts: l.parse("allowed_hosts", Vec::new(), host_list)?,
+            max_event_streams: l.parse("max_event_streams", 64, whole(1))?,
             initial_balance,
             stale_secs: l.parse("stale_secs", 30, whole(1))?,
             rules,
@@ -511,8 +632,14 @@ fn read_file(path: &Path) -> Result<(PathBuf, String), ConfigError> {
         .map_err(|e| ConfigError::File(format!("cannot read {}: {e}", path.display())))
 }
 
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Config {{\n{self}}}")
+    }
+}
+
 impl fmt::Display for Config {
-    /// The effective configuration, one `key = value` per line, the API token masked.
+    /// The effective configuration, one `key = value` per line, every secret masked.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.rules;
         let off = |v: Option<String>| v.unwrap_or_else(|| "off".to_owned());
@@ -552,6 +679,28 @@ impl fmt::Display for Config {
                 }
                 .to_owned(),
             ),
+            (
+                "webhook_token",
+                if self.webhook_token.is_some() {
+                    "****"
+                } else {
+                    "unset (the webhook accepts the API token)"
+                }
+                .to_owned(),
+            ),
+            (
+                "public_url",
+                self.public_url.clone().unwrap_or_else(|| "-".to_owned()),
+            ),
+            (
+                "allowed_hosts",
+                if self.allowed_hosts.is_empty() {
+                    "-".to_owned()
+                } else {
+                    self.allowed_hosts.join(",")
+                },
+            ),
+            ("max_event_streams", self.max_event_streams.to_string()),
             ("initial_balance", self.initial_balance.to_string()),
             ("stale_secs", self.stale_secs.to_string()),
             ("risk_per_trade", r.risk_per_trade.to_string()),
@@ -679,12 +828,134 @@ mod tests {
     }
 
     #[test]
-    fn display_masks_the_token() {
-        let config =
-            Config::from_layers(None, env(&[("SIGNALDESK_API_TOKEN", "s3cret-token")]), &[])
-                .unwrap();
+    fn display_masks_every_secret() {
+        let config = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_API_TOKEN", "s3cret-token-0123456789"),
+                ("SIGNALDESK_WEBHOOK_TOKEN", "hook-secret-0123456789"),
+                ("SIGNALDESK_PUBLIC_URL", "https://signals.example.com/"),
+            ]),
+            &[],
+        )
+        .unwrap();
         let shown = config.to_string();
         assert!(!shown.contains("s3cret"));
+        assert!(!shown.contains("hook-secret"));
         assert!(shown.contains("api_token = ****"));
+        assert!(shown.contains("webhook_token = ****"));
+        assert!(shown.contains("public_url = https://signals.example.com\n"));
+        assert!(shown.contains("max_event_streams = 64"));
+    }
+
+    #[test]
+    fn debug_masks_the_secrets_too() {
+        let config = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_API_TOKEN", "s3cret-token-0123456789"),
+                ("SIGNALDESK_WEBHOOK_TOKEN", "hook-secret-0123456789"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("hook-secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("tick_secs = 5"), "{shown}");
+    }
+
+    #[test]
+    fn short_tokens_stop_the_start_without_being_shown() {
+        for key in ["SIGNALDESK_API_TOKEN", "SIGNALDESK_WEBHOOK_TOKEN"] {
+            let err = Config::from_layers(None, env(&[(key, "ab")]), &[]).unwrap_err();
+            assert_eq!(err.key(), Some(key));
+            assert!(err.to_string().contains("at least 16 characters"), "{err}");
+            assert!(!err.to_string().contains("\"ab\""), "{err}");
+        }
+        let fifteen = "x".repeat(15);
+        let err =
+            Config::from_layers(None, env(&[("SIGNALDESK_API_TOKEN", &fifteen)]), &[]).unwrap_err();
+        assert!(!err.to_string().contains(&fifteen), "{err}");
+        let sixteen = "x".repeat(16);
+        let config =
+            Config::from_layers(None, env(&[("SIGNALDESK_API_TOKEN", &sixteen)]), &[]).unwrap();
+        assert_eq!(config.api_token, Some(sixteen.clone()));
+        let same = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_API_TOKEN", &sixteen),
+                ("SIGNALDESK_WEBHOOK_TOKEN", &sixteen),
+            ]),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(same.key(), Some("SIGNALDESK_WEBHOOK_TOKEN"));
+    }
+
+    #[test]
+    fn public_url_and_allowed_hosts_are_validated() {
+        let ok = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_PUBLIC_URL", "http://10.0.0.5:8080/desk"),
+                (
+                    "SIGNALDESK_ALLOWED_HOSTS",
+                    "Signals.Example.com, [::2], my_box",
+                ),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(ok.public_url.as_deref(), Some("http://10.0.0.5:8080/desk"));
+        assert_eq!(ok.allowed_hosts, ["signals.example.com", "[::2]", "my_box"]);
+        let cases: &[(&str, &str, &str)] = &[
+            ("SIGNALDESK_PUBLIC_URL", "signals.example.com", "no scheme"),
+            ("SIGNALDESK_PUBLIC_URL", "ftp://example.com", "not http"),
+            ("SIGNALDESK_PUBLIC_URL", "https://", "no host"),
+            (
+                "SIGNALDESK_PUBLIC_URL",
+                "https://u:p@example.com",
+                "credentials",
+            ),
+            ("SIGNALDESK_PUBLIC_URL", "https://exa mple.com", "a space"),
+            (
+                "SIGNALDESK_PUBLIC_URL",
+                "https://example.com:99999",
+                "bad port",
+            ),
+            ("SIGNALDESK_ALLOWED_HOSTS", "example.com:443", "a port"),
+            ("SIGNALDESK_ALLOWED_HOSTS", "http://example.com", "a URL"),
+            ("SIGNALDESK_ALLOWED_HOSTS", "a..b", "an empty label"),
+            ("SIGNALDESK_MAX_EVENT_STREAMS", "0", "no streams"),
+        ];
+        for (key, value, reason) in cases {
+            let err = Config::from_layers(None, env(&[(key, value)]), &[]).unwrap_err();
+            assert_eq!(err.key(), Some(*key), "{reason}");
+        }
+    }
+
+    #[test]
+    fn host_of_reads_names_with_and_without_ports() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("localhost", Some("localhost")),
+            ("LOCALHOST:8080", Some("localhost")),
+            ("127.0.0.1:1", Some("127.0.0.1")),
+            ("[::1]:8080", Some("[::1]")),
+            ("[::1]", Some("[::1]")),
+            ("example.com.", Some("example.com")),
+            ("::1", None),
+            ("[::1", None),
+            ("[::1]x", None),
+            ("a b", None),
+            ("host:", None),
+            ("host:http", None),
+            ("", None),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(host_of(given).as_deref(), *expected, "{given}");
+        }
     }
 }

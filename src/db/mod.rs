@@ -11,6 +11,8 @@ pub mod models;
 pub mod overview;
 pub mod quotes;
 pub mod schema;
+pub mod secrets;
+pub mod sessions;
 pub mod signals;
 mod types;
 

@@ -59,6 +59,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    secrets (name) {
+        name -> Text,
+        value -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_fingerprint -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     signals (id) {
         id -> Integer,
         symbol -> Text,
@@ -91,4 +108,11 @@ diesel::table! {
 
 diesel::joinable!(journal_entries -> signals (signal_id));
 
-diesel::allow_tables_to_appear_in_same_query!(daily_stats, journal_entries, quotes, signals,);
+diesel::allow_tables_to_appear_in_same_query!(
+    daily_stats,
+    journal_entries,
+    quotes,
+    secrets,
+    sessions,
+    signals,
+);

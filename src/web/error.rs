@@ -29,6 +29,15 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body did not arrive in time: 408.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// Too many failed attempts from this address: 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A dependency (feed, database) cannot serve now: 503.
     #[error("{0}")]
     Unavailable(String),
@@ -59,6 +68,16 @@ impl ApiError {
             source = inner.source();
         }
         ApiError::Internal(chain)
+    }
+
+    /// The wait a 429 tells the client, in whole seconds.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 
     fn field(&self) -> Option<&str> {
@@ -104,6 +123,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,7 +135,11 @@ impl ResponseError for ApiError {
             log::error!("{chain}");
         }
         let message = self.to_string();
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after_secs() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        response.json(ErrorBody {
             error: &message,
             field: self.field(),
         })
@@ -157,6 +182,19 @@ mod tests {
                 r#"{"error":"no fresh price","field":null}"#,
             ),
             (
+                ApiError::RequestTimeout("the request body did not arrive within 10 s".into()),
+                408,
+                r#"{"error":"the request body did not arrive within 10 s","field":null}"#,
+            ),
+            (
+                ApiError::TooManyRequests {
+                    message: "too many failed attempts".into(),
+                    retry_after_secs: 60,
+                },
+                429,
+                r#"{"error":"too many failed attempts","field":null}"#,
+            ),
+            (
                 ApiError::Internal("secret cause".into()),
                 500,
                 r#"{"error":"internal error","field":null}"#,
@@ -165,6 +203,16 @@ mod tests {
         for (error, status, body) in cases {
             assert_eq!(body_of(error).await, (status, body.to_owned()));
         }
+    }
+
+    #[actix_web::test]
+    async fn too_many_requests_says_when_to_retry() {
+        let response = ApiError::TooManyRequests {
+            message: "wait".into(),
+            retry_after_secs: 42,
+        }
+        .error_response();
+        assert_eq!(response.headers().get("retry-after").unwrap(), "42");
     }
 
     #[actix_web::test]

@@ -5,7 +5,9 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod limiter;
 pub mod pages;
+pub mod security;
 pub mod session;
 
 use std::sync::Arc;
@@ -26,6 +28,14 @@ pub struct AppState {
     pub status: StatusBoard,
     pub events: EventBus,
     pub started_at: Instant,
+    /// The names a `Host` header may carry (DESIGN.md §13).
+    pub hosts: security::AllowedHosts,
+    /// Failed tokens per client address (in memory, bounded: see `limiter`).
+    pub failures: limiter::FailureLimiter,
+    /// Signs sessions and CSRF tokens; from the `secrets` table.
+    pub session_key: session::SessionKey,
+    /// Open `/api/events` streams, at most `max_event_streams`.
+    pub event_streams: api::events::StreamSlots,
 }
 
 impl AppState {
@@ -46,19 +56,9 @@ impl AppState {
     }
 }
 
-/// The `static/` folder: in the working directory when there is one, else the source tree's;
-/// `None` when neither exists (a binary copied elsewhere), and the embedded copies serve.
-pub fn static_dir() -> Option<std::path::PathBuf> {
-    [
-        std::path::PathBuf::from("static"),
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
-    ]
-    .into_iter()
-    .find(|dir| dir.is_dir())
-}
-
-/// The stylesheet and script compiled into the binary, so the pages keep their look wherever the
-/// binary runs.
+/// The stylesheet and script compiled into the binary: the only files served under `/static/`
+/// (DESIGN.md §13), so nothing on disk, in the working directory or the source tree, is ever
+/// served, and the pages keep their look wherever the binary runs.
 const EMBEDDED_STATIC: &[(&str, &str, &str)] = &[
     (
         "style.css",
@@ -83,18 +83,6 @@ async fn embedded_static(path: web::Path<String>) -> Result<HttpResponse, pages:
         .body(*body))
 }
 
-/// `/static/…` from the folder when there is one, else from the embedded copies.
-fn static_files(cfg: &mut web::ServiceConfig) {
-    match static_dir() {
-        Some(dir) => {
-            cfg.service(actix_files::Files::new("/static", dir));
-        }
-        None => {
-            cfg.route("/static/{file}", web::get().to(embedded_static));
-        }
-    }
-}
-
 /// Every route, in one place.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{dashboard, history, journal, login, trade};
@@ -104,21 +92,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(path_config())
         .service(
             web::scope("/api")
-                .service(
-                    api_resource("/health", "GET").route(web::get().to(api::health::get_health)),
-                )
-                .service(
-                    api_resource("/stats", "GET").route(web::get().to(api::overview::get_stats)),
-                )
-                .service(api_resource("/data", "GET").route(web::get().to(api::overview::get_data)))
+                .service(api_resource("/health", "GET").route(read().to(api::health::get_health)))
+                .service(api_resource("/stats", "GET").route(read().to(api::overview::get_stats)))
+                .service(api_resource("/data", "GET").route(read().to(api::overview::get_data)))
                 .service(
                     api_resource("/signals", "GET, POST")
-                        .route(web::get().to(api::lists::list_signals))
+                        .route(read().to(api::lists::list_signals))
                         .route(web::post().to(api::signals::create_signal)),
                 )
                 .service(
                     api_resource("/signals/{id}", "GET")
-                        .route(web::get().to(api::signals::get_signal_by_id)),
+                        .route(read().to(api::signals::get_signal_by_id)),
                 )
                 .service(
                     api_resource("/signals/{id}/close", "POST")
@@ -128,39 +112,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     api_resource("/webhook/tradingview", "POST")
                         .route(web::post().to(api::webhook::tradingview_webhook)),
                 )
-                .service(
-                    api_resource("/journal", "GET").route(web::get().to(api::lists::list_journal)),
-                )
+                .service(api_resource("/journal", "GET").route(read().to(api::lists::list_journal)))
                 .service(
                     api_resource("/journal/{id}", "PATCH")
                         .route(web::patch().to(api::lists::patch_journal)),
                 )
-                .service(api_resource("/daily", "GET").route(web::get().to(api::lists::list_daily)))
-                .service(
-                    api_resource("/equity", "GET").route(web::get().to(api::lists::get_equity)),
-                )
-                .service(
-                    api_resource("/events", "GET").route(web::get().to(api::events::get_events)),
-                )
+                .service(api_resource("/daily", "GET").route(read().to(api::lists::list_daily)))
+                .service(api_resource("/equity", "GET").route(read().to(api::lists::get_equity)))
+                .service(api_resource("/events", "GET").route(read().to(api::events::get_events)))
                 .default_service(web::to(not_found)),
         )
-        .service(api_resource("/metrics", "GET").route(web::get().to(api::metrics::get_metrics)))
+        .service(api_resource("/metrics", "GET").route(read().to(api::metrics::get_metrics)))
+        .service(api_resource("/openapi.json", "GET").route(read().to(api::openapi::get_openapi)))
+        .service(page_resource("/", "GET, HEAD").route(read().to(dashboard::dashboard_page)))
+        .service(page_resource("/trades/{id}", "GET, HEAD").route(read().to(trade::trade_page)))
         .service(
-            api_resource("/openapi.json", "GET").route(web::get().to(api::openapi::get_openapi)),
+            page_resource("/trades/{id}/close", "POST")
+                .route(web::post().to(trade::close_trade_form)),
         )
-        .route("/", web::get().to(dashboard::dashboard_page))
-        .route("/trades/{id}", web::get().to(trade::trade_page))
-        .route(
-            "/trades/{id}/close",
-            web::post().to(trade::close_trade_form),
+        .service(page_resource("/journal", "GET, HEAD").route(read().to(journal::journal_page)))
+        .service(
+            page_resource("/journal/{id}", "POST").route(web::post().to(trade::save_notes_form)),
         )
-        .route("/journal", web::get().to(journal::journal_page))
-        .route("/journal/{id}", web::post().to(trade::save_notes_form))
-        .route("/history", web::get().to(history::history_page))
-        .route("/login", web::get().to(login::login_page))
-        .route("/login", web::post().to(login::login_submit))
-        .route("/logout", web::post().to(login::logout_submit))
-        .configure(static_files)
+        .service(page_resource("/history", "GET, HEAD").route(read().to(history::history_page)))
+        .service(
+            page_resource("/login", "GET, HEAD, POST")
+                .route(read().to(login::login_page))
+                .route(web::post().to(login::login_submit)),
+        )
+        .service(page_resource("/logout", "POST").route(web::post().to(login::logout_submit)))
+        .service(page_resource("/static/{file}", "GET, HEAD").route(read().to(embedded_static)))
         .default_service(web::to(pages::not_found_page));
 }
 
@@ -177,8 +158,32 @@ fn form_config() -> web::FormConfig {
         })
 }
 
+/// GET, and HEAD answered as GET without the body (actix drops it), as HTTP asks of every
+/// resource that has GET.
+fn read() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+}
+
+/// A page whose wrong-method requests get a 405 page with the `Allow` header.
+fn page_resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        let mut response = actix_web::ResponseError::error_response(&pages::PageError(
+            ApiError::MethodNotAllowed(format!(
+                "{} is not allowed on {}; allowed: {allow}",
+                req.method(),
+                req.path()
+            )),
+        ));
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        response
+    }))
+}
+
 /// An API resource whose wrong-method requests get 405, with the `Allow` header, in the API's
-/// error shape.
+/// error shape. HEAD is served wherever GET is (see [`read`]).
 fn api_resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
         method_not_allowed(req, allow)

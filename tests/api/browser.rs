@@ -108,6 +108,15 @@ impl Browser {
         answer["value"].clone()
     }
 
+    /// Run `js` in the page and return its value.
+    fn script(&self, js: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+    }
+
     fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})));
     }
@@ -261,6 +270,17 @@ fn every_page_renders_in_a_real_browser_and_a_note_is_edited_through_the_form() 
         browser.source().contains("/trades/2"),
         "the open trade is listed"
     );
+    // The stylesheet and the live script load under the Content-Security-Policy (a blocked one
+    // is never fetched).
+    let loaded = browser.script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)",
+    );
+    for file in ["/static/style.css", "/static/app.js"] {
+        assert!(
+            loaded.as_array().unwrap().contains(&json!(file)),
+            "{file} not loaded: {loaded}"
+        );
+    }
     browser.screenshot("dashboard");
     browser.resize(390, 844);
     browser.screenshot("dashboard-phone");

@@ -181,6 +181,11 @@ pub struct TestServer {
 impl TestServer {
     /// Start `signaldesk serve` on port 0 and wait for its "listening on" line.
     pub fn start(db_path: &Path, env: &[(&str, &str)]) -> Self {
+        TestServer::start_with_stderr(db_path, env, Stdio::inherit())
+    }
+
+    /// `start`, with the server's log (stderr) sent to `stderr`, e.g. a file to read back.
+    pub fn start_with_stderr(db_path: &Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut child = Command::new(binary())
             .arg("serve")
             .env_clear()
@@ -200,7 +205,7 @@ impl TestServer {
                     .unwrap_or(Path::new(".")),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start signaldesk");
         let stdout = child.stdout.take().expect("stdout");

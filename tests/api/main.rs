@@ -14,6 +14,7 @@ mod lists;
 mod pages;
 mod repository;
 mod scanner;
+mod security;
 mod server;
 mod tick;
 mod trading;

@@ -1,7 +1,11 @@
 //! `GET /api/events`: Server-Sent Events (DESIGN.md §5). A `stats` event (the `/api/stats` body)
 //! on connect and after every tick, `signal_opened` with the new signal, `trade_closed` with the
 //! closed signal and its journal entry. Every payload is read from the database when it is sent.
+//! At most `SIGNALDESK_MAX_EVENT_STREAMS` streams are open at once (DESIGN.md §13): each holds a
+//! connection and costs a query per event, so an unbounded number would starve everything else.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -17,8 +21,10 @@ use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
 use crate::db::{journal, signals};
 use crate::events::Event;
 
-/// A comment line keeps idle connections (and proxies) from timing out.
-const KEEPALIVE: Duration = Duration::from_secs(15);
+/// A comment line keeps idle connections (and proxies) from timing out, and finds clients that
+/// went away: the write after their connection closed fails, which ends the stream and frees its
+/// slot, within two intervals.
+const KEEPALIVE: Duration = Duration::from_secs(5);
 
 fn frame(event: &str, data: &impl Serialize) -> Bytes {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "null".to_owned());
@@ -54,10 +60,53 @@ async fn render(state: &AppState, event: Event) -> Result<Bytes, ApiError> {
     }
 }
 
+/// The open streams of this process, counted against the configured maximum.
+#[derive(Debug, Clone)]
+pub struct StreamSlots {
+    open: Arc<AtomicUsize>,
+    max: usize,
+}
+
+/// One open stream; its slot is free again when the stream is dropped (the client went away or
+/// the server stops).
+#[derive(Debug)]
+pub struct StreamSlot(Arc<AtomicUsize>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl StreamSlots {
+    pub fn new(max: usize) -> StreamSlots {
+        StreamSlots {
+            open: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    /// A slot, unless `max` streams are open.
+    pub fn acquire(&self) -> Option<StreamSlot> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| StreamSlot(Arc::clone(&self.open)))
+    }
+
+    /// Streams open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+}
+
 struct Subscription {
     state: web::Data<AppState>,
     events: Receiver<Event>,
     greeted: bool,
+    _slot: StreamSlot,
 }
 
 async fn next(mut sub: Subscription) -> Option<(Result<Bytes, actix_web::Error>, Subscription)> {
@@ -81,15 +130,38 @@ async fn next(mut sub: Subscription) -> Option<(Result<Bytes, actix_web::Error>,
     }
 }
 
-pub async fn get_events(state: web::Data<AppState>) -> HttpResponse {
+pub async fn get_events(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let slot = state.event_streams.acquire().ok_or_else(|| {
+        ApiError::Unavailable(format!(
+            "too many event streams are open (SIGNALDESK_MAX_EVENT_STREAMS = {}); poll /api/stats instead",
+            state.config.max_event_streams
+        ))
+    })?;
     let subscription = Subscription {
         events: state.events.subscribe(),
         state,
         greeted: false,
+        _slot: slot,
     };
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(stream::unfold(subscription, next))
+        .streaming(stream::unfold(subscription, next)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_limited_and_freed_when_dropped() {
+        let slots = StreamSlots::new(2);
+        let a = slots.acquire().expect("first");
+        let _b = slots.acquire().expect("second");
+        assert!(slots.acquire().is_none(), "a third is refused");
+        drop(a);
+        assert_eq!(slots.open(), 1);
+        assert!(slots.acquire().is_some(), "a freed slot is reused");
+    }
 }

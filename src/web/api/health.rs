@@ -68,8 +68,12 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         },
         Err(e) => DbHealth {
             status: "down",
+            // The cause (paths, SQL) goes to the log, not to anyone who asks.
             error: Some(match e {
-                ApiError::Internal(cause) => cause,
+                ApiError::Internal(cause) => {
+                    log::error!("health check: {cause}");
+                    "the database query failed; see the server log".to_owned()
+                }
                 other => other.to_string(),
             }),
         },

@@ -1,21 +1,58 @@
 //! `POST /api/webhook/tradingview`: a TradingView alert. TradingView cannot send headers, so the
-//! token is the body's `token` field (DESIGN.md §7). Same rules and answers as `POST /api/signals`.
+//! token is the body's `token` field (DESIGN.md §7). The token is checked before anything else
+//! in the body, so an unauthenticated caller learns nothing about the fields (DESIGN.md §13):
+//! `SIGNALDESK_WEBHOOK_TOKEN` when set (it opens only this endpoint), else the API token. Then the
+//! same rules and answers as `POST /api/signals`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::super::auth::check_token;
+use super::super::auth::{check_against, record_failure, refuse_if_locked};
 use super::super::{ApiError, AppState};
 use super::body::Body;
 use super::signals::{confidence_field, level_fields, open_at_market, symbol_field, SignalFields};
 use crate::domain::Direction;
 
+/// The one answer for a body without the right token, whatever else is wrong with it.
+fn unauthorized() -> ApiError {
+    ApiError::Unauthorized(
+        "missing or invalid token: TradingView sends it as the `token` field of the alert's JSON message"
+            .to_owned(),
+    )
+}
+
 pub async fn tradingview_webhook(
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    req: HttpRequest,
+    body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    refuse_if_locked(&req, &state.failures)?;
+    let config = &state.config;
+    let expected = config
+        .webhook_token
+        .as_deref()
+        .or(config.api_token.as_deref())
+        .ok_or_else(|| {
+            ApiError::Forbidden(
+                "the webhook is disabled: set SIGNALDESK_WEBHOOK_TOKEN (or SIGNALDESK_API_TOKEN) and restart"
+                    .to_owned(),
+            )
+        })?;
+    // Any content type: TradingView posts text/plain.
+    let value = match serde_json::from_slice::<Value>(&body) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return Err(unauthorized()),
+    };
+    let token = value.get("token").and_then(Value::as_str);
+    if check_against(token, expected).is_err() {
+        if token.is_some() {
+            record_failure(&req, &state.failures, "webhook token");
+        }
+        return Err(unauthorized());
+    }
     let body = Body::parse(
-        body.into_inner(),
+        value,
         &[
             "token",
             "symbol",
@@ -28,14 +65,6 @@ pub async fn tradingview_webhook(
             "notes",
         ],
     )?;
-    let token = body.optional_str("token", 512)?;
-    check_token(token.as_deref(), &state.config).map_err(|e| match e {
-        ApiError::Unauthorized(message) => ApiError::Unauthorized(format!(
-            "{} (TradingView sends it as the `token` field of the alert message)",
-            message.replace("send Authorization: Bearer <token>", "add \"token\": \"…\"")
-        )),
-        other => other,
-    })?;
     let symbol = symbol_field(&body)?;
     let direction = match body
         .required_str("action", 16)?

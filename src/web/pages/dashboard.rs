@@ -63,7 +63,7 @@ pub async fn dashboard_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let session = session_of(&req, &state);
+    let session = session_of(&req, &state).await;
     let now = now_utc();
     let initial = state.config.initial_balance;
     let config = state.config.clone();

@@ -51,7 +51,7 @@ pub async fn history_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let session = session_of(&req, &state);
+    let session = session_of(&req, &state).await;
     let params = Params::parse(req.query_string(), &["from", "to"])?;
     let now = now_utc();
     let to = params.date("to")?.unwrap_or(now.date());

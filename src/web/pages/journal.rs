@@ -32,7 +32,7 @@ pub async fn journal_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let session = session_of(&req, &state);
+    let session = session_of(&req, &state).await;
     let params = Params::parse(
         req.query_string(),
         &["symbol", "outcome", "from", "to", "before_id"],

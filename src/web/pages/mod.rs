@@ -10,6 +10,7 @@ pub mod login;
 pub mod trade;
 mod views;
 
+use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
@@ -41,8 +42,8 @@ impl Layout {
 }
 
 /// The session of a page request.
-pub fn session_of(req: &HttpRequest, state: &AppState) -> Option<Session> {
-    session::current(req, &state.config)
+pub async fn session_of(req: &HttpRequest, state: &AppState) -> Option<Session> {
+    session::current(req, state).await
 }
 
 /// An error shown as a page with the same status as its JSON twin.
@@ -86,11 +87,13 @@ impl ResponseError for PageError {
             reason: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.0.to_string(),
         };
+        let mut response = HttpResponse::build(status);
+        if let Some(secs) = self.0.retry_after_secs() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
         match page.render() {
-            Ok(html) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(html),
-            Err(_) => HttpResponse::build(status).body(self.0.to_string()),
+            Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
+            Err(_) => response.body(self.0.to_string()),
         }
     }
 }
@@ -106,19 +109,31 @@ pub fn html(page: &impl Template) -> Result<HttpResponse, PageError> {
         .body(body))
 }
 
-/// 303 to `to` after a form post.
+/// 303 to `to` after a form post. `to` is a [`local_path`] or one of ours; anything that is not
+/// a valid header value goes to `/` rather than failing the response.
 pub fn see_other(to: &str) -> HttpResponse {
+    let location = HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/"));
     HttpResponse::SeeOther()
-        .insert_header(("Location", to))
+        .insert_header((LOCATION, location))
         .finish()
 }
 
-/// Only local paths are followed after login or a form, never another site.
+/// The longest `next` followed; a longer one is not a link of ours.
+const MAX_NEXT_LEN: usize = 2_048;
+
+/// Only a same-site path is followed after login or a form (DESIGN.md §13): it starts with one
+/// `/` and holds only visible ASCII, so no scheme, no host (`//evil`), no backslash (browsers read
+/// `/\evil` as `//evil`) and no control characters (browsers drop tabs and newlines, turning
+/// `/\t/evil` into `//evil`). Anything else is `default`.
 pub fn local_path(next: Option<&str>, default: &str) -> String {
+    let is_local = |path: &str| {
+        path.len() <= MAX_NEXT_LEN
+            && path.starts_with('/')
+            && !path[1..].starts_with('/')
+            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if is_local(path) => path.to_owned(),
         _ => default.to_owned(),
     }
 }
@@ -132,12 +147,12 @@ pub async fn not_found_page(req: HttpRequest) -> Result<HttpResponse, PageError>
 }
 
 /// A form post from the browser: a valid session and its CSRF token, else 403.
-pub fn require_form_session(
+pub async fn require_form_session(
     req: &HttpRequest,
     state: &AppState,
     csrf: &str,
 ) -> Result<Session, PageError> {
-    let session = session_of(req, state).ok_or_else(|| {
+    let session = session_of(req, state).await.ok_or_else(|| {
         PageError(ApiError::Forbidden(
             "log in first: this action needs a session (see /login)".to_owned(),
         ))
@@ -148,4 +163,53 @@ pub fn require_form_session(
         )));
     }
     Ok(session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_same_site_paths_are_followed() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "/journal?symbol=BTCUSDT&page=2",
+                "/journal?symbol=BTCUSDT&page=2",
+                "a path",
+            ),
+            ("/trades/1#notes", "/trades/1#notes", "a fragment"),
+            (
+                "/a%2F%2Fb%25",
+                "/a%2F%2Fb%25",
+                "percent-sequences stay encoded",
+            ),
+            ("/", "/", "the root"),
+            ("//evil.com", "/", "a host"),
+            ("/\\evil.com", "/", "a backslash read as a slash"),
+            ("/x\\y", "/", "any backslash"),
+            ("/\t/evil.com", "/", "a tab browsers drop"),
+            ("/\n/evil.com", "/", "a newline"),
+            ("/\r\nSet-Cookie: a=b", "/", "header injection"),
+            ("/ x", "/", "a space"),
+            ("/\u{7f}", "/", "DEL"),
+            ("/caf\u{e9}", "/", "non-ASCII"),
+            ("https://evil.com/", "/", "a scheme"),
+            ("javascript:alert(1)", "/", "a script URL"),
+            ("evil.com", "/", "a relative name"),
+            ("", "/", "empty"),
+        ];
+        for (next, expected, reason) in cases {
+            assert_eq!(local_path(Some(next), "/"), *expected, "{reason}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_NEXT_LEN));
+        assert_eq!(local_path(Some(&long), "/"), "/", "too long");
+        assert_eq!(local_path(None, "/trades/1"), "/trades/1", "no next");
+    }
+
+    #[test]
+    fn see_other_never_fails_on_a_bad_location() {
+        let response = see_other("/\nx");
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers().get(LOCATION).unwrap(), "/");
+    }
 }

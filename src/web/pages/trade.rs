@@ -129,7 +129,7 @@ pub async fn trade_page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = trade_id(&path)?;
-    let session = session_of(&req, &state);
+    let session = session_of(&req, &state).await;
     let (signal, entry) = state
         .with_conn(move |conn| {
             let signal = signals::get_signal(conn, id).map_err(|e| match e {
@@ -179,7 +179,7 @@ pub async fn save_notes_form(
     path: web::Path<String>,
     form: web::Form<NotesForm>,
 ) -> Result<HttpResponse, PageError> {
-    require_form_session(&req, &state, &form.csrf)?;
+    require_form_session(&req, &state, &form.csrf).await?;
     let id = path
         .parse::<i32>()
         .ok()
@@ -213,7 +213,7 @@ pub async fn close_trade_form(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    require_form_session(&req, &state, &form.csrf)?;
+    require_form_session(&req, &state, &form.csrf).await?;
     let id = trade_id(&path)?;
     close_now(&state, id).await?;
     Ok(see_other(&format!("/trades/{}", id.0)))

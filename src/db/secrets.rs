@@ -1,0 +1,44 @@
+//! The `secrets` table: the server's random keys (DESIGN.md §13), created on first start and
+//! shared by every process on the database. The caller brings the random bytes; this module only
+//! stores and reads them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// The name of the key that signs browser sessions and their CSRF tokens.
+pub const SESSION_KEY: &str = "session";
+
+/// The key called `key`, stored as `candidate` if there is none yet. Race-free: of two processes
+/// starting at once, one insert wins and both read the winner.
+pub fn get_or_create(
+    conn: &mut SqliteConnection,
+    key: &str,
+    candidate: &[u8],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<u8>> {
+    use super::schema::secrets::dsl::*;
+    diesel::insert_or_ignore_into(secrets)
+        .values((name.eq(key), value.eq(candidate), created_at.eq(now)))
+        .execute(conn)?;
+    secrets.filter(name.eq(key)).select(value).first(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_key_stored_is_the_one_every_caller_gets() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        crate::db::run_migrations(&mut conn).unwrap();
+        let now = crate::clock::now_utc();
+        let first = get_or_create(&mut conn, SESSION_KEY, &[1; 32], now).unwrap();
+        let second = get_or_create(&mut conn, SESSION_KEY, &[2; 32], now).unwrap();
+        assert_eq!(first, vec![1; 32]);
+        assert_eq!(second, first, "a second start keeps the key");
+        assert!(
+            get_or_create(&mut conn, "short", &[3; 8], now).is_err(),
+            "a key under 32 bytes is refused"
+        );
+    }
+}
