@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::models::{DailyStatsRow, JournalEntryRow, SignalRow};
+use crate::domain::time::{clamp_bound, days_overlapping};
 
 const PAGE: i64 = 1_000;
 
@@ -89,8 +90,8 @@ impl<W: Write> Writer<'_, W> {
     }
 }
 
-/// Write `table` rows whose time (signals: created_at, journal: closed_at, daily: date) lies in
-/// `[from, to)` to `out`; returns the number of rows.
+/// Write `table` rows whose time (signals: created_at, journal: closed_at) lies in `[from, to)`,
+/// or (daily) whose day overlaps it, to `out`; returns the number of rows.
 pub fn export(
     conn: &mut SqliteConnection,
     table: Table,
@@ -99,6 +100,7 @@ pub fn export(
     to: NaiveDateTime,
     out: &mut impl Write,
 ) -> Result<usize, ExportError> {
+    let (from, to) = (clamp_bound(from), clamp_bound(to));
     let mut writer = Writer {
         out,
         format,
@@ -139,9 +141,12 @@ pub fn export(
             }
             Table::Daily => {
                 use crate::db::schema::daily_stats::dsl::*;
+                let Some((first_day, last_day)) = days_overlapping(from, to) else {
+                    break;
+                };
                 let page: Vec<DailyStatsRow> = daily_stats
                     .filter(id.gt(after))
-                    .filter(date.ge(from.date()).and(date.lt(to.date())))
+                    .filter(date.ge(first_day).and(date.le(last_day)))
                     .order(id.asc())
                     .limit(PAGE)
                     .select(DailyStatsRow::as_select())

