@@ -101,3 +101,42 @@ fn export_to_the_last_representable_day_exports_everything() {
         assert!(all.lines().count() >= 3, "--what {what}: header and rows");
     }
 }
+
+#[test]
+fn csv_export_of_no_rows_still_prints_the_header() {
+    let db = TempDb::new();
+    let full = history();
+    for what in ["signals", "journal", "daily"] {
+        let (code, empty, err) = run_cli(&db.path, &["export", "--what", what], &[]);
+        assert_eq!(code, 0, "{err}");
+        let (_, seeded, _) = run_cli(&full.path, &["export", "--what", what], &[]);
+        let header = seeded.lines().next().unwrap();
+        assert!(header.starts_with("id,"), "{what}: {header}");
+        assert_eq!(
+            empty,
+            format!("{header}\n"),
+            "--what {what} on an empty table"
+        );
+        // A range that matches nothing prints it too.
+        let (_, none, _) = run_cli(
+            &full.path,
+            &["export", "--what", what, "--from", "2030-01-01"],
+            &[],
+        );
+        assert_eq!(none, format!("{header}\n"), "--what {what} with no match");
+        let (_, json_none, _) = run_cli(
+            &full.path,
+            &[
+                "export",
+                "--what",
+                what,
+                "--format",
+                "json",
+                "--from",
+                "2030-01-01",
+            ],
+            &[],
+        );
+        assert_eq!(json_none, "[]\n");
+    }
+}
