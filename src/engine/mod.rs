@@ -88,7 +88,7 @@ impl Engine {
                         closed.signal_id,
                         closed.symbol,
                         closed.reason,
-                        closed.exit_price,
+                        crate::domain::format::price(closed.exit_price),
                         closed.pnl
                     );
                 }

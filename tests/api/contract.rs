@@ -140,3 +140,45 @@ fn csv_export_of_no_rows_still_prints_the_header() {
         assert_eq!(json_none, "[]\n");
     }
 }
+
+#[test]
+fn pages_show_a_small_coins_prices_with_their_digits() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let opened = at("2026-11-25 09:00:00");
+    let moves = [
+        (0.0024, 0.0023, 0.0026, 0.002496),
+        (0.0000024, 0.0000023, 0.0000026, 0.000002496),
+    ];
+    for (entry, stop, target, exit) in moves {
+        let row = SignalBuilder::long("PEPEUSDT")
+            .levels(entry, stop, target)
+            .quantity(1_000_000.0)
+            .insert(&mut conn, opened);
+        let request = CloseRequest {
+            exit_price: exit,
+            exit_reason: ExitReason::Manual,
+            fee_rate: FEE_RATE,
+            closed_at: opened + chrono::Duration::hours(1),
+        };
+        close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+    }
+    let exchange = FakeExchange::start(&[]);
+    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+
+    let journal = server
+        .get("/journal?from=2026-11-25&to=2026-11-25")
+        .text()
+        .unwrap();
+    assert!(journal.contains("0.0024 → 0.002496"), "{journal}");
+    assert!(journal.contains("0.0000024 → 0.000002496"), "{journal}");
+    let trade = server.get("/trades/1").text().unwrap();
+    for shown in ["0.0024", "0.0023", "0.0026", "exit 0.002496"] {
+        assert!(
+            trade.contains(&format!("{shown}<")),
+            "trade page lacks {shown}:\n{trade}"
+        );
+    }
+    let small = server.get("/trades/2").text().unwrap();
+    assert!(small.contains("exit 0.000002496<"), "{small}");
+}

@@ -13,6 +13,7 @@ use crate::clock::now_utc;
 use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
 use crate::db::models::{JournalEntryRow, SignalId, SignalRow};
 use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
+use crate::domain::format::price;
 use crate::domain::{Direction, SignalStatus, Symbol};
 use crate::events::Event;
 
@@ -140,7 +141,7 @@ pub(super) async fn open_at_market(
                 row.id,
                 row.symbol,
                 row.direction,
-                row.entry_price,
+                price(row.entry_price),
                 row.strategy
             );
             Ok(HttpResponse::Created().json(row))
@@ -256,7 +257,7 @@ pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, Ap
                 "closed #{} {} MANUAL at {} pnl {:.4}",
                 closed.signal.id,
                 closed.signal.symbol,
-                closed.journal.exit_price,
+                price(closed.journal.exit_price),
                 closed.journal.pnl
             );
             Ok(*closed)

@@ -28,16 +28,8 @@ pub fn signed_money(value: f64) -> String {
     }
 }
 
-/// A price with precision that suits its size (BTC 94,120.5 vs XRP 2.1834).
-pub fn price(value: f64) -> String {
-    let decimals = match value.abs() {
-        v if v >= 1_000.0 => 2,
-        v if v >= 10.0 => 3,
-        v if v >= 1.0 => 4,
-        _ => 6,
-    };
-    format!("{value:.decimals$}")
-}
+/// A price as every human-facing output prints it (DESIGN.md §13, issue 10).
+pub use crate::domain::format::price;
 
 pub fn percent(value: f64) -> String {
     format!("{value:+.2}%")
@@ -122,13 +114,6 @@ mod tests {
         assert_eq!(money(999.999), "1,000.00");
         assert_eq!(signed_money(12.5), "+12.50");
         assert_eq!(signed_money(-3.0), "-3.00");
-    }
-
-    #[test]
-    fn prices_keep_precision_that_suits_their_size() {
-        assert_eq!(price(94_120.456), "94120.46");
-        assert_eq!(price(2.18345), "2.1835");
-        assert_eq!(price(0.123_456_7), "0.123457");
     }
 
     #[test]
