@@ -2,12 +2,14 @@
 //! ends at the last representable day, CSV exports of empty tables, strict JSON numbers, the
 //! watch-list, level bounds and prices that keep their digits.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use signaldesk::db::signals::{close_signal, CloseRequest};
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{at, run_cli, SignalBuilder, TempDb, TestServer, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{
+    at, run_cli, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+};
 
 /// Two trades closed on 2026-11-24 and 2026-11-25, one still open.
 fn history() -> TempDb {
@@ -181,4 +183,123 @@ fn pages_show_a_small_coins_prices_with_their_digits() {
     }
     let small = server.get("/trades/2").text().unwrap();
     assert!(small.contains("exit 0.000002496<"), "{small}");
+}
+
+/// A server whose watch-list is BTCUSDT (priced 100) and ETHUSDT (no price yet).
+fn priced_server(db: &TempDb, exchange: &FakeExchange) -> TestServer {
+    let server = TestServer::start(
+        &db.path,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT"),
+        ],
+    );
+    server.wait_for_stats("a fresh BTCUSDT price", |s| {
+        s["feed"]["last_update"].is_string()
+    });
+    server
+}
+
+fn webhook(server: &TestServer, body: &Value) -> (u16, Value) {
+    let response = server
+        .client
+        .post(format!("{}/api/webhook/tradingview", server.address))
+        .header("Content-Type", "text/plain")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn alert(fields: Value) -> Value {
+    let mut body = json!({"token": API_TOKEN, "symbol": "BINANCE:BTCUSDT", "action": "buy",
+                          "stop_loss": 95, "take_profit": 110});
+    for (key, value) in fields.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+fn api_signal(fields: Value) -> Value {
+    let mut body =
+        json!({"symbol": "BTCUSDT", "direction": "LONG", "stop_loss": 95, "take_profit": 110});
+    for (key, value) in fields.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+#[test]
+fn levels_beyond_a_hundredfold_of_the_entry_are_400_naming_the_field() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let server = priced_server(&db, &exchange);
+    let cases = [
+        (
+            json!({"stop_loss": 5e-324}),
+            "stop_loss",
+            "the smallest double",
+        ),
+        (json!({"stop_loss": 0.5}), "stop_loss", "below entry ÷ 100"),
+        (
+            json!({"take_profit": 1.7e308}),
+            "take_profit",
+            "a huge target",
+        ),
+        (
+            json!({"take_profit": 10_100.0}),
+            "take_profit",
+            "above entry × 100",
+        ),
+    ];
+    for (fields, field, reason) in &cases {
+        let (status, answer) = server.post("/api/signals", &api_signal(fields.clone()));
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some(*field)),
+            "{reason}: {answer}"
+        );
+        let (status, answer) = webhook(&server, &alert(fields.clone()));
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some(*field)),
+            "webhook {reason}: {answer}"
+        );
+    }
+    let (status, answer) = webhook(&server, &alert(json!({"stop_loss": "5e-324"})));
+    assert_eq!(
+        (status, answer["field"].as_str()),
+        (400, Some("stop_loss")),
+        "{answer}"
+    );
+    assert_eq!(
+        count(&server.get_json("/api/signals"), "signals"),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn the_trade_page_draws_rows_stored_before_the_level_bounds() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let opened = at("2026-11-25 09:00:00");
+    SignalBuilder::long("BTCUSDT")
+        .levels(100.0, 5e-324, 1.7e308)
+        .insert(&mut conn, opened);
+    SignalBuilder::short("ETHUSDT")
+        .levels(100.0, f64::MAX, f64::MIN_POSITIVE)
+        .insert(&mut conn, opened);
+    let exchange = FakeExchange::start(&[]);
+    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+    for id in [1, 2] {
+        let response = server.get(&format!("/trades/{id}"));
+        assert_eq!(response.status(), 200);
+        let page = response.text().unwrap();
+        let svg = &page[page.find("<svg").unwrap()..page.find("</svg>").unwrap()];
+        for bad in ["NaN", "inf"] {
+            assert!(!svg.contains(bad), "trade {id} draws {bad}:\n{svg}");
+        }
+    }
 }
