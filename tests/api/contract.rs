@@ -303,3 +303,48 @@ fn the_trade_page_draws_rows_stored_before_the_level_bounds() {
         }
     }
 }
+
+#[test]
+fn json_api_numbers_are_json_numbers_but_the_webhook_takes_strings() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let server = priced_server(&db, &exchange);
+    let cases = [
+        (json!({"stop_loss": "95"}), "stop_loss"),
+        (json!({"take_profit": "110"}), "take_profit"),
+        (json!({"confidence": "0.9"}), "confidence"),
+        (json!({"stop_loss": true}), "stop_loss"),
+    ];
+    for (fields, field) in cases {
+        let (status, answer) = server.post("/api/signals", &api_signal(fields.clone()));
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some(field)),
+            "{fields} → {answer}"
+        );
+    }
+    assert_eq!(
+        count(&server.get_json("/api/signals"), "signals"),
+        0,
+        "nothing written"
+    );
+
+    // TradingView sends its placeholders as strings; in JSON number syntax they count.
+    for (fields, field) in [
+        (json!({"stop_loss": " 95"}), "stop_loss"),
+        (json!({"take_profit": "110 USDT"}), "take_profit"),
+        (json!({"confidence": "NaN"}), "confidence"),
+    ] {
+        let (status, answer) = webhook(&server, &alert(fields.clone()));
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some(field)),
+            "{fields} → {answer}"
+        );
+    }
+    let strings = alert(json!({"stop_loss": "95.5", "take_profit": "110", "confidence": "0.9"}));
+    let (status, created) = webhook(&server, &strings);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["stop_loss"], 95.5);
+    assert_eq!(created["confidence"], 0.9);
+}

@@ -14,7 +14,7 @@ pub async fn tradingview_webhook(
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = Body::parse(
+    let body = Body::parse_lenient(
         body.into_inner(),
         &[
             "token",
