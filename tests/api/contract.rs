@@ -348,3 +348,89 @@ fn json_api_numbers_are_json_numbers_but_the_webhook_takes_strings() {
     assert_eq!(created["stop_loss"], 95.5);
     assert_eq!(created["confidence"], 0.9);
 }
+
+#[test]
+fn a_symbol_off_the_watch_list_is_400_before_any_price_is_looked_up() {
+    let db = TempDb::new();
+    // The exchange prices SOLUSDT too, but it is not on the watch-list.
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("SOLUSDT", 50.0)]);
+    let server = priced_server(&db, &exchange);
+    for symbol in ["SOLUSDT", "DOGEUSDT", "BINANCE:SOLUSDT"] {
+        let body = api_signal(json!({"symbol": symbol, "stop_loss": 45, "take_profit": 60}));
+        let (status, answer) = server.post("/api/signals", &body);
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some("symbol")),
+            "{symbol}: {answer}"
+        );
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("BTCUSDT, ETHUSDT"),
+            "the error names the watch-list: {answer}"
+        );
+        let (status, answer) = webhook(
+            &server,
+            &alert(json!({"symbol": symbol, "stop_loss": 45, "take_profit": 60})),
+        );
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some("symbol")),
+            "webhook {symbol}: {answer}"
+        );
+    }
+    for symbol in [" BTCUSDT", "BTC USDT", ":BTCUSDT", "A:B:BTCUSDT"] {
+        let (status, answer) = server.post("/api/signals", &api_signal(json!({"symbol": symbol})));
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some("symbol")),
+            "{symbol:?}: {answer}"
+        );
+    }
+    // On the watch-list without a price: 503, the only case that is.
+    let (status, answer) = server.post(
+        "/api/signals",
+        &api_signal(json!({"symbol": "ETHUSDT", "stop_loss": 190, "take_profit": 220})),
+    );
+    assert_eq!(
+        (status, answer["field"].clone()),
+        (503, Value::Null),
+        "{answer}"
+    );
+    assert_eq!(
+        count(&server.get_json("/api/signals"), "signals"),
+        0,
+        "nothing written"
+    );
+    // The forms the server normalises.
+    let (status, created) = server.post("/api/signals", &api_signal(json!({"symbol": "btcusdt"})));
+    assert_eq!(
+        (status, created["symbol"].as_str()),
+        (201, Some("BTCUSDT")),
+        "{created}"
+    );
+    let (status, answer) = webhook(&server, &alert(json!({"symbol": "BYBIT:btcUSDT"})));
+    assert_eq!(
+        status, 409,
+        "on the watch-list, refused by the open-position gate: {answer}"
+    );
+}
+
+#[test]
+fn the_api_takes_directions_as_documented() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
+    let server = priced_server(&db, &exchange);
+    for direction in ["long", " LONG", "Long", "BUY"] {
+        let (status, answer) =
+            server.post("/api/signals", &api_signal(json!({"direction": direction})));
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some("direction")),
+            "{direction:?}: {answer}"
+        );
+    }
+    let (status, answer) = server.post("/api/signals", &api_signal(json!({})));
+    assert_eq!(status, 201, "{answer}");
+}
