@@ -10,6 +10,7 @@ mod fake_exchange;
 mod feeds;
 mod helpers;
 mod lists;
+mod openapi;
 mod pages;
 mod repository;
 mod scanner;

@@ -103,6 +103,9 @@ pub async fn list_journal(
     }))
 }
 
+/// Tags a journal entry may carry.
+pub const MAX_TAGS: usize = 20;
+
 /// Notes and tags as the user edits them: tags trimmed, empty ones and repeats dropped.
 pub fn clean_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<String, ApiError> {
     let mut kept: Vec<String> = Vec::new();
@@ -117,8 +120,11 @@ pub fn clean_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<String,
             kept.push(tag.to_owned());
         }
     }
-    if kept.len() > 20 {
-        return Err(ApiError::validation("tags", "at most 20 tags"));
+    if kept.len() > MAX_TAGS {
+        return Err(ApiError::validation(
+            "tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
     }
     Ok(kept.join(","))
 }
@@ -171,6 +177,13 @@ pub async fn patch_journal(
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(clean_tags(s.split(','))?),
         Some(Value::Array(items)) => {
+            // Counted as sent, as the OpenAPI document's maxItems counts them.
+            if items.len() > MAX_TAGS {
+                return Err(ApiError::validation(
+                    "tags",
+                    format!("at most {MAX_TAGS} tags"),
+                ));
+            }
             let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
             let texts =
                 texts.ok_or_else(|| ApiError::validation("tags", "tags must be strings"))?;
