@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::models::{DailyStatsRow, JournalEntryRow, SignalRow};
+use crate::domain::time::{clamp_bound, days_overlapping};
 
 const PAGE: i64 = 1_000;
 
@@ -48,13 +49,95 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// The CSV header of each table: its column names in table order, which is also the order of
+/// the fields of its row struct (a test holds them together). Printed even when no row matches,
+/// so a script reading an empty export still finds its columns.
+impl Table {
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Signals => &[
+                "id",
+                "symbol",
+                "direction",
+                "status",
+                "entry_price",
+                "stop_loss",
+                "take_profit",
+                "quantity",
+                "risk_amount",
+                "confidence",
+                "strategy",
+                "timeframe",
+                "external_id",
+                "reasons",
+                "notes",
+                "current_price",
+                "unrealized_pnl",
+                "max_favorable_price",
+                "max_adverse_price",
+                "exit_price",
+                "exit_reason",
+                "pnl",
+                "fees",
+                "created_at",
+                "closed_at",
+                "updated_at",
+            ],
+            Table::Journal => &[
+                "id",
+                "signal_id",
+                "symbol",
+                "direction",
+                "entry_price",
+                "exit_price",
+                "quantity",
+                "pnl",
+                "pnl_pct",
+                "r_multiple",
+                "outcome",
+                "exit_reason",
+                "opened_at",
+                "closed_at",
+                "duration_secs",
+                "balance_after",
+                "notes",
+                "tags",
+                "created_at",
+                "updated_at",
+            ],
+            Table::Daily => &[
+                "id",
+                "date",
+                "scan_count",
+                "signals_generated",
+                "trades_closed",
+                "wins",
+                "losses",
+                "starting_balance",
+                "paper_balance",
+                "realized_pnl",
+                "total_pnl",
+                "updated_at",
+            ],
+        }
+    }
+}
+
 struct Writer<'a, W: Write> {
     out: &'a mut W,
     format: Format,
+    columns: &'static [&'static str],
     rows: usize,
 }
 
 impl<W: Write> Writer<'_, W> {
+    fn start(&mut self) -> Result<(), ExportError> {
+        if self.format == Format::Csv {
+            writeln!(self.out, "{}", self.columns.join(","))?;
+        }
+        Ok(())
+    }
+
     fn row(&mut self, row: &impl Serialize) -> Result<(), ExportError> {
         let value = serde_json::to_value(row).map_err(io::Error::other)?;
         match self.format {
@@ -64,14 +147,11 @@ impl<W: Write> Writer<'_, W> {
                 serde_json::to_writer(&mut *self.out, &value).map_err(io::Error::other)?;
             }
             Format::Csv => {
-                let Value::Object(map) = value else {
-                    return Ok(());
-                };
-                if self.rows == 0 {
-                    let header: Vec<&str> = map.keys().map(String::as_str).collect();
-                    writeln!(self.out, "{}", header.join(","))?;
-                }
-                let cells: Vec<String> = map.values().map(cell).collect();
+                let cells: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|column| cell(value.get(column).unwrap_or(&Value::Null)))
+                    .collect();
                 writeln!(self.out, "{}", cells.join(","))?;
             }
         }
@@ -89,8 +169,8 @@ impl<W: Write> Writer<'_, W> {
     }
 }
 
-/// Write `table` rows whose time (signals: created_at, journal: closed_at, daily: date) lies in
-/// `[from, to)` to `out`; returns the number of rows.
+/// Write `table` rows whose time (signals: created_at, journal: closed_at) lies in `[from, to)`,
+/// or (daily) whose day overlaps it, to `out`; returns the number of rows.
 pub fn export(
     conn: &mut SqliteConnection,
     table: Table,
@@ -99,11 +179,14 @@ pub fn export(
     to: NaiveDateTime,
     out: &mut impl Write,
 ) -> Result<usize, ExportError> {
+    let (from, to) = (clamp_bound(from), clamp_bound(to));
     let mut writer = Writer {
         out,
         format,
+        columns: table.columns(),
         rows: 0,
     };
+    writer.start()?;
     let mut after = 0;
     loop {
         let count = match table {
@@ -139,9 +222,12 @@ pub fn export(
             }
             Table::Daily => {
                 use crate::db::schema::daily_stats::dsl::*;
+                let Some((first_day, last_day)) = days_overlapping(from, to) else {
+                    break;
+                };
                 let page: Vec<DailyStatsRow> = daily_stats
                     .filter(id.gt(after))
-                    .filter(date.ge(from.date()).and(date.lt(to.date())))
+                    .filter(date.ge(first_day).and(date.le(last_day)))
                     .order(id.asc())
                     .limit(PAGE)
                     .select(DailyStatsRow::as_select())
@@ -163,6 +249,74 @@ pub fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::signals::{add_signal, close_signal, CloseRequest, SignalDraft};
+    use crate::domain::{Direction, ExitReason};
+
+    fn export_text(conn: &mut SqliteConnection, table: Table, format: Format) -> String {
+        let (from, to) = (crate::domain::time::EARLIEST, crate::domain::time::LATEST);
+        let mut out = Vec::new();
+        export(conn, table, format, from, to, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_headers_are_the_row_fields_with_or_without_rows() {
+        let mut conn = crate::db::connect(":memory:").unwrap();
+        crate::db::run_migrations(&mut conn).unwrap();
+        let tables = [Table::Signals, Table::Journal, Table::Daily];
+        for table in tables {
+            let csv = export_text(&mut conn, table, Format::Csv);
+            assert_eq!(
+                csv,
+                format!("{}\n", table.columns().join(",")),
+                "{table:?} empty"
+            );
+        }
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let draft = SignalDraft {
+            symbol: "BTCUSDT".to_owned(),
+            direction: Direction::Long,
+            entry_price: 100.0,
+            stop_loss: 95.0,
+            take_profit: 110.0,
+            quantity: 1.0,
+            risk_amount: 5.0,
+            confidence: 0.8,
+            strategy: "test".to_owned(),
+            timeframe: None,
+            external_id: None,
+            reasons: "fixture".to_owned(),
+            notes: None,
+            entry_fee: 0.1,
+        };
+        let crate::db::signals::AddOutcome::Created(row) =
+            add_signal(&mut conn, &draft, 10_000.0, now).unwrap()
+        else {
+            panic!("a new signal");
+        };
+        let close = CloseRequest {
+            exit_price: 110.0,
+            exit_reason: ExitReason::TakeProfit,
+            fee_rate: 0.001,
+            closed_at: now,
+        };
+        close_signal(&mut conn, row.signal_id(), &close, 10_000.0).unwrap();
+        for table in tables {
+            let json: Vec<serde_json::Map<String, Value>> =
+                serde_json::from_str(&export_text(&mut conn, table, Format::Json)).unwrap();
+            let keys: Vec<&str> = json[0].keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                table.columns(),
+                "{table:?}: the header is every field"
+            );
+            let csv = export_text(&mut conn, table, Format::Csv);
+            assert_eq!(csv.lines().count(), 2, "{table:?}: header and one row");
+        }
+    }
 
     #[test]
     fn csv_cells_are_quoted_only_when_needed() {

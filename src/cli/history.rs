@@ -10,6 +10,8 @@ use super::{open_existing, BacktestArgs, ExportArgs};
 use crate::backtest::{trades_csv, BacktestReport, BacktestSpec};
 use crate::config::{Config, FeedKind, TIMEFRAMES};
 use crate::db;
+use crate::db::models::JournalEntryRow;
+use crate::domain::format::price;
 use crate::domain::market::Timeframe;
 use crate::domain::time::{day_bounds, EARLIEST, LATEST};
 use crate::domain::Symbol;
@@ -159,6 +161,22 @@ fn fetch_history(
     })
 }
 
+/// One closed trade of the report; prices with their significant digits (issue 10).
+fn trade_line(e: &JournalEntryRow) -> String {
+    format!(
+        "  #{:<5} {:<5} {} → {}  {:>12} → {:>12}  {:<11} {:>+10.2} {:>+6.2}R",
+        e.signal_id,
+        e.direction.as_str(),
+        e.opened_at.format("%Y-%m-%d %H:%M"),
+        e.closed_at.format("%H:%M"),
+        price(e.entry_price),
+        price(e.exit_price),
+        e.exit_reason.as_str(),
+        e.pnl,
+        e.r_multiple
+    )
+}
+
 fn print_report(report: &BacktestReport, spec: &BacktestSpec, elapsed: std::time::Duration) {
     println!(
         "backtest {} {} {} → {} ({} one-minute candles in {:.2}s)",
@@ -174,18 +192,7 @@ fn print_report(report: &BacktestReport, spec: &BacktestSpec, elapsed: std::time
         println!("… {shown} earlier trades (all of them with --csv FILE)");
     }
     for e in &report.journal[shown..] {
-        println!(
-            "  #{:<5} {:<5} {} → {}  {:>12.4} → {:>12.4}  {:<11} {:>+10.2} {:>+6.2}R",
-            e.signal_id,
-            e.direction.as_str(),
-            e.opened_at.format("%Y-%m-%d %H:%M"),
-            e.closed_at.format("%H:%M"),
-            e.entry_price,
-            e.exit_price,
-            e.exit_reason.as_str(),
-            e.pnl,
-            e.r_multiple
-        );
+        println!("{}", trade_line(e));
     }
     let pf = report
         .profit_factor
@@ -283,4 +290,43 @@ pub fn reset(config: &Config, yes: bool) -> Result<(), String> {
         config.initial_balance
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Direction, ExitReason, Outcome};
+
+    #[test]
+    fn a_report_line_shows_a_small_coins_move() {
+        let opened = NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        let entry = JournalEntryRow {
+            id: 1,
+            signal_id: 7,
+            symbol: "PEPEUSDT".to_owned(),
+            direction: Direction::Long,
+            entry_price: 0.0024,
+            exit_price: 0.002496,
+            quantity: 40_000.0,
+            pnl: 3.84,
+            pnl_pct: 4.0,
+            r_multiple: 2.0,
+            outcome: Outcome::Win,
+            exit_reason: ExitReason::TakeProfit,
+            opened_at: opened,
+            closed_at: opened + chrono::Duration::hours(1),
+            duration_secs: 3_600,
+            balance_after: 10_003.84,
+            notes: None,
+            tags: String::new(),
+            created_at: opened,
+            updated_at: opened,
+        };
+        let line = trade_line(&entry);
+        assert!(line.contains("0.0024 →     0.002496"), "{line}");
+        assert!(line.contains("+3.84"), "{line}");
+    }
 }

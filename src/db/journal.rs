@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::models::{JournalEntryRow, NewJournalEntry};
-use crate::domain::time::day_bounds;
+use crate::domain::time::{clamp_bound, day_bounds};
 
 /// Insert one journal entry. The UNIQUE `signal_id` makes a second entry for a trade fail.
 pub fn add_journal_entry(
@@ -90,10 +90,10 @@ pub fn list_entries(
         query = query.filter(outcome.eq(wanted.as_str()));
     }
     if let Some(from) = filter.from {
-        query = query.filter(closed_at.ge(from));
+        query = query.filter(closed_at.ge(clamp_bound(from)));
     }
     if let Some(to) = filter.to {
-        query = query.filter(closed_at.lt(to));
+        query = query.filter(closed_at.lt(clamp_bound(to)));
     }
     if let Some(before) = before_id {
         query = query.filter(id.lt(before));
@@ -118,6 +118,7 @@ pub fn balance_points(
     limit: i64,
 ) -> QueryResult<Vec<(NaiveDateTime, f64)>> {
     use super::schema::journal_entries::dsl::*;
+    let (from, to) = (clamp_bound(from), clamp_bound(to));
     let mut points: Vec<(NaiveDateTime, f64)> = journal_entries
         .filter(closed_at.ge(from).and(closed_at.lt(to)))
         .order((closed_at.desc(), id.desc()))
@@ -160,7 +161,7 @@ pub fn symbol_results(
          FROM journal_entries WHERE closed_at >= ? AND closed_at < ? \
          GROUP BY symbol ORDER BY pnl DESC",
     )
-    .bind::<Timestamp, _>(from)
-    .bind::<Timestamp, _>(to)
+    .bind::<Timestamp, _>(clamp_bound(from))
+    .bind::<Timestamp, _>(clamp_bound(to))
     .load(conn)
 }

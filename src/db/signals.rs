@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::models::{JournalEntryRow, NewJournalEntry, NewSignal, SignalId, SignalRow};
 use super::{daily_stats, journal};
 use crate::domain::pnl::OpenPosition;
-use crate::domain::time::day_bounds;
+use crate::domain::time::{clamp_bound, day_bounds};
 use crate::domain::{Direction, ExitReason, SignalStatus};
 
 /// A signal ready to be stored: levels already validated and the position already sized.
@@ -368,10 +368,10 @@ pub fn list_signals(
         query = query.filter(symbol.eq(wanted.clone()));
     }
     if let Some(from) = filter.from {
-        query = query.filter(created_at.ge(from));
+        query = query.filter(created_at.ge(clamp_bound(from)));
     }
     if let Some(to) = filter.to {
-        query = query.filter(created_at.lt(to));
+        query = query.filter(created_at.lt(clamp_bound(to)));
     }
     if let Some(before) = before_id {
         query = query.filter(id.lt(before));

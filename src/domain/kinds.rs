@@ -106,16 +106,20 @@ impl Direction {
 pub struct Symbol(String);
 
 impl Symbol {
-    /// `btcusdt`, ` BTCUSDT ` and `BINANCE:BTCUSDT` (a TradingView prefix) → `BTCUSDT`.
+    /// `btcusdt`, ` BTCUSDT ` and `BINANCE:BTCUSDT` → `BTCUSDT`. The prefix is TradingView's
+    /// `{{exchange}}:`, one word of ASCII letters, digits and `_`; surrounding spaces are trimmed.
     pub fn parse(s: &str) -> Result<Symbol, String> {
-        let bare = s
-            .rsplit(':')
-            .next()
-            .unwrap_or(s)
-            .trim()
-            .to_ascii_uppercase();
-        let valid =
-            (4..=20).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_alphanumeric());
+        let trimmed = s.trim();
+        let (prefix, bare) = trimmed.split_once(':').unwrap_or(("", trimmed));
+        let prefix_ok = !trimmed.contains(':')
+            || (!prefix.is_empty()
+                && prefix
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let bare = bare.to_ascii_uppercase();
+        let valid = prefix_ok
+            && (4..=20).contains(&bare.len())
+            && bare.chars().all(|c| c.is_ascii_alphanumeric());
         if valid {
             Ok(Symbol(bare))
         } else {
@@ -151,7 +155,17 @@ mod tests {
             "BTCUSDT"
         );
         assert_eq!(Symbol::parse(" ethusdt ").unwrap().as_str(), "ETHUSDT");
+        assert_eq!(
+            Symbol::parse("BYBIT_SPOT:SolUsdt").unwrap().as_str(),
+            "SOLUSDT"
+        );
         assert!(Symbol::parse("BTC-USDT").is_err());
+        assert!(Symbol::parse(":BTCUSDT").is_err(), "an empty prefix");
+        assert!(Symbol::parse("A:B:BTCUSDT").is_err(), "two prefixes");
+        assert!(
+            Symbol::parse("BIN ANCE:BTCUSDT").is_err(),
+            "a space in the prefix"
+        );
         assert!(Symbol::parse("BTC").is_err());
         assert!(Symbol::parse("").is_err());
     }

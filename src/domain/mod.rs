@@ -1,7 +1,8 @@
-//! Pure trading rules: the kinds of things signaldesk talks about, market data, PnL arithmetic
-//! and day boundaries. Depends on std, chrono and serde derives only: no database, no HTTP, no IO, no
-//! clock. Time and prices come in as arguments, so every rule here is unit-tested directly.
+//! Pure trading rules: the kinds of things signaldesk talks about, market data, PnL arithmetic,
+//! day boundaries and how a price reads. Depends on std, chrono and serde derives only: no
+//! database, no HTTP, no IO, no clock. Time and prices come in as arguments, so every rule here is unit-tested directly.
 
+pub mod format;
 mod kinds;
 pub mod market;
 pub mod pnl;

@@ -3,6 +3,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
+use super::format::price;
 use super::rules::TradingRules;
 use super::{Direction, ExitReason};
 
@@ -33,8 +34,14 @@ pub fn opens_by_buying(direction: Direction) -> bool {
     direction == Direction::Long
 }
 
+/// How far from the entry a stop or target may lie: within [entry ÷ 100, entry × 100]
+/// (DESIGN.md §13). Beyond that a level is a typo or an attack (`5e-324`, `1.7e308`), and the
+/// arithmetic of sizing and charts loses its meaning.
+pub const LEVEL_RANGE_FACTOR: f64 = 100.0;
+
 /// A trade's entry, stop and target, on the right sides of each other: LONG stop < entry <
-/// target, SHORT mirrored, every level finite and positive. Only [`Levels::new`] makes one.
+/// target, SHORT mirrored, every level finite and positive, stop and target within
+/// [entry ÷ 100, entry × 100]. Only [`Levels::new`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Levels {
     direction: Direction,
@@ -60,6 +67,20 @@ impl Levels {
                 return Err(rule(field, format!("{field} must be a positive number")));
             }
         }
+        let (lowest, highest) = (entry / LEVEL_RANGE_FACTOR, entry * LEVEL_RANGE_FACTOR);
+        for (field, value) in [("stop_loss", stop_loss), ("take_profit", take_profit)] {
+            if !(lowest..=highest).contains(&value) {
+                return Err(rule(
+                    field,
+                    format!(
+                        "{field} {value:?} must lie within [{}, {}]: the entry fill {} ÷ 100 to × 100",
+                        price(lowest),
+                        price(highest),
+                        price(entry)
+                    ),
+                ));
+            }
+        }
         let (stop_ok, target_ok) = match direction {
             Direction::Long => (stop_loss < entry, take_profit > entry),
             Direction::Short => (stop_loss > entry, take_profit < entry),
@@ -71,13 +92,19 @@ impl Levels {
         if !stop_ok {
             return Err(rule(
                 "stop_loss",
-                format!("stop_loss {stop_loss:?} must be {stop_side} the entry fill {entry:.8} for a {direction}"),
+                format!(
+                    "stop_loss {stop_loss:?} must be {stop_side} the entry fill {} for a {direction}",
+                    price(entry)
+                ),
             ));
         }
         if !target_ok {
             return Err(rule(
                 "take_profit",
-                format!("take_profit {take_profit:?} must be {target_side} the entry fill {entry:.8} for a {direction}"),
+                format!(
+                    "take_profit {take_profit:?} must be {target_side} the entry fill {} for a {direction}",
+                    price(entry)
+                ),
             ));
         }
         Ok(Levels {
@@ -455,6 +482,88 @@ mod tests {
                 .map(|e| e.field);
             assert_eq!(got, field, "{reason}");
         }
+    }
+
+    #[test]
+    fn levels_must_lie_within_a_hundredfold_of_the_fill() {
+        let cases = [
+            (
+                Direction::Long,
+                1.0,
+                10_000.0,
+                None,
+                "both bounds are inclusive",
+            ),
+            (
+                Direction::Short,
+                10_000.0,
+                1.0,
+                None,
+                "mirrored for a short",
+            ),
+            (
+                Direction::Long,
+                0.999,
+                110.0,
+                Some("stop_loss"),
+                "stop below entry ÷ 100",
+            ),
+            (
+                Direction::Long,
+                5e-324,
+                110.0,
+                Some("stop_loss"),
+                "the smallest double",
+            ),
+            (
+                Direction::Long,
+                95.0,
+                10_001.0,
+                Some("take_profit"),
+                "target above entry × 100",
+            ),
+            (
+                Direction::Long,
+                95.0,
+                1.7e308,
+                Some("take_profit"),
+                "a huge target",
+            ),
+            (
+                Direction::Short,
+                1.7e308,
+                90.0,
+                Some("stop_loss"),
+                "a huge short stop",
+            ),
+            (
+                Direction::Short,
+                105.0,
+                5e-324,
+                Some("take_profit"),
+                "a tiny short target",
+            ),
+            (
+                Direction::Short,
+                105.0,
+                0.5,
+                Some("take_profit"),
+                "short target below entry ÷ 100",
+            ),
+        ];
+        for (direction, stop, target, field, reason) in cases {
+            let got = Levels::new(direction, 100.0, stop, target);
+            assert_eq!(
+                got.as_ref().err().map(|e| e.field),
+                field,
+                "{reason}: {got:?}"
+            );
+        }
+        let tiny = Levels::new(Direction::Long, 0.0024, 0.0000239, 0.0026).unwrap_err();
+        assert_eq!(
+            tiny.message,
+            "stop_loss 2.39e-5 must lie within [0.000024, 0.24]: the entry fill 0.0024 ÷ 100 to × 100"
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                         closed.signal_id,
                         closed.symbol,
                         closed.reason,
-                        closed.exit_price,
+                        crate::domain::format::price(closed.exit_price),
                         closed.pnl
                     );
                 }

@@ -4,6 +4,7 @@
 mod backtest;
 mod browser;
 mod cli;
+mod contract;
 mod engine;
 mod export;
 mod fake_exchange;
@@ -11,6 +12,7 @@ mod faults;
 mod feeds;
 mod helpers;
 mod lists;
+mod openapi;
 mod pages;
 mod repository;
 mod scanner;

@@ -108,7 +108,7 @@ fn pages_show_the_databases_figures() {
     }
     let (status, trade) = page(&server, "/trades/1", None);
     assert_eq!(status, 200);
-    for text in ["Trade 1 · BTCUSDT", "target 110.000", "exit 110.000", "WIN"] {
+    for text in ["Trade 1 · BTCUSDT", "target 110.00", "exit 110.00", "WIN"] {
         assert!(trade.contains(text), "trade page lacks {text}");
     }
     let (status, history) = page(&server, "/history", None);

@@ -270,8 +270,8 @@ fn intake_answers_as_documented() {
         ),
         (
             json!({"symbol": "XRPUSDT", "direction": "LONG", "stop_loss": 1, "take_profit": 3}),
-            503,
-            None,
+            400,
+            Some("symbol"),
         ),
     ];
     for (body, status, field) in cases {

@@ -16,6 +16,7 @@ use crate::db::daily_stats;
 use crate::db::journal::{self, JournalFilter};
 use crate::db::models::{rfc3339, DailyStatsRow, JournalEntryRow, SignalRow};
 use crate::db::signals::{list_signals as query_signals, SignalFilter};
+use crate::domain::time::{day_bounds, days_overlapping, EARLIEST, LATEST};
 use crate::domain::{Outcome, SignalStatus, Symbol};
 
 #[derive(Serialize)]
@@ -102,6 +103,9 @@ pub async fn list_journal(
     }))
 }
 
+/// Tags a journal entry may carry.
+pub const MAX_TAGS: usize = 20;
+
 /// Notes and tags as the user edits them: tags trimmed, empty ones and repeats dropped.
 pub fn clean_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<String, ApiError> {
     let mut kept: Vec<String> = Vec::new();
@@ -116,8 +120,11 @@ pub fn clean_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<String,
             kept.push(tag.to_owned());
         }
     }
-    if kept.len() > 20 {
-        return Err(ApiError::validation("tags", "at most 20 tags"));
+    if kept.len() > MAX_TAGS {
+        return Err(ApiError::validation(
+            "tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
     }
     Ok(kept.join(","))
 }
@@ -170,6 +177,13 @@ pub async fn patch_journal(
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(clean_tags(s.split(','))?),
         Some(Value::Array(items)) => {
+            // Counted as sent, as the OpenAPI document's maxItems counts them.
+            if items.len() > MAX_TAGS {
+                return Err(ApiError::validation(
+                    "tags",
+                    format!("at most {MAX_TAGS} tags"),
+                ));
+            }
             let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
             let texts =
                 texts.ok_or_else(|| ApiError::validation("tags", "tags must be strings"))?;
@@ -252,7 +266,7 @@ pub fn daily_equity(days: &[DailyStatsRow], now: NaiveDateTime) -> Vec<EquityPoi
 }
 
 fn day_start(day: &DailyStatsRow) -> NaiveDateTime {
-    crate::domain::time::day_bounds(day.date).0
+    day_bounds(day.date).0
 }
 
 /// `GET /api/equity?by=day|trade&from=&to=`: time and balance points. `day` (the default, one
@@ -274,9 +288,8 @@ pub async fn get_equity(
     let to = params.to_time("to")?;
     let points = state
         .with_conn(move |conn| {
-            // Stored times are 4-digit-year text: bounds must be too to compare as text.
-            let from = from.unwrap_or(crate::domain::time::EARLIEST);
-            let to = to.unwrap_or(crate::domain::time::LATEST);
+            let from = from.unwrap_or(EARLIEST);
+            let to = to.unwrap_or(LATEST);
             if by == "trade" {
                 let points = journal::balance_points(conn, from, to, 5_000)?;
                 return Ok(points
@@ -284,7 +297,10 @@ pub async fn get_equity(
                     .map(|(time, balance)| EquityPoint { time, balance })
                     .collect());
             }
-            let days = daily_stats::list(conn, from.date(), to.date())?;
+            let Some((first_day, last_day)) = days_overlapping(from, to) else {
+                return Ok(Vec::new());
+            };
+            let days = daily_stats::list(conn, first_day, last_day)?;
             Ok(daily_equity(&days, now))
         })
         .await?;

@@ -1,228 +1,412 @@
 //! `GET /openapi.json`: an OpenAPI 3.0 description of the JSON API, written by hand beside the
-//! handlers it describes.
+//! handlers it describes and built per request from the configuration (the watch-list is the
+//! `symbol` pattern). It must stay valid OpenAPI and say what the server really does: the
+//! integration tests run `openapi-spec-validator` on the served document and check the
+//! server's answers against it (DESIGN.md §13).
 
-use actix_web::HttpResponse;
-use serde_json::{json, Value};
+mod schemas;
 
-fn error_response(description: &str) -> Value {
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::super::AppState;
+use crate::domain::Symbol;
+
+const HOST: &str = "a Host header that is not the bind address, localhost, 127.0.0.1, [::1] or a name in SIGNALDESK_ALLOWED_HOSTS (DNS rebinding)";
+
+fn error(description: &str) -> Value {
     json!({"description": description,
            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
+fn ok(description: &str, schema: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {
+        "schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+/// The answers of an operation, by kind of input it takes.
+#[derive(Clone, Copy, PartialEq)]
+enum Input {
+    /// No parameters: a 400 can only be the Host check.
+    Nothing,
+    /// Query or path parameters.
+    Params,
+    /// A JSON body (and perhaps a path id).
+    Body,
+}
+
+/// The error answers every operation shares: 400 (what it reads, or the Host), 500, and 503
+/// when the database cannot be reached.
+fn common(input: Input, reads_db: bool) -> Vec<(&'static str, Value)> {
+    let bad = match input {
+        Input::Nothing => HOST.to_owned(),
+        Input::Params => format!(
+            "a bad or unknown parameter, named in `field`; or {HOST}"
+        ),
+        Input::Body => format!(
+            "an invalid or unknown body field, named in `field` (a symbol off the watch-list, a level out of bounds, a string where a number belongs, a missing field), a body that is not a JSON object; or {HOST}"
+        ),
+    };
+    let mut answers = vec![("400", error(&bad))];
+    if reads_db {
+        answers.push((
+            "500",
+            error("an internal error: the cause is logged, not shown"),
+        ));
+        answers.push(("503", error("the database cannot be reached")));
+    }
+    answers
+}
+
+/// A body's extra answers: too large, too slow.
+fn body_limits() -> Vec<(&'static str, Value)> {
+    vec![
+        ("408", error("the body did not arrive within 10 s")),
+        ("413", error("the body is over 64 KiB")),
+    ]
+}
+
+/// The answers of an endpoint that checks a token.
+fn token_checks(webhook: bool) -> Vec<(&'static str, Value)> {
+    let (missing, disabled) = if webhook {
+        (
+            "missing or wrong `token` field",
+            "no token is configured: set SIGNALDESK_WEBHOOK_TOKEN or SIGNALDESK_API_TOKEN",
+        )
+    } else {
+        (
+            "missing or wrong `Authorization: Bearer` token",
+            "writes are disabled: SIGNALDESK_API_TOKEN is unset",
+        )
+    };
+    let mut limited = error(
+        "10 failed tokens or logins from this address within 15 minutes: refused until the window passes",
+    );
+    limited["headers"] = json!({"Retry-After": {
+        "description": "seconds until this address may try again",
+        "schema": {"type": "integer", "minimum": 1}}});
+    vec![
+        ("401", error(missing)),
+        ("403", error(disabled)),
+        ("429", limited),
+    ]
+}
+
+fn operation(
+    id: &str,
+    summary: &str,
+    parameters: Vec<Value>,
+    body: Option<Value>,
+    answers: Vec<(&'static str, Value)>,
+) -> Value {
+    let mut responses = Map::new();
+    for (code, answer) in answers {
+        responses.insert(code.to_owned(), answer);
+    }
+    let mut op = json!({"operationId": id, "summary": summary, "responses": responses});
+    if !parameters.is_empty() {
+        op["parameters"] = Value::Array(parameters);
+    }
+    if let Some(body) = body {
+        op["requestBody"] = body;
+    }
+    op
+}
+
+fn bearer(mut op: Value) -> Value {
+    op["security"] = json!([{"bearer": []}]);
+    op
+}
+
+fn json_body(schema: &str, also_text: bool) -> Value {
+    let media = json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}});
+    let mut content = json!({"application/json": media});
+    if also_text {
+        content["text/plain"] = media;
+    }
+    json!({"required": true, "content": content})
+}
+
+/// A query parameter. `params::Params` reads an empty value (`?to=`, as an HTML form sends an
+/// empty field) as absent, so every one allows it.
 fn query(name: &str, description: &str, schema: Value) -> Value {
-    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+    json!({"name": name, "in": "query", "required": false, "allowEmptyValue": true,
+           "description": format!("{description}; empty means absent"), "schema": schema})
+}
+
+/// Years 1970 to 9999, as `params::within_range` allows.
+const YEAR: &str = "(19[7-9][0-9]|[2-9][0-9]{3})";
+
+fn date_schema() -> Value {
+    json!({"type": "string", "format": "date", "pattern": format!("^{YEAR}-[0-9]{{2}}-[0-9]{{2}}$"), "example": "2026-11-25"})
+}
+
+/// `from`/`to` as `params::Params::from_time`/`to_time` read them: a date or an RFC 3339 time
+/// (a space for the `T` and no offset, meaning UTC, are read too).
+fn time_range() -> Vec<Value> {
+    let time = json!({"type": "string", "format": "date-time",
+        "pattern": format!("^{YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\\.[0-9]+)?([Zz]|[+-][0-9]{{2}}:[0-9]{{2}})$"),
+        "example": "2026-11-25T10:00:00Z"});
+    let schema = json!({"anyOf": [date_schema(), time]});
+    vec![
+        query(
+            "from",
+            "a date YYYY-MM-DD (its 00:00 UTC) or an RFC 3339 time, inclusive; 1970-01-01 to 9999-12-31",
+            schema.clone(),
+        ),
+        query(
+            "to",
+            "a date YYYY-MM-DD (inclusive: up to the next 00:00 UTC) or an RFC 3339 time (exclusive); 1970-01-01 to 9999-12-31",
+            schema,
+        ),
+    ]
 }
 
 fn paging(filters: Vec<Value>) -> Vec<Value> {
     let mut params = filters;
-    params.push(query(
-        "from",
-        "date (its 00:00 UTC) or RFC 3339 time, inclusive",
-        json!({"type": "string"}),
-    ));
-    params.push(query(
-        "to",
-        "date (inclusive) or RFC 3339 time (exclusive)",
-        json!({"type": "string"}),
-    ));
+    params.extend(time_range());
     params.push(query(
         "limit",
         "page size",
-        json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+        json!({"type": "integer", "minimum": 1, "maximum": super::params::MAX_LIMIT, "default": super::params::DEFAULT_LIMIT}),
     ));
     params.push(query(
         "before_id",
         "keyset cursor: next_before_id of the previous page",
-        json!({"type": "integer", "minimum": 1}),
+        json!({"type": "integer", "minimum": 1, "maximum": i32::MAX}),
     ));
     params
 }
 
-fn id_param() -> Value {
-    json!({"name": "id", "in": "path", "required": true,
-           "schema": {"type": "integer", "minimum": 1, "maximum": i32::MAX}})
+fn id_param(what: &str) -> Value {
+    json!({"name": "id", "in": "path", "required": true, "description": format!("{what} id; not a positive integer: 400 naming `id`"),
+           "schema": {"type": "integer", "minimum": 1, "maximum": i32::MAX}, "example": 1})
 }
 
-/// `BTCUSDT`, `btcusdt` or `BINANCE:BTCUSDT`.
-fn symbol_schema() -> Value {
-    json!({"type": "string", "pattern": "^([A-Za-z0-9_]+:)?[A-Za-z0-9]{4,20}$", "example": "BTCUSDT"})
+fn with(
+    mut base: Vec<(&'static str, Value)>,
+    more: Vec<(&'static str, Value)>,
+) -> Vec<(&'static str, Value)> {
+    base.extend(more);
+    base
 }
 
-/// A price: strictly positive.
-fn level() -> Value {
-    json!({"type": "number", "minimum": 0, "exclusiveMinimum": true})
-}
-
-fn number(description: &str) -> Value {
-    json!({"type": "number", "description": description})
-}
-
-fn document() -> Value {
-    let signal_ref = json!({"$ref": "#/components/schemas/Signal"});
-    let signal_body = json!({"content": {"application/json": {"schema": signal_ref}}});
+fn paths() -> Value {
+    let signal_created = [
+        ("201", ok("opened: the new signal", "Signal")),
+        ("200", ok("a repeated external_id (or alert id): the existing signal, nothing opened", "Signal")),
+        ("409", error("refused by a gate; `error` is the gate's reason, e.g. `Already have open position`")),
+    ];
+    let open = |webhook: bool| {
+        let mut answers = with(common(Input::Body, true), body_limits());
+        answers.extend(token_checks(webhook));
+        answers.extend(signal_created.clone());
+        // The database's 503 and the price's 503 share the code.
+        answers.retain(|(code, _)| *code != "503");
+        answers.push(("503", error("no fresh price for this watch-list symbol (see the feed in /api/health), or the database cannot be reached")));
+        answers
+    };
     json!({
-      "openapi": "3.0.3",
-      "info": {"title": "signaldesk", "version": env!("CARGO_PKG_VERSION"),
-               "description": "Crypto trading signals and paper trading. Read endpoints are open; write endpoints need `Authorization: Bearer <SIGNALDESK_API_TOKEN>`. Errors are always {error, field}. Times are RFC 3339 UTC."},
-      "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-          "Error": {"type": "object", "required": ["error", "field"], "properties": {
-            "error": {"type": "string"}, "field": {"type": "string", "nullable": true}}},
-          "Signal": {"type": "object", "description": "A signal, which is also its paper trade: every column of the signals table.", "properties": {
-            "id": {"type": "integer"}, "symbol": {"type": "string", "example": "BTCUSDT"},
-            "direction": {"type": "string", "enum": ["LONG", "SHORT"]},
-            "status": {"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]},
-            "entry_price": number("fill price, slippage included"), "stop_loss": number("stop level"),
-            "take_profit": number("target level"), "quantity": number("base units"),
-            "risk_amount": number("quote lost at the stop, before fees"), "confidence": number("0 to 1"),
-            "strategy": {"type": "string"}, "timeframe": {"type": "string", "nullable": true},
-            "external_id": {"type": "string", "nullable": true}, "reasons": {"type": "string"},
-            "notes": {"type": "string", "nullable": true}, "current_price": number("last price seen"),
-            "unrealized_pnl": number("what closing at market now would book"),
-            "max_favorable_price": number("best price while open"), "max_adverse_price": number("worst price while open"),
-            "exit_price": {"type": "number", "nullable": true},
-            "exit_reason": {"type": "string", "nullable": true, "enum": ["TAKE_PROFIT", "STOP_LOSS", "MANUAL", "END_OF_DAY", "MAX_DURATION"]},
-            "pnl": {"type": "number", "nullable": true}, "fees": number("entry fee, plus the exit fee once closed"),
-            "created_at": {"type": "string", "format": "date-time"},
-            "closed_at": {"type": "string", "format": "date-time", "nullable": true},
-            "updated_at": {"type": "string", "format": "date-time"}}},
-          "JournalEntry": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "signal_id": {"type": "integer"}, "symbol": {"type": "string"},
-            "direction": {"type": "string"}, "entry_price": {"type": "number"}, "exit_price": {"type": "number"},
-            "quantity": {"type": "number"}, "pnl": {"type": "number"}, "pnl_pct": number("percent of the entry notional"),
-            "r_multiple": number("pnl / risk_amount"), "outcome": {"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]},
-            "exit_reason": {"type": "string"}, "opened_at": {"type": "string", "format": "date-time"},
-            "closed_at": {"type": "string", "format": "date-time"}, "duration_secs": {"type": "integer"},
-            "balance_after": {"type": "number"}, "notes": {"type": "string", "nullable": true},
-            "tags": {"type": "string", "description": "comma separated"},
-            "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
-          "DailyStats": {"type": "object", "properties": {
-            "date": {"type": "string", "format": "date"}, "scan_count": {"type": "integer"},
-            "signals_generated": {"type": "integer"}, "trades_closed": {"type": "integer"},
-            "wins": {"type": "integer"}, "losses": {"type": "integer"}, "starting_balance": {"type": "number"},
-            "paper_balance": {"type": "number"}, "realized_pnl": {"type": "number"}, "total_pnl": {"type": "number"}}},
-          "Feed": {"type": "object", "properties": {
-            "source": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
-            "last_update": {"type": "string", "format": "date-time", "nullable": true},
-            "error": {"type": "string", "nullable": true}}},
-          "Stats": {"type": "object", "properties": {
-            "date": {"type": "string", "format": "date"}, "balance": {"type": "number"},
-            "initial_balance": {"type": "number"}, "equity": {"type": "number"}, "unrealized_pnl": {"type": "number"},
-            "realized_pnl_today": {"type": "number"}, "total_pnl": {"type": "number"},
-            "active_trades": {"type": "integer"}, "completed_trades": {"type": "integer", "description": "closed today"},
-            "signals_today": {"type": "integer"}, "scans_today": {"type": "integer"},
-            "wins_today": {"type": "integer"}, "losses_today": {"type": "integer"},
-            "win_rate": number("percent, today"), "account_blown": {"type": "boolean"},
-            "feed": {"$ref": "#/components/schemas/Feed"},
-            "last_tick_at": {"type": "string", "format": "date-time", "nullable": true}}},
-          "NewSignal": {"type": "object", "additionalProperties": false,
-            "required": ["symbol", "direction", "stop_loss", "take_profit"], "properties": {
-            "symbol": symbol_schema(), "direction": {"type": "string", "enum": ["LONG", "SHORT"]},
-            "stop_loss": level(), "take_profit": level(),
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
-            "timeframe": {"type": "string"}, "notes": {"type": "string", "maxLength": 2000},
-            "external_id": {"type": "string", "maxLength": 128}}},
-          "TradingViewAlert": {"type": "object", "additionalProperties": false,
-            "required": ["token", "symbol", "action", "stop_loss", "take_profit"], "properties": {
-            "token": {"type": "string"}, "symbol": symbol_schema(),
-            "action": {"type": "string", "enum": ["buy", "sell"]},
-            "stop_loss": level(), "take_profit": level(),
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "id": {"type": "string"},
-            "timeframe": {"type": "string"}, "notes": {"type": "string"}}}
-        }
-      },
-      "paths": {
-        "/api/health": {"get": {"summary": "Database, feed and engine health", "responses": {
-          "200": {"description": "database reachable"}, "503": {"description": "database down"}}}},
-        "/api/stats": {"get": {"summary": "Account and today's figures", "responses": {
-          "200": {"description": "figures", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}}}}},
-        "/api/data": {"get": {"summary": "Stats and today's lists: signals_today, active_trades, completed_trades, journal",
-          "responses": {"200": {"description": "today"}}}},
+        "/api/health": {"get": operation(
+            "get_health",
+            "Database, feed and engine health", vec![], None,
+            with(common(Input::Nothing, false), vec![
+                ("200", ok("ok or degraded (the feed is not ok)", "Health")),
+                ("503", ok("down: the database cannot be reached", "Health"))]))},
+        "/api/stats": {"get": operation(
+            "get_stats",
+            "Account and today's figures", vec![], None,
+            with(common(Input::Nothing, true), vec![("200", ok("the figures", "Stats"))]))},
+        "/api/data": {"get": operation(
+            "get_data",
+            "Stats, the watch-list's prices and today's lists", vec![], None,
+            with(common(Input::Nothing, true), vec![("200", ok("today", "Data"))]))},
         "/api/signals": {
-          "get": {"summary": "Signals, newest first, keyset paging",
-            "parameters": paging(vec![
-              query("status", "ACTIVE, CLOSED or CANCELLED", json!({"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]})),
-              query("symbol", "exchange symbol", symbol_schema())]),
-            "responses": {"200": {"description": "{signals, next_before_id}"}, "400": error_response("bad parameter")}},
-          "post": {"summary": "Open a signal as a paper trade at the current price", "security": [{"bearer": []}],
-            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewSignal"}}}},
-            "responses": {"201": {"description": "opened", "content": signal_body["content"].clone()},
-              "200": {"description": "repeated external_id: the existing signal"},
-              "400": error_response("invalid field"), "401": error_response("missing or wrong token"),
-              "403": error_response("writes disabled"), "409": error_response("refused by a gate"),
-              "413": error_response("body over 64 KiB"), "503": error_response("no fresh price")}}},
-        "/api/signals/{id}": {"get": {"summary": "One signal", "parameters": [id_param()],
-          "responses": {"200": signal_body, "404": error_response("no such signal")}}},
-        "/api/signals/{id}/close": {"post": {"summary": "Close at the current price (MANUAL)", "security": [{"bearer": []}],
-          "parameters": [id_param()],
-          "responses": {"200": {"description": "{signal, journal, balance_after}"}, "404": error_response("no such signal"),
-            "409": error_response("not ACTIVE"), "503": error_response("no fresh price")}}},
-        "/api/webhook/tradingview": {"post": {"summary": "TradingView alert (token in the body)",
-          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TradingViewAlert"}}}},
-          "responses": {"201": {"description": "opened"}, "200": {"description": "repeated id"},
-            "400": error_response("invalid field"), "401": error_response("wrong token"), "409": error_response("refused by a gate"),
-            "503": error_response("no fresh price")}}},
-        "/api/journal": {"get": {"summary": "Journal entries, newest first, keyset paging",
-          "parameters": paging(vec![
-            query("symbol", "exchange symbol", symbol_schema()),
-            query("outcome", "WIN, LOSS or BREAKEVEN", json!({"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]}))]),
-          "responses": {"200": {"description": "{entries, next_before_id}"}, "400": error_response("bad parameter")}}},
-        "/api/journal/{id}": {"patch": {"summary": "Edit notes and tags", "security": [{"bearer": []}], "parameters": [id_param()],
-          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
-            "notes": {"type": "string", "maxLength": 5000},
-            "tags": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}}}}}},
-          "responses": {"200": {"description": "the entry", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JournalEntry"}}}},
-            "400": error_response("invalid field"), "404": error_response("no such entry")}}},
-        "/api/daily": {"get": {"summary": "Daily statistics, dates inclusive (default the last 90 days)",
-          "parameters": [query("from", "date", json!({"type": "string", "format": "date"})), query("to", "date", json!({"type": "string", "format": "date"}))],
-          "responses": {"200": {"description": "{days: [DailyStats]}"}}}},
-        "/api/equity": {"get": {"summary": "Balance over time",
-          "parameters": [query("by", "day (default) or trade", json!({"type": "string", "enum": ["day", "trade"]})),
-            query("from", "date or time", json!({"type": "string"})), query("to", "date or time", json!({"type": "string"}))],
-          "responses": {"200": {"description": "{by, points: [{time, balance}]}"}}}},
-        "/api/events": {"get": {"summary": "Server-Sent Events: stats after every tick, signal_opened, trade_closed",
-          "responses": {"200": {"description": "text/event-stream"}}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain"}}}}
-      }
+            "get": operation(
+                "list_signals",
+                "Signals, newest first, keyset paging",
+                paging(vec![
+                    query("status", "ACTIVE, CLOSED or CANCELLED, any case", json!({"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]})),
+                    query("symbol", "exchange symbol", schemas::any_symbol())]),
+                None,
+                with(common(Input::Params, true), vec![("200", ok("a page", "SignalPage"))])),
+            "post": bearer(operation(
+                "create_signal",
+                "Open a signal as a paper trade at the current price (slippage against the trader), through the same gates as every signal",
+                vec![], Some(json_body("NewSignal", false)), open(false)))},
+        "/api/signals/{id}": {"get": operation(
+            "get_signal",
+            "One signal", vec![id_param("signal")], None,
+            with(common(Input::Params, true), vec![
+                ("200", ok("the signal", "Signal")), ("404", error("no such signal"))]))},
+        "/api/signals/{id}/close": {"post": bearer(operation(
+            "close_signal",
+            "Close an open trade at the current price (exit_reason MANUAL); any body is ignored",
+            vec![id_param("signal")], None,
+            {
+                let mut answers = with(common(Input::Params, true), token_checks(false));
+                answers.retain(|(code, _)| *code != "503");
+                answers.extend([
+                    ("200", ok("closed", "ClosedTrade")),
+                    ("404", error("no such signal")),
+                    ("409", error("the signal is not ACTIVE")),
+                    ("503", error("no fresh price for its symbol, or the database cannot be reached"))]);
+                answers
+            }))},
+        "/api/webhook/tradingview": {"post": operation(
+            "tradingview_webhook",
+            "A TradingView alert: the same rules and answers as POST /api/signals; the token is the body's `token` field (any Content-Type)",
+            vec![], Some(json_body("TradingViewAlert", true)), open(true))},
+        "/api/journal": {"get": operation(
+            "list_journal",
+            "Journal entries, newest first, keyset paging",
+            paging(vec![
+                query("symbol", "exchange symbol", schemas::any_symbol()),
+                query("outcome", "WIN, LOSS or BREAKEVEN, any case", json!({"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]}))]),
+            None,
+            with(common(Input::Params, true), vec![("200", ok("a page", "JournalPage"))]))},
+        "/api/journal/{id}": {"patch": bearer(operation(
+            "patch_journal",
+            "Edit the notes and tags of a journal entry",
+            vec![id_param("journal entry")], Some(json_body("JournalEdit", false)),
+            {
+                let mut answers = with(common(Input::Body, true), body_limits());
+                answers.extend(token_checks(false));
+                answers.extend([("200", ok("the entry", "JournalEntry")), ("404", error("no such entry"))]);
+                answers
+            }))},
+        "/api/daily": {"get": operation(
+            "list_daily",
+            "Daily statistics, dates inclusive (default: the 90 days up to to, or today)",
+            vec![
+                query("from", "first date, 1970-01-01 to 9999-12-31, not after to (else 400)", date_schema()),
+                query("to", "last date (default today), 1970-01-01 to 9999-12-31", date_schema())],
+            None,
+            with(common(Input::Params, true), vec![("200", ok("the days", "DailyPage"))]))},
+        "/api/equity": {"get": operation(
+            "get_equity",
+            "Balance over time",
+            {
+                let mut params = vec![query("by", "day: each day's opening and closing balance; trade: after each close (the newest 5 000)", json!({"type": "string", "enum": ["day", "trade"], "default": "day"}))];
+                params.extend(time_range());
+                params
+            },
+            None,
+            with(common(Input::Params, true), vec![("200", ok("the points", "Equity"))]))},
+        "/api/events": {"get": operation(
+            "get_events",
+            "Server-Sent Events: `stats` (the /api/stats body) on connect and after every tick, `signal_opened` (the signal), `trade_closed` ({signal, journal})",
+            vec![], None,
+            with(common(Input::Nothing, false), vec![
+                ("200", json!({"description": "the event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}})),
+                ("503", error("SIGNALDESK_MAX_EVENT_STREAMS streams are open already"))]))},
+        "/metrics": {"get": operation(
+            "get_metrics",
+            "Prometheus metrics", vec![], None,
+            with(common(Input::Nothing, true), vec![
+                ("200", json!({"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}))]))},
+        "/openapi.json": {"get": operation(
+            "get_openapi",
+            "This document", vec![], None,
+            with(common(Input::Nothing, false), vec![
+                ("200", json!({"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}))]))}
     })
 }
 
-/// Every operation can answer 400 (bad parameter or body), 404 and 405, in the error shape;
-/// secured ones 401 and 403, ones with a body 413.
-fn with_error_responses(mut doc: Value) -> Value {
-    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for operations in paths.values_mut().filter_map(Value::as_object_mut) {
-            for operation in operations.values_mut() {
-                let secured = operation.get("security").is_some();
-                let has_body = operation.get("requestBody").is_some();
-                let Some(responses) = operation
-                    .get_mut("responses")
-                    .and_then(Value::as_object_mut)
-                else {
-                    continue;
-                };
-                let mut add = |code: &str, what: &str| {
-                    responses
-                        .entry(code)
-                        .or_insert_with(|| error_response(what));
-                };
-                add("400", "a bad parameter or body, naming the field");
-                add("404", "no such resource");
-                add("405", "method not allowed (see the Allow header)");
-                if secured {
-                    add("401", "missing or wrong token");
-                    add("403", "writes disabled: SIGNALDESK_API_TOKEN is unset");
+/// The whole document for a server watching `symbols`.
+pub fn document(symbols: &[Symbol]) -> Value {
+    json!({
+      "openapi": "3.0.3",
+      "info": {"title": "signaldesk", "version": env!("CARGO_PKG_VERSION"),
+               "description": "Crypto trading signals and paper trading. Read endpoints are open; write endpoints need `Authorization: Bearer <SIGNALDESK_API_TOKEN>`; the TradingView webhook takes its token in the body. Errors are always {error, field}. Times are RFC 3339 UTC; money and prices are JSON numbers, and request numbers must be JSON numbers (the webhook alone also takes numeric strings). A method a path does not have is a 405 with an Allow header; a path that does not exist under /api is a 404, both in the error shape."},
+      "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "SIGNALDESK_API_TOKEN"}},
+        "responses": {
+          "MethodNotAllowed": {"description": "the path has no such method",
+            "headers": {"Allow": {"description": "the methods it has", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        "schemas": schemas::all(symbols)
+      },
+      "paths": paths()
+    })
+}
+
+pub async fn get_openapi(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(document(&state.config.symbols))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk<'a>(value: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+        out.push((path.clone(), value));
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, format!("{path}/{k}"), out);
                 }
-                if has_body {
-                    add("413", "body over 64 KiB");
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, format!("{path}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_operation_is_named_and_described_and_every_ref_resolves() {
+        let doc = document(&[Symbol::parse("BTCUSDT").unwrap()]);
+        let mut nodes = Vec::new();
+        walk(&doc, String::new(), &mut nodes);
+        for (path, node) in &nodes {
+            if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+                let pointer = reference.trim_start_matches('#');
+                assert!(
+                    doc.pointer(pointer).is_some(),
+                    "{path}: {reference} resolves"
+                );
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for (route, operations) in doc["paths"].as_object().unwrap() {
+            for (method, op) in operations.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    ids.insert(id.to_owned()),
+                    "{method} {route}: a unique operationId"
+                );
+                let responses = op["responses"].as_object().unwrap();
+                assert!(
+                    responses.contains_key("400"),
+                    "{method} {route}: the Host check"
+                );
+                for (code, answer) in responses {
+                    assert!(
+                        answer["description"].is_string(),
+                        "{method} {route} {code} has a description"
+                    );
                 }
             }
         }
     }
-    doc
-}
 
-pub async fn get_openapi() -> HttpResponse {
-    HttpResponse::Ok().json(with_error_responses(document()))
+    #[test]
+    fn every_token_check_documents_429_with_retry_after() {
+        let doc = document(&[Symbol::parse("BTCUSDT").unwrap()]);
+        for (route, method) in [
+            ("/api/signals", "post"),
+            ("/api/signals/{id}/close", "post"),
+            ("/api/webhook/tradingview", "post"),
+            ("/api/journal/{id}", "patch"),
+        ] {
+            let answer = &doc["paths"][route][method]["responses"]["429"];
+            assert!(
+                answer["headers"]["Retry-After"].is_object(),
+                "{method} {route}"
+            );
+        }
+    }
 }

@@ -13,6 +13,7 @@ use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest
 use crate::db::models::{JournalEntryRow, QuoteRow, SignalId, SignalRow};
 use crate::db::quotes;
 use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
+use crate::domain::format::price;
 use crate::domain::{Direction, SignalStatus, Symbol};
 use crate::events::Event;
 
@@ -31,9 +32,33 @@ pub(super) struct SignalFields {
     pub external_id: Option<String>,
 }
 
+/// `symbol`: `BTCUSDT`, `btcusdt` or `BINANCE:BTCUSDT`, nothing around it (the OpenAPI pattern
+/// says the same). Whether it is on the watch-list is [`open_at_market`]'s first check.
 pub(super) fn symbol_field(body: &Body) -> Result<Symbol, ApiError> {
     let raw = body.required_str("symbol", 64)?;
+    if raw.trim() != raw {
+        return Err(ApiError::validation(
+            "symbol",
+            format!("symbol `{raw}` has spaces around it"),
+        ));
+    }
     Symbol::parse(&raw).map_err(|message| ApiError::validation("symbol", message))
+}
+
+/// A symbol off the watch-list is a 400 naming `symbol` (DESIGN.md §13), before any price is
+/// looked up: a symbol just removed from SIGNALDESK_SYMBOLS must not open from an old price.
+fn require_watched(state: &AppState, symbol: &Symbol) -> Result<(), ApiError> {
+    if state.config.symbols.contains(symbol) {
+        return Ok(());
+    }
+    let watched: Vec<&str> = state.config.symbols.iter().map(Symbol::as_str).collect();
+    Err(ApiError::validation(
+        "symbol",
+        format!(
+            "{symbol} is not on the watch-list ({}); add it to SIGNALDESK_SYMBOLS to trade it",
+            watched.join(", ")
+        ),
+    ))
 }
 
 pub(super) fn level_fields(body: &Body) -> Result<(f64, f64), ApiError> {
@@ -79,8 +104,6 @@ fn parse_create(value: Value) -> Result<SignalFields, ApiError> {
     let symbol = symbol_field(&body)?;
     let direction = body
         .required_str("direction", 16)?
-        .trim()
-        .to_ascii_uppercase()
         .parse::<Direction>()
         .map_err(|e| ApiError::validation("direction", e.to_string()))?;
     let (stop_loss, take_profit) = level_fields(&body)?;
@@ -96,13 +119,14 @@ fn parse_create(value: Value) -> Result<SignalFields, ApiError> {
     })
 }
 
-/// Open a signal at the current price: 201 new, 200 repeated external_id, 400 levels, 409 gate,
-/// 503 no fresh price.
+/// Open a signal at the current price: 201 new, 200 repeated external_id, 400 a symbol off the
+/// watch-list or levels, 409 gate, 503 no fresh price.
 pub(super) async fn open_at_market(
     state: &AppState,
     fields: SignalFields,
     strategy: &str,
 ) -> Result<HttpResponse, ApiError> {
+    require_watched(state, &fields.symbol)?;
     let request = SignalRequest {
         symbol: fields.symbol,
         direction: fields.direction,
@@ -140,7 +164,7 @@ pub(super) async fn open_at_market(
                 row.id,
                 row.symbol,
                 row.direction,
-                row.entry_price,
+                price(row.entry_price),
                 row.strategy
             );
             Ok(HttpResponse::Created().json(row))
@@ -266,7 +290,7 @@ pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, Ap
                 "closed #{} {} MANUAL at {} pnl {:.4}",
                 closed.signal.id,
                 closed.signal.symbol,
-                closed.journal.exit_price,
+                price(closed.journal.exit_price),
                 closed.journal.pnl
             );
             Ok(*closed)

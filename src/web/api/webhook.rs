@@ -51,7 +51,7 @@ pub async fn tradingview_webhook(
         }
         return Err(unauthorized());
     }
-    let body = Body::parse(
+    let body = Body::parse_lenient(
         value,
         &[
             "token",

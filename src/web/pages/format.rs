@@ -28,19 +28,25 @@ pub fn signed_money(value: f64) -> String {
     }
 }
 
-/// A price with precision that suits its size (BTC 94,120.5 vs XRP 2.1834).
-pub fn price(value: f64) -> String {
-    let decimals = match value.abs() {
-        v if v >= 1_000.0 => 2,
-        v if v >= 10.0 => 3,
-        v if v >= 1.0 => 4,
-        _ => 6,
-    };
-    format!("{value:.decimals$}")
+/// A price as every human-facing output prints it (DESIGN.md §13, issue 10).
+pub use crate::domain::format::price;
+
+/// `+4.00%`; `—` when not finite (a zero price divides into infinity).
+pub fn percent(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:+.2}%")
+    } else {
+        "—".to_owned()
+    }
 }
 
-pub fn percent(value: f64) -> String {
-    format!("{value:+.2}%")
+/// `4.00%` without a sign: a distance; `—` when not finite.
+pub fn distance(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.2}%")
+    } else {
+        "—".to_owned()
+    }
 }
 
 /// `up`, `down` or `flat`: the CSS class of a signed figure.
@@ -82,11 +88,22 @@ pub struct LineChart {
 }
 
 impl LineChart {
+    /// Points whose value is not finite are left out, so no coordinate is ever NaN.
     pub fn new(values: &[(NaiveDateTime, f64)], width: f64, height: f64) -> Option<LineChart> {
+        let values: Vec<(NaiveDateTime, f64)> = values
+            .iter()
+            .copied()
+            .filter(|(_, v)| v.is_finite())
+            .collect();
         let (first, last) = (values.first()?.0, values.last()?.0);
         let min = values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
         let max = values.iter().map(|v| v.1).fold(f64::NEG_INFINITY, f64::max);
-        let span_y = if max > min { max - min } else { 1.0 };
+        // Halved so that even balances of ±f64::MAX span a finite range.
+        let half_span_y = if max > min {
+            max / 2.0 - min / 2.0
+        } else {
+            1.0
+        };
         let span_x = (last - first).num_seconds().max(1) as f64;
         let points = values
             .iter()
@@ -96,7 +113,7 @@ impl LineChart {
                 } else {
                     (*t - first).num_seconds() as f64 / span_x * width
                 };
-                let y = height - (v - min) / span_y * (height - 8.0) - 4.0;
+                let y = height - (v / 2.0 - min / 2.0) / half_span_y * (height - 8.0) - 4.0;
                 format!("{x:.1},{y:.1}")
             })
             .collect::<Vec<_>>()
@@ -125,10 +142,35 @@ mod tests {
     }
 
     #[test]
-    fn prices_keep_precision_that_suits_their_size() {
-        assert_eq!(price(94_120.456), "94120.46");
-        assert_eq!(price(2.18345), "2.1835");
-        assert_eq!(price(0.123_456_7), "0.123457");
+    fn charts_and_percentages_never_print_nan() {
+        let t = |h| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+                .unwrap()
+                .and_hms_opt(h, 0, 0)
+                .unwrap()
+        };
+        let values = [
+            (t(1), f64::NAN),
+            (t(2), -f64::MAX),
+            (t(3), f64::INFINITY),
+            (t(4), f64::MAX),
+            (t(5), 10_000.0),
+        ];
+        let chart = LineChart::new(&values, 600.0, 160.0).unwrap();
+        for pair in chart.points.split(' ') {
+            for n in pair.split(',') {
+                let n: f64 = n.parse().unwrap();
+                assert!(
+                    n.is_finite() && (0.0..=600.0).contains(&n),
+                    "{}",
+                    chart.points
+                );
+            }
+        }
+        assert!(LineChart::new(&[(t(1), f64::NAN)], 600.0, 160.0).is_none());
+        assert_eq!(percent(f64::INFINITY), "—");
+        assert_eq!(distance(f64::NAN), "—");
+        assert_eq!(percent(4.0), "+4.00%");
     }
 
     #[test]

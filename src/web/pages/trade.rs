@@ -39,6 +39,9 @@ impl TradeChart {
     const WIDTH: f64 = 640.0;
     const HEIGHT: f64 = 260.0;
 
+    /// Every coordinate is finite and inside the box whatever the row holds: rows stored before
+    /// the level bounds (issue 10), or hand-edited ones, may carry 5e-324, 1.7e308 or infinity,
+    /// and one `y="NaN"` breaks the whole drawing.
     fn new(s: &SignalRow) -> TradeChart {
         let end_price = s.exit_price.unwrap_or(s.current_price);
         let prices = [
@@ -49,11 +52,26 @@ impl TradeChart {
             s.max_favorable_price,
             s.max_adverse_price,
         ];
-        let low = prices.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = prices.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let pad = (high - low).max(high * 1e-6) * 0.08;
-        let (low, high) = (low - pad, high + pad);
-        let y = |p: f64| Self::HEIGHT - (p - low) / (high - low) * Self::HEIGHT;
+        let finite = || prices.iter().copied().filter(|p| p.is_finite());
+        let low = finite().fold(f64::INFINITY, f64::min);
+        let high = finite().fold(f64::NEG_INFINITY, f64::max);
+        let (low, high) = if low <= high { (low, high) } else { (0.0, 1.0) };
+        // Halves keep the arithmetic finite even from -f64::MAX to f64::MAX; 8 % of the span is
+        // left free above and below.
+        let half_span = (high / 2.0 - low / 2.0)
+            .max(high.abs() * 5e-7)
+            .max(f64::MIN_POSITIVE);
+        let (mid, half) = (low / 2.0 + high / 2.0, half_span * 1.16);
+        let y = |p: f64| {
+            let y = Self::HEIGHT / 2.0 - (p / 2.0 - mid / 2.0) / half * Self::HEIGHT;
+            if y.is_finite() {
+                y.clamp(0.0, Self::HEIGHT)
+            } else if p > mid {
+                0.0
+            } else {
+                Self::HEIGHT
+            }
+        };
         let (x0, x1) = (90.0, Self::WIDTH - 20.0);
         let (top, bottom) = (
             y(s.max_favorable_price.max(s.max_adverse_price)),
@@ -217,4 +235,109 @@ pub async fn close_trade_form(
     let id = trade_id(&path)?;
     close_now(&state, id).await?;
     Ok(see_other(&format!("/trades/{}", id.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Direction, SignalStatus};
+
+    fn row(entry: f64, stop: f64, target: f64, current: f64) -> SignalRow {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        SignalRow {
+            id: 1,
+            symbol: "BTCUSDT".to_owned(),
+            direction: Direction::Long,
+            status: SignalStatus::Active,
+            entry_price: entry,
+            stop_loss: stop,
+            take_profit: target,
+            quantity: 1.0,
+            risk_amount: 1.0,
+            confidence: 1.0,
+            strategy: "api".to_owned(),
+            timeframe: None,
+            external_id: None,
+            reasons: String::new(),
+            notes: None,
+            current_price: current,
+            unrealized_pnl: 0.0,
+            max_favorable_price: current.max(entry),
+            max_adverse_price: current.min(entry),
+            exit_price: None,
+            exit_reason: None,
+            pnl: None,
+            fees: 0.0,
+            created_at: at,
+            closed_at: None,
+            updated_at: at,
+        }
+    }
+
+    fn coordinates(chart: &TradeChart) -> Vec<f64> {
+        let mut all: Vec<f64> = chart.levels.iter().map(|l| l.y).collect();
+        all.extend([
+            chart.exit_x,
+            chart.exit_y,
+            chart.band_top,
+            chart.band_height,
+        ]);
+        for pair in chart.path.split(' ') {
+            all.extend(pair.split(',').map(|n| n.parse::<f64>().unwrap()));
+        }
+        all
+    }
+
+    #[test]
+    fn the_chart_stays_inside_its_box_for_any_stored_row() {
+        let cases = [
+            (row(100.0, 95.0, 110.0, 102.0), "an ordinary trade"),
+            (
+                row(100.0, 5e-324, 1.7e308, 100.0),
+                "levels from before the bounds",
+            ),
+            (
+                row(100.0, -f64::MAX, f64::MAX, 100.0),
+                "the extremes of a double",
+            ),
+            (row(100.0, 95.0, f64::INFINITY, 100.0), "an infinite target"),
+            (
+                row(100.0, f64::NEG_INFINITY, 110.0, f64::NAN),
+                "no finite stop or price",
+            ),
+            (
+                row(f64::NAN, f64::NAN, f64::NAN, f64::NAN),
+                "nothing finite at all",
+            ),
+            (row(0.0, 0.0, 0.0, 0.0), "all zero"),
+            (row(0.0024, 0.0023, 0.0026, 0.002496), "a small coin"),
+        ];
+        for (signal, reason) in cases {
+            let chart = TradeChart::new(&signal);
+            for value in coordinates(&chart) {
+                assert!(
+                    value.is_finite() && (0.0..=TradeChart::WIDTH).contains(&value),
+                    "{reason}: {value} in {:?}",
+                    coordinates(&chart)
+                );
+            }
+            for level in &chart.levels {
+                assert!(level.y <= TradeChart::HEIGHT, "{reason}: {}", level.y);
+            }
+        }
+    }
+
+    #[test]
+    fn levels_keep_their_order_on_the_chart() {
+        let chart = TradeChart::new(&row(100.0, 95.0, 110.0, 102.0));
+        let y = |label: &str| chart.levels.iter().find(|l| l.label == label).unwrap().y;
+        assert!(y("target") < y("entry") && y("entry") < y("stop"));
+        assert!(
+            y("target") > 0.0 && y("stop") < TradeChart::HEIGHT,
+            "padding"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::format::{date_time, duration, money, percent, price, signed_money, tone};
+use super::format::{date_time, distance, duration, money, percent, price, signed_money, tone};
 use crate::db::models::{JournalEntryRow, SignalRow};
 use crate::domain::{Direction, SignalStatus};
 
@@ -56,8 +56,8 @@ impl TradeRow {
             current: price(s.current_price),
             pnl: signed_money(pnl),
             tone: tone(pnl),
-            to_stop: format!("{to_stop:.2}%"),
-            to_target: format!("{to_target:.2}%"),
+            to_stop: distance(to_stop),
+            to_target: distance(to_target),
             opened: date_time(s.created_at),
             closed: s.closed_at.map(date_time).unwrap_or_default(),
             exit_reason: s.exit_reason.map(|r| r.to_string()).unwrap_or_default(),

@@ -1,0 +1,390 @@
+//! The component schemas of `/openapi.json`: request bodies exactly as `body.rs`, `signals.rs`,
+//! `webhook.rs` and `lists.rs` read them, responses exactly as the row structs serialise. The
+//! watch-list comes from the running configuration, so `symbol` lists what this server trades.
+
+use serde_json::{json, Value};
+
+use super::super::body::NUMERIC_STRING_PATTERN;
+use crate::domain::trading::LEVEL_RANGE_FACTOR;
+use crate::domain::Symbol;
+
+/// A numeric string that is above zero (the webhook's levels): [`NUMERIC_STRING_PATTERN`] without
+/// zero and negatives.
+const POSITIVE_NUMERIC_STRING_PATTERN: &str =
+    r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)([eE][+-]?[0-9]+)?$";
+
+/// `[Bb][Tt][Cc]…`: a word in any case, for patterns (ECMA-262 has no inline flags).
+fn any_case(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `symbol` of a new signal: one of the watch-list, in any case, with an optional `EXCHANGE:`
+/// prefix (TradingView's `{{exchange}}:{{ticker}}`), as `signals::symbol_field` and
+/// `Symbol::parse` read it.
+pub fn watched_symbol(symbols: &[Symbol]) -> Value {
+    let names: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
+    let alternatives: Vec<String> = names.iter().map(|s| any_case(s)).collect();
+    json!({
+        "type": "string",
+        "maxLength": 64,
+        "pattern": format!("^([A-Za-z0-9_]+:)?({})$", alternatives.join("|")),
+        "example": names.first().copied().unwrap_or("BTCUSDT"),
+        "description": format!(
+            "One of the watch-list (SIGNALDESK_SYMBOLS): {}. Any case, with an optional `EXCHANGE:` prefix (letters, digits, `_`) that is dropped: `btcusdt` and `BINANCE:BTCUSDT` mean BTCUSDT. Anything else is a 400 naming `symbol`.",
+            names.join(", ")
+        )
+    })
+}
+
+/// A symbol filter: any exchange symbol (closed trades may be on symbols no longer watched).
+pub fn any_symbol() -> Value {
+    json!({"type": "string", "pattern": "^([A-Za-z0-9_]+:)?[A-Za-z0-9]{4,20}$", "example": "BTCUSDT",
+           "description": "4 to 20 letters and digits, any case, optional `EXCHANGE:` prefix"})
+}
+
+fn level_description(field: &str) -> String {
+    let f = LEVEL_RANGE_FACTOR;
+    format!(
+        "{field}: above 0, on the trade's side of the entry fill (LONG: stop below, target above; SHORT mirrored) and within [entry ÷ {f}, entry × {f}], the entry being the current price moved by slippage against the trader; otherwise a 400 naming `{field}`"
+    )
+}
+
+fn level(field: &str) -> Value {
+    json!({"type": "number", "minimum": 0, "exclusiveMinimum": true,
+           "description": level_description(field)})
+}
+
+/// The webhook's numbers: a JSON number or a string in JSON number syntax.
+fn number_or_string(number: Value, string_pattern: &str, description: String) -> Value {
+    json!({"description": description, "anyOf": [
+        number,
+        {"type": "string", "pattern": string_pattern}
+    ]})
+}
+
+fn text(max_chars: usize, description: &str) -> Value {
+    json!({"type": "string", "maxLength": max_chars, "nullable": true, "description": description})
+}
+
+/// OpenAPI 3.0's `nullable` only counts beside a `type`, so each branch of an `anyOf` says it.
+fn nullable(mut schema: Value) -> Value {
+    schema["nullable"] = Value::Bool(true);
+    schema
+}
+
+fn confidence() -> Value {
+    json!({"type": "number", "minimum": 0, "maximum": 1})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time", "example": "2026-11-25T10:00:00.123456Z"})
+}
+
+fn nullable_time() -> Value {
+    json!({"type": "string", "format": "date-time", "nullable": true})
+}
+
+fn number(description: &str) -> Value {
+    json!({"type": "number", "description": description})
+}
+
+fn nullable_number(description: &str) -> Value {
+    json!({"type": "number", "nullable": true, "description": description})
+}
+
+fn integer() -> Value {
+    json!({"type": "integer"})
+}
+
+fn direction() -> Value {
+    json!({"type": "string", "enum": ["LONG", "SHORT"]})
+}
+
+const EXIT_REASONS: [&str; 5] = [
+    "TAKE_PROFIT",
+    "STOP_LOSS",
+    "MANUAL",
+    "END_OF_DAY",
+    "MAX_DURATION",
+];
+
+/// An object whose every property is required (every column is always present, null or not).
+fn row(description: &str, properties: Value) -> Value {
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({"type": "object", "description": description, "required": required, "properties": properties})
+}
+
+fn list_of(schema: &str) -> Value {
+    json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{schema}")}})
+}
+
+fn signal() -> Value {
+    row(
+        "A signal, which is also its paper trade: every column of the signals table.",
+        json!({
+            "id": integer(), "symbol": {"type": "string", "example": "BTCUSDT"},
+            "direction": direction(),
+            "status": {"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]},
+            "entry_price": number("fill price, slippage included"), "stop_loss": number("stop level"),
+            "take_profit": number("target level"), "quantity": number("base units"),
+            "risk_amount": number("quote lost at the stop, before fees"),
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "strategy": {"type": "string", "description": "ict, api, webhook, …"},
+            "timeframe": {"type": "string", "nullable": true},
+            "external_id": {"type": "string", "nullable": true},
+            "reasons": {"type": "string"}, "notes": {"type": "string", "nullable": true},
+            "current_price": number("last price seen"),
+            "unrealized_pnl": number("what closing at market now would book"),
+            "max_favorable_price": number("best price while open"),
+            "max_adverse_price": number("worst price while open"),
+            "exit_price": nullable_number("set on close"),
+            // A nullable enum lists null too, or validators refuse the null (OpenAPI 3.0.3).
+            "exit_reason": {"type": "string", "nullable": true,
+                            "enum": EXIT_REASONS.iter().map(|r| json!(r)).chain([Value::Null]).collect::<Vec<_>>()},
+            "pnl": nullable_number("set on close, fees included"),
+            "fees": number("entry fee, plus the exit fee once closed"),
+            "created_at": time(), "closed_at": nullable_time(), "updated_at": time()
+        }),
+    )
+}
+
+fn journal_entry() -> Value {
+    row(
+        "A journal entry, written when a trade closes.",
+        json!({
+            "id": integer(), "signal_id": integer(), "symbol": {"type": "string"},
+            "direction": direction(), "entry_price": number("fill"), "exit_price": number("fill"),
+            "quantity": number("base units"), "pnl": number("fees included"),
+            "pnl_pct": number("percent of the entry notional"),
+            "r_multiple": number("pnl / risk_amount"),
+            "outcome": {"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]},
+            "exit_reason": {"type": "string", "enum": EXIT_REASONS},
+            "opened_at": time(), "closed_at": time(), "duration_secs": integer(),
+            "balance_after": number("paper balance after this close"),
+            "notes": {"type": "string", "nullable": true},
+            "tags": {"type": "string", "description": "comma separated, empty when none"},
+            "created_at": time(), "updated_at": time()
+        }),
+    )
+}
+
+fn daily_stats() -> Value {
+    row(
+        "One UTC day.",
+        json!({
+            "id": integer(), "date": {"type": "string", "format": "date"},
+            "scan_count": integer(), "signals_generated": integer(), "trades_closed": integer(),
+            "wins": integer(), "losses": integer(), "starting_balance": number("opening balance"),
+            "paper_balance": number("balance at the end of (so far in) the day"),
+            "realized_pnl": number("that day"), "total_pnl": number("since the account began"),
+            "updated_at": time()
+        }),
+    )
+}
+
+fn feed() -> Value {
+    json!({"type": "object", "required": ["source", "status", "last_update", "error"], "properties": {
+        "source": {"type": "string", "enum": ["bybit", "binance", "simulated", "replay"]},
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "last_update": nullable_time(), "error": {"type": "string", "nullable": true}}})
+}
+
+fn stats() -> Value {
+    row(
+        "The account and today's (UTC) figures.",
+        json!({
+            "date": {"type": "string", "format": "date"}, "balance": number("paper balance"),
+            "initial_balance": number("the account's start"),
+            "equity": number("balance + unrealized_pnl"), "unrealized_pnl": number("open trades"),
+            "realized_pnl_today": number("closed today"), "total_pnl": number("since the start"),
+            "active_trades": integer(),
+            "completed_trades": {"type": "integer", "description": "closed today"},
+            "signals_today": integer(), "scans_today": integer(), "wins_today": integer(),
+            "losses_today": integer(), "win_rate": number("percent of today's decided closes"),
+            "account_blown": {"type": "boolean"},
+            "feed": {"$ref": "#/components/schemas/Feed"}, "last_tick_at": nullable_time()
+        }),
+    )
+}
+
+fn price() -> Value {
+    row(
+        "The last price of a watch-list symbol.",
+        json!({
+            "symbol": {"type": "string"}, "price": nullable_number("null before the first"),
+            "change_24h_pct": nullable_number("percent"), "high_24h": nullable_number(""),
+            "low_24h": nullable_number(""), "volume_24h": nullable_number("base units"),
+            "price_time": nullable_time(), "market_time": nullable_time(),
+            "stale": {"type": "boolean", "description": "older than SIGNALDESK_STALE_SECS, or none"}
+        }),
+    )
+}
+
+fn request_bodies(symbols: &[Symbol]) -> Vec<(&'static str, Value)> {
+    let positive_string = |field: &str| {
+        number_or_string(
+            level(field),
+            POSITIVE_NUMERIC_STRING_PATTERN,
+            level_description(field),
+        )
+    };
+    let tags_list = json!({"type": "array", "maxItems": super::super::lists::MAX_TAGS,
+                           "items": {"type": "string", "maxLength": 32}});
+    let tags_text = json!({"type": "string", "description": "comma separated"});
+    vec![
+        (
+            "NewSignal",
+            json!({"type": "object", "additionalProperties": false,
+            "required": ["symbol", "direction", "stop_loss", "take_profit"],
+            "description": "Numbers are JSON numbers (a numeric string is a 400). null counts as absent.",
+            "properties": {
+                "symbol": watched_symbol(symbols), "direction": direction(),
+                "stop_loss": level("stop_loss"), "take_profit": level("take_profit"),
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1, "default": 1, "nullable": true},
+                "timeframe": text(16, "the candles it was seen on"),
+                "notes": text(2_000, "free text, copied into the journal on close"),
+                "external_id": text(128, "your id: a repeat returns the existing signal (200)")}}),
+        ),
+        (
+            "TradingViewAlert",
+            json!({"type": "object", "additionalProperties": false,
+            "required": ["token", "symbol", "action", "stop_loss", "take_profit"],
+            "description": "A TradingView alert message. TradingView sends no headers, so the token is a field. Numbers may be JSON numbers or strings in JSON number syntax (TradingView's placeholders). null counts as absent.",
+            "properties": {
+                "token": {"type": "string", "maxLength": 512, "description": "SIGNALDESK_WEBHOOK_TOKEN, or the API token while that is unset; wrong or missing: 401"},
+                "symbol": watched_symbol(symbols),
+                "action": {"type": "string", "pattern": format!(r"^\s*({}|{}|{}|{})\s*$", any_case("buy"), any_case("sell"), any_case("long"), any_case("short")),
+                           "description": "buy or long → LONG, sell or short → SHORT; any case"},
+                "stop_loss": positive_string("stop_loss"), "take_profit": positive_string("take_profit"),
+                "confidence": {"description": "0 to 1, default 1", "anyOf": [
+                    nullable(confidence()),
+                    {"type": "string", "pattern": NUMERIC_STRING_PATTERN, "nullable": true}]},
+                "id": text(128, "alert id → external_id: a repeat returns the existing signal"),
+                "timeframe": text(16, "e.g. {{interval}}"), "notes": text(2_000, "free text")}}),
+        ),
+        (
+            "JournalEdit",
+            json!({"type": "object", "additionalProperties": false,
+            "description": "Send notes, tags or both (null counts as absent).",
+            "properties": {
+                "notes": {"type": "string", "maxLength": 5_000, "nullable": true, "description": "blank clears them"},
+                "tags": {"description": "a list or a comma-separated string; trimmed, empty ones and repeats dropped, at most 20 of at most 32 characters",
+                         "anyOf": [nullable(tags_list.clone()), nullable(tags_text.clone())]}},
+            "anyOf": [
+                {"required": ["notes"], "properties": {"notes": {"type": "string"}}},
+                {"required": ["tags"], "properties": {"tags": {"anyOf": [tags_list, tags_text]}}}]}),
+        ),
+    ]
+}
+
+/// Every schema of `components.schemas`.
+pub fn all(symbols: &[Symbol]) -> Value {
+    let mut schemas = serde_json::Map::new();
+    let responses = [
+        (
+            "Error",
+            json!({"type": "object", "required": ["error", "field"], "properties": {
+            "error": {"type": "string", "description": "what is wrong"},
+            "field": {"type": "string", "nullable": true, "description": "the field or parameter at fault"}}}),
+        ),
+        ("Signal", signal()),
+        ("JournalEntry", journal_entry()),
+        ("DailyStats", daily_stats()),
+        ("Feed", feed()),
+        ("Stats", stats()),
+        ("Price", price()),
+        (
+            "Data",
+            row(
+                "Today's figures and lists (UTC day).",
+                json!({
+            "stats": {"$ref": "#/components/schemas/Stats"}, "prices": list_of("Price"),
+            "signals_today": list_of("Signal"), "active_trades": list_of("Signal"),
+            "completed_trades": list_of("Signal"), "journal": list_of("JournalEntry")}),
+            ),
+        ),
+        (
+            "SignalPage",
+            row(
+                "Newest first.",
+                json!({"signals": list_of("Signal"),
+            "next_before_id": {"type": "integer", "nullable": true, "description": "pass as before_id for the next page; null on the last"}}),
+            ),
+        ),
+        (
+            "JournalPage",
+            row(
+                "Newest first.",
+                json!({"entries": list_of("JournalEntry"),
+            "next_before_id": {"type": "integer", "nullable": true, "description": "pass as before_id for the next page; null on the last"}}),
+            ),
+        ),
+        (
+            "DailyPage",
+            row("Oldest first.", json!({"days": list_of("DailyStats")})),
+        ),
+        (
+            "Equity",
+            row(
+                "Balance over time, oldest first.",
+                json!({
+            "by": {"type": "string", "enum": ["day", "trade"]},
+            "points": {"type": "array", "items": row("", json!({"time": time(), "balance": number("")}))}}),
+            ),
+        ),
+        (
+            "ClosedTrade",
+            row(
+                "A manual close.",
+                json!({
+            "signal": {"$ref": "#/components/schemas/Signal"},
+            "journal": {"$ref": "#/components/schemas/JournalEntry"},
+            "balance_after": number("paper balance after the close")}),
+            ),
+        ),
+        // Loose on purpose: the engine's fault reporting adds fields (stalled, tick failures).
+        (
+            "Health",
+            json!({"type": "object", "required": ["status", "version", "db", "feed"], "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+            "version": {"type": "string"}, "uptime_secs": integer(),
+            "db": {"type": "object", "properties": {"status": {"type": "string"}, "error": {"type": "string", "nullable": true}}},
+            "feed": {"$ref": "#/components/schemas/Feed"},
+            "last_tick_at": nullable_time(), "last_tick_ms": nullable_number("duration of the last tick"),
+            "scanner": {"type": "object"}}}),
+        ),
+    ];
+    for (name, schema) in responses.into_iter().chain(request_bodies(symbols)) {
+        schemas.insert(name.to_owned(), schema);
+    }
+    Value::Object(schemas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_symbol_pattern_spells_each_watched_symbol_in_any_case() {
+        let symbols = [
+            Symbol::parse("BTCUSDT").unwrap(),
+            Symbol::parse("1INCHUSDT").unwrap(),
+        ];
+        let schema = watched_symbol(&symbols);
+        assert_eq!(
+            schema["pattern"],
+            "^([A-Za-z0-9_]+:)?([Bb][Tt][Cc][Uu][Ss][Dd][Tt]|1[Ii][Nn][Cc][Hh][Uu][Ss][Dd][Tt])$"
+        );
+    }
+}
