@@ -216,7 +216,17 @@ fn main() {
         }
         // The intake's whole transaction (exposure, gates, refusal) on every POST after the
         // first, which opens the position the others are refused for.
-        let body = serde_json::json!({"symbol": "BTCUSDT", "direction": "LONG", "stop_loss": 1.0, "take_profit": 10000000.0});
+        // Levels far from the price, within the hundredfold bounds the intake accepts.
+        let price = client
+            .get(format!("{base}/api/data"))
+            .send()
+            .unwrap()
+            .json::<serde_json::Value>()
+            .unwrap()["prices"][0]["price"]
+            .as_f64()
+            .expect("a BTCUSDT price after the first tick");
+        let body = serde_json::json!({"symbol": "BTCUSDT", "direction": "LONG",
+            "stop_loss": price / 2.0, "take_profit": price * 2.0});
         let post = || {
             let response = client
                 .post(format!("{base}/api/signals"))
