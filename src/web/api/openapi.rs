@@ -211,8 +211,8 @@ fn paths() -> Value {
             "get_health",
             "Database, feed and engine health", vec![], None,
             with(common(Input::Nothing, false), vec![
-                ("200", ok("ok or degraded (the feed is not ok)", "Health")),
-                ("503", ok("down: the database cannot be reached", "Health"))]))},
+                ("200", ok("ok, or degraded: the feed is not ok or a trade cannot be booked", "Health")),
+                ("503", ok("down: the database cannot be reached, or trading has stalled", "Health"))]))},
         "/api/stats": {"get": operation(
             "get_stats",
             "Account and today's figures", vec![], None,
