@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::db::{signals, DbPool};
 use crate::domain::time::truncate_to_micros;
 use crate::events::{Event, EventBus};
-use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
+use crate::feeds::{poll_within, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
 use tick::{book_poll, TickOutcome};
 
@@ -38,6 +38,8 @@ pub struct Engine<F = AnyFeed> {
     pub tick_timeout: StdDuration,
     /// Longest a scan may run.
     pub scan_timeout: StdDuration,
+    /// Longest a tick waits for the feed's answers.
+    pub poll_timeout: StdDuration,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
 }
@@ -102,6 +104,10 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         // only a real hang is cut short.
         let tick_timeout = StdDuration::from_secs(config.tick_secs.saturating_mul(6).max(60));
         let scan_timeout = StdDuration::from_secs(config.scan_secs.saturating_mul(2).max(120));
+        // A tick starts at most one interval after the previous one ended; a poll cut off at
+        // 1.5 intervals (its write takes milliseconds) ends it well inside the 3 intervals after
+        // which health reports a stall, however slowly the exchange fails.
+        let poll_timeout = StdDuration::from_millis(config.tick_secs.saturating_mul(1_500));
         Engine {
             pool,
             config,
@@ -110,6 +116,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             events,
             tick_timeout,
             scan_timeout,
+            poll_timeout,
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -202,7 +209,14 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         }
         let requests: Vec<QuoteRequest> = requests.into_values().collect();
         let now = Utc::now();
-        let mut polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
+        let mut polled = poll_within(
+            &self.feed,
+            &requests,
+            now,
+            self.config.stale_secs,
+            self.poll_timeout,
+        )
+        .await;
 
         let engine = Arc::clone(self);
         let quotes = std::mem::take(&mut polled.quotes);

@@ -9,7 +9,7 @@ use signaldesk::db::quotes;
 use signaldesk::db::signals::get_signal;
 use signaldesk::domain::{ExitReason, SignalStatus};
 
-use crate::fake_exchange::FakeExchange;
+use crate::fake_exchange::{FakeExchange, Mode};
 use crate::helpers::{assert_check_passes, wait_until, SignalBuilder, TempDb, TestServer};
 
 const SLIP: f64 = 0.0005;
@@ -251,4 +251,26 @@ fn a_broken_symbol_never_stops_the_others() {
     );
     server.kill();
     assert_check_passes(&db);
+}
+#[test]
+fn an_exchange_that_times_out_is_a_feed_outage_not_a_stall() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
+    let server = start(&db, &exchange, &[("SIGNALDESK_TICK_SECS", "2")]);
+    server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
+    open(&server, "BTCUSDT", "LONG", 95.0, 110.0);
+
+    exchange.set_mode(Mode::Timeout);
+    let (_, before) = health(&server);
+    let ticks = before["engine"]["ticks"].as_u64().unwrap();
+    // Through two whole ticks of the outage, health says the feed is down, never a stall.
+    wait_until("two ticks of the outage", || {
+        let (status, body) = health(&server);
+        assert_eq!(body["stalled"], false, "{body}");
+        assert_eq!(status, 200, "{body}");
+        (body["engine"]["ticks"].as_u64()? >= ticks + 2 && body["feed"]["status"] == "down")
+            .then_some(())
+    });
+    let (_, body) = health(&server);
+    assert_eq!(body["engine"]["failed_ticks"], 0, "{body}");
 }
