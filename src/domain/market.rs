@@ -4,6 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::time::{EARLIEST, LATEST};
+
 /// Market data that must never reach a trade.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MarketDataError {
@@ -19,6 +21,19 @@ pub enum MarketDataError {
     OutsideRange { open_time: DateTime<Utc> },
     #[error("volume {0} is not a finite non-negative number")]
     BadVolume(f64),
+    #[error("time {0} lies outside 1970-01-01..=9999-12-31")]
+    BadTime(DateTime<Utc>),
+}
+
+/// A market time that may be used: from 1970 to 9999, the years the database stores and
+/// compares (`domain::time`). Beyond them the time arithmetic on a candle (its end, its day)
+/// overflows, and a far-future candle would sit in every window.
+pub fn valid_time(at: DateTime<Utc>) -> Result<DateTime<Utc>, MarketDataError> {
+    if (EARLIEST..=LATEST).contains(&at.naive_utc()) {
+        Ok(at)
+    } else {
+        Err(MarketDataError::BadTime(at))
+    }
 }
 
 /// A price that may be used: finite and strictly positive.
@@ -86,7 +101,8 @@ impl Timeframe {
     }
 }
 
-/// One OHLCV candle; `Candle::new` guarantees finite positive prices and low ≤ open, close ≤ high.
+/// One OHLCV candle; `Candle::new` guarantees a [`valid_time`], finite positive prices and
+/// low ≤ open, close ≤ high.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Candle {
     pub open_time: DateTime<Utc>,
@@ -106,6 +122,7 @@ impl Candle {
         close: f64,
         volume: f64,
     ) -> Result<Candle, MarketDataError> {
+        let open_time = valid_time(open_time)?;
         let open = valid_price("open", open)?;
         let high = valid_price("high", high)?;
         let low = valid_price("low", low)?;
@@ -281,6 +298,18 @@ mod tests {
     fn candles_that_began_before_the_trade_opened_are_ignored() {
         let candles = [candle(0, 150.0, 50.0), candle(60, 103.0, 101.0)];
         assert_eq!(range_since(&candles, 102.0, t(30), t(30)), (103.0, 101.0));
+    }
+
+    #[test]
+    fn a_candle_outside_the_storable_years_is_bad_data() {
+        let far = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(
+            Candle::new(far, 1.0, 1.0, 1.0, 1.0, 1.0),
+            Err(MarketDataError::BadTime(far))
+        );
+        let before_1970 = t(0) - Duration::days(365 * 60);
+        assert!(Candle::new(before_1970, 1.0, 1.0, 1.0, 1.0, 1.0).is_err());
+        assert!(Candle::new(t(0), 1.0, 1.0, 1.0, 1.0, 1.0).is_ok());
     }
 
     #[test]

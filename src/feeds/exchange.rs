@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 
 use super::http::{Answer, HttpClient, RetryPolicy};
 use super::{FeedError, PriceFeed, Quote, QuoteRequest};
-use crate::domain::market::{range_since, valid_price, Candle, Timeframe};
+use crate::domain::market::{range_since, valid_price, valid_time, Candle, Timeframe};
 
 /// Most klines one request returns on both exchanges; a longer window is clipped to it.
 pub const MAX_KLINES: usize = 1000;
@@ -329,9 +329,11 @@ pub fn decimal(field: &'static str, text: &str) -> Result<Option<f64>, FeedError
         .map_err(|_| FeedError::Malformed(format!("{field} is not a number: {text:?}")))
 }
 
-/// Milliseconds since the epoch as a UTC time.
+/// Milliseconds since the epoch as a UTC time, within the years the database stores
+/// (`domain::market::valid_time`).
 pub fn millis(field: &'static str, ms: i64) -> Result<DateTime<Utc>, FeedError> {
     DateTime::from_timestamp_millis(ms)
+        .and_then(|at| valid_time(at).ok())
         .ok_or_else(|| FeedError::Malformed(format!("{field} is not a time: {ms}")))
 }
 

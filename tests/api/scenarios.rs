@@ -274,3 +274,44 @@ fn an_exchange_that_times_out_is_a_feed_outage_not_a_stall() {
     let (_, body) = health(&server);
     assert_eq!(body["engine"]["failed_ticks"], 0, "{body}");
 }
+
+#[test]
+fn a_candle_stamped_at_the_end_of_time_fails_its_symbol_not_the_tick() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
+    let server = start(&db, &exchange, &[]);
+    server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
+    let broken = open(&server, "BTCUSDT", "LONG", 95.0, 110.0);
+    let fine = open(&server, "ETHUSDT", "LONG", 1_900.0, 2_200.0);
+    server.wait_ticks(1);
+
+    let end_of_time = chrono::DateTime::<Utc>::MAX_UTC.timestamp_millis();
+    exchange.candle(
+        "BTCUSDT",
+        end_of_time,
+        (100.0, 100.0, 100.0, 100.0),
+        now_ms(),
+    );
+    exchange.set_price("ETHUSDT", 2_300.0);
+    server.wait_for_stats("the target", |s| s["completed_trades"] == 1);
+
+    let (status, body) = health(&server);
+    assert_eq!(
+        (status, &body["engine"]["failed_ticks"]),
+        (200, &json!(0)),
+        "{body}"
+    );
+    let error = body["feed"]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("BTCUSDT: malformed"), "{body}");
+    let conn = &mut db.conn();
+    assert_eq!(
+        get_signal(conn, fine).unwrap().exit_reason,
+        Some(ExitReason::TakeProfit)
+    );
+    assert_eq!(
+        get_signal(conn, broken).unwrap().status,
+        SignalStatus::Active
+    );
+    server.kill();
+    assert_check_passes(&db);
+}
