@@ -141,7 +141,7 @@ impl<E: Exchange> ExchangeFeed<E> {
                 let earliest = now - Duration::minutes(MAX_KLINES as i64 - 1);
                 // Start one minute early: the candle that began before `since` overlaps it.
                 let start = window.since.max(earliest) - Duration::minutes(1);
-                let candles = self
+                let mut candles = self
                     .klines(
                         &request.symbol,
                         Timeframe::M1,
@@ -150,6 +150,10 @@ impl<E: Exchange> ExchangeFeed<E> {
                         MAX_KLINES,
                     )
                     .await?;
+                // Only minutes begun by the ticker's time: the trade is priced up to that time,
+                // so a later minute is read by a later tick, and one stamped ahead of the
+                // exchange's own clock is no price anyone has filled at yet.
+                candles.retain(|c| c.open_time <= ticker.time);
                 range_since(&candles, ticker.last_price, window.since, window.not_before)
             }
         };

@@ -315,3 +315,33 @@ fn a_candle_stamped_at_the_end_of_time_fails_its_symbol_not_the_tick() {
     server.kill();
     assert_check_passes(&db);
 }
+
+#[test]
+fn a_candle_stamped_after_the_price_it_came_with_never_closes_a_trade() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
+    let server = start(&db, &exchange, &[]);
+    server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
+    let long = open(&server, "BTCUSDT", "LONG", 95.0, 110.0);
+    let short = open(&server, "ETHUSDT", "SHORT", 2_100.0, 1_900.0);
+    server.wait_ticks(1);
+
+    // Minutes an hour from now, through both stops: no order has filled there yet.
+    let later = now_ms() + 3_600_000;
+    exchange.candle("BTCUSDT", later, (90.0, 90.0, 90.0, 90.0), now_ms());
+    exchange.candle(
+        "ETHUSDT",
+        later,
+        (2_150.0, 2_150.0, 2_150.0, 2_150.0),
+        now_ms(),
+    );
+    server.wait_ticks(3);
+
+    let conn = &mut db.conn();
+    for id in [long, short] {
+        let row = get_signal(conn, id).unwrap();
+        assert_eq!(row.status, SignalStatus::Active, "{row:?}");
+    }
+    server.kill();
+    assert_check_passes(&db);
+}
