@@ -72,7 +72,7 @@ pub struct EngineStatus {
 /// The last strategy scan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScanStatus {
-    /// The last scan that ran to its end.
+    /// When the last scan that ran to its end ended.
     pub last_scan_at: Option<DateTime<Utc>>,
     pub scans: u64,
     pub failed_scans: u64,

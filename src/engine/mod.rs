@@ -40,6 +40,8 @@ pub struct Engine<F = AnyFeed> {
     pub scan_timeout: StdDuration,
     /// Longest a tick waits for the feed's answers.
     pub poll_timeout: StdDuration,
+    /// Longest a scan waits for a symbol's candles.
+    pub scan_fetch_timeout: StdDuration,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
 }
@@ -108,6 +110,8 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         // 1.5 intervals (its write takes milliseconds) ends it well inside the 3 intervals after
         // which health reports a stall, however slowly the exchange fails.
         let poll_timeout = StdDuration::from_millis(config.tick_secs.saturating_mul(1_500));
+        // Likewise a scan, which fetches every symbol's candles at once.
+        let scan_fetch_timeout = StdDuration::from_millis(config.scan_secs.saturating_mul(1_500));
         Engine {
             pool,
             config,
@@ -117,6 +121,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             tick_timeout,
             scan_timeout,
             poll_timeout,
+            scan_fetch_timeout,
             in_flight: AtomicUsize::new(0),
         }
     }

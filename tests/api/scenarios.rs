@@ -345,3 +345,33 @@ fn a_candle_stamped_after_the_price_it_came_with_never_closes_a_trade() {
     server.kill();
     assert_check_passes(&db);
 }
+
+#[test]
+fn a_scanner_against_an_exchange_that_times_out_is_not_stalled() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
+    exchange.set_mode(Mode::Timeout);
+    let server = start(
+        &db,
+        &exchange,
+        &[
+            ("SIGNALDESK_SCAN", "on"),
+            ("SIGNALDESK_SCAN_SECS", "2"),
+            ("SIGNALDESK_TICK_SECS", "2"),
+        ],
+    );
+    // Through two whole scans of the outage, each symbol's scan says why; none is a stall.
+    let body = wait_until("two scans of the outage", || {
+        let (status, body) = health(&server);
+        assert_eq!(body["stalled"], false, "{body}");
+        assert_eq!(status, 200, "{body}");
+        (body["scanner"]["scans"].as_u64()? >= 2).then_some(body)
+    });
+    assert_eq!(body["scanner"]["failed_scans"], 0, "{body}");
+    let results = body["scanner"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{body}");
+    for result in results {
+        let said = result["result"].as_str().unwrap();
+        assert!(said.starts_with("error: timed out"), "{body}");
+    }
+}
