@@ -144,37 +144,47 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         self.status
             .record_tick(now, ms, result.as_ref().err().map(ToString::to_string));
         match &result {
-            Ok(outcome) => {
-                let failures: Vec<(i32, String, String)> = outcome
-                    .failed
-                    .iter()
-                    .map(|f| (f.signal_id, f.symbol.clone(), f.error.clone()))
-                    .collect();
-                for failure in &outcome.failed {
-                    log::error!(
-                        "could not book #{} {}, skipped until a later tick: {}",
-                        failure.signal_id,
-                        failure.symbol,
-                        failure.error
-                    );
-                }
-                self.status.record_booking_failures(now, &failures);
-                for closed in &outcome.closed {
-                    self.events.publish(Event::TradeClosed(closed.signal_id));
-                    log::info!(
-                        "closed #{} {} {} at {} pnl {:.4}",
-                        closed.signal_id,
-                        closed.symbol,
-                        closed.reason,
-                        crate::domain::format::price(closed.exit_price),
-                        closed.pnl
-                    );
-                }
-            }
+            Ok(_) => {}
+            // A write under way is not abandoned with its tick: it lands (or not) on its own
+            // and announces what it booked (`announce`).
+            Err(e @ TickError::TimedOut(_)) => log::warn!(
+                "tick {e}, retrying next tick; a database write under way still completes"
+            ),
             Err(e) => log::warn!("tick failed, nothing changed, retrying next tick: {e}"),
         }
         self.events.publish(Event::Tick);
         result
+    }
+
+    /// Report what a committed tick booked: its closes as events and in the log, the trades it
+    /// could not book on the status board. Called by the blocking job right after its commit, so
+    /// a close is announced even when the tick that started it was given up for lost.
+    fn announce(&self, outcome: &TickOutcome) {
+        let failures: Vec<(i32, String, String)> = outcome
+            .failed
+            .iter()
+            .map(|f| (f.signal_id, f.symbol.clone(), f.error.clone()))
+            .collect();
+        for failure in &outcome.failed {
+            log::error!(
+                "could not book #{} {}, skipped until a later tick: {}",
+                failure.signal_id,
+                failure.symbol,
+                failure.error
+            );
+        }
+        self.status.record_booking_failures(Utc::now(), &failures);
+        for closed in &outcome.closed {
+            self.events.publish(Event::TradeClosed(closed.signal_id));
+            log::info!(
+                "closed #{} {} {} at {} pnl {:.4}",
+                closed.signal_id,
+                closed.symbol,
+                closed.reason,
+                crate::domain::format::price(closed.exit_price),
+                closed.pnl
+            );
+        }
     }
 
     async fn run_tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
@@ -233,14 +243,16 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                     .pool
                     .get()
                     .map_err(|e| TickError::Db(e.to_string()))?;
-                book_poll(
+                let booked = book_poll(
                     &mut conn,
                     quotes,
                     &engine.config.rules,
                     engine.config.initial_balance,
                     truncate_to_micros(now.naive_utc()),
                 )
-                .map_err(|e| TickError::Db(e.to_string()))
+                .map_err(|e| TickError::Db(e.to_string()))?;
+                engine.announce(&booked.1);
+                Ok(booked)
             })
             .await,
         )??;
