@@ -9,7 +9,7 @@ use super::time::{EARLIEST, LATEST};
 /// Market data that must never reach a trade.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MarketDataError {
-    #[error("{what} is {value}, not a finite positive price")]
+    #[error("{what} is {value}, not a price between 1e-12 and 1e12")]
     BadPrice { what: &'static str, value: f64 },
     #[error("candle at {open_time} has high {high} below low {low}")]
     InvertedCandle {
@@ -36,9 +36,17 @@ pub fn valid_time(at: DateTime<Utc>) -> Result<DateTime<Utc>, MarketDataError> {
     }
 }
 
-/// A price that may be used: finite and strictly positive.
+/// The lowest price taken as real: three orders of magnitude below the smallest tick any
+/// exchange quotes (1e-9).
+pub const MIN_PRICE: f64 = 1e-12;
+/// The highest price taken as real: three orders of magnitude above bitcoin in the weakest
+/// quote currency. Between the two, sizing and PnL arithmetic stays far from overflow; a
+/// "price" of 1.7e308 that lasts would book an infinite loss (issue 10's hostile exchange).
+pub const MAX_PRICE: f64 = 1e12;
+
+/// A price that may be used: finite, and within [`MIN_PRICE`]..=[`MAX_PRICE`].
 pub fn valid_price(what: &'static str, value: f64) -> Result<f64, MarketDataError> {
-    if value.is_finite() && value > 0.0 {
+    if (MIN_PRICE..=MAX_PRICE).contains(&value) {
         Ok(value)
     } else {
         Err(MarketDataError::BadPrice { what, value })
@@ -101,7 +109,7 @@ impl Timeframe {
     }
 }
 
-/// One OHLCV candle; `Candle::new` guarantees a [`valid_time`], finite positive prices and
+/// One OHLCV candle; `Candle::new` guarantees a [`valid_time`], [`valid_price`]s and
 /// low ≤ open, close ≤ high.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Candle {
@@ -298,6 +306,25 @@ mod tests {
     fn candles_that_began_before_the_trade_opened_are_ignored() {
         let candles = [candle(0, 150.0, 50.0), candle(60, 103.0, 101.0)];
         assert_eq!(range_since(&candles, 102.0, t(30), t(30)), (103.0, 101.0));
+    }
+
+    #[test]
+    fn a_price_is_finite_and_within_the_plausible_range() {
+        let cases = [
+            (94_120.5, true, "bitcoin"),
+            (1e-9, true, "the smallest memecoin tick"),
+            (MIN_PRICE, true, "the lower bound"),
+            (MAX_PRICE, true, "the upper bound"),
+            (0.0, false, "zero"),
+            (-1.0, false, "negative"),
+            (f64::NAN, false, "NaN"),
+            (f64::INFINITY, false, "infinite"),
+            (5e-324, false, "the smallest double: sizing divides by it"),
+            (1.7e308, false, "nearly the largest double: pnl overflows"),
+        ];
+        for (value, ok, reason) in cases {
+            assert_eq!(valid_price("price", value).is_ok(), ok, "{reason}");
+        }
     }
 
     #[test]

@@ -291,7 +291,7 @@ impl TickerText<'_> {
 }
 
 /// A candle from one kline row: its open time in ms and the decimal strings of open, high, low,
-/// close and volume, validated (finite positive prices, high >= low).
+/// close and volume, validated (`domain::market::valid_price` prices, high >= low).
 pub fn kline(
     symbol: &str,
     open_ms: Option<i64>,

@@ -375,3 +375,37 @@ fn a_scanner_against_an_exchange_that_times_out_is_not_stalled() {
         assert!(said.starts_with("error: timed out"), "{body}");
     }
 }
+
+#[test]
+fn a_lasting_absurd_price_is_bad_data_never_a_booking() {
+    let db = TempDb::new();
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
+    let server = start(&db, &exchange, &[]);
+    server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
+    let short = open(&server, "BTCUSDT", "SHORT", 105.0, 90.0);
+    let long = open(&server, "ETHUSDT", "LONG", 1_900.0, 2_200.0);
+    server.wait_ticks(1);
+
+    // Finite and positive, and held for many polls: the SHORT's stop would fill near the
+    // largest double, its pnl and fees overflow to infinity and the balance with them.
+    exchange.set_price("BTCUSDT", 1.7e308);
+    exchange.set_price("ETHUSDT", 5e-324);
+    server.wait_ticks(3);
+    let (_, body) = health(&server);
+    assert_eq!(body["feed"]["status"], "down", "{body}");
+    let conn = &mut db.conn();
+    for id in [short, long] {
+        assert_eq!(get_signal(conn, id).unwrap().status, SignalStatus::Active);
+    }
+
+    exchange.set_price("BTCUSDT", 106.0);
+    exchange.set_price("ETHUSDT", 2_000.0);
+    server.wait_for_stats("the stop", |s| s["completed_trades"] == 1);
+    let stats = server.get_json("/api/stats");
+    assert!(
+        stats["balance"].as_f64().is_some_and(f64::is_finite),
+        "{stats}"
+    );
+    server.kill();
+    assert_check_passes(&db);
+}
