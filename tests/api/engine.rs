@@ -310,3 +310,35 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced() {
         assert_eq!(row.exit_reason, Some(ExitReason::TakeProfit));
     });
 }
+
+#[test]
+fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at() {
+    use diesel_migrations::MigrationHarness;
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    // The database as it was before the quotes table (and the sessions after it).
+    for _ in 0..2 {
+        conn.revert_last_migration(db::MIGRATIONS).unwrap();
+    }
+    let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
+    SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    SignalBuilder::long("BTCUSDT")
+        .levels(120.0, 110.0, 130.0)
+        .insert(&mut conn, at("2026-11-26 09:00:00"));
+    SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 10:00:00"));
+
+    db::run_migrations(&mut conn).unwrap();
+    let seeded: Vec<(String, f64)> = quotes::for_symbols(&mut conn, &["BTCUSDT", "ETHUSDT"])
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.symbol, q.price))
+        .collect();
+    assert_eq!(
+        seeded,
+        [("BTCUSDT".to_owned(), 120.0), ("ETHUSDT".to_owned(), 100.0)],
+        "each symbol's most recently priced trade"
+    );
+    let btc = quotes::get(&mut conn, "BTCUSDT").unwrap().unwrap();
+    assert_eq!(btc.price_time, at("2026-11-26 09:00:00"));
+    assert_eq!(btc.pending_price, None);
+}
