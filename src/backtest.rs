@@ -3,7 +3,8 @@
 //! (in memory by default). Signals open through `db::intake::open_signal` and close through
 //! `engine::tick::update_paper_trades` — the live engine's own code — so the backtest's trades
 //! follow exactly the live rules. Exits are checked on every 1-minute candle with the live
-//! engine's pessimistic rule (when one candle touched both levels, the stop).
+//! engine's pessimistic rule (when one candle touched both levels, the stop), on the range the
+//! live engine reads from that candle.
 
 use std::collections::BTreeMap;
 
@@ -76,12 +77,24 @@ pub struct BacktestReport {
     pub journal: Vec<JournalEntryRow>,
 }
 
+/// The minute's range as the live engine reads a candle (`domain::market::range_since`): its
+/// [`Candle::trusted_range`], a wick far beyond its own body cut back to the body.
+fn minute_range(candle: &Candle) -> PriceRange {
+    let (high, low) = candle.trusted_range();
+    PriceRange {
+        last: candle.close,
+        high,
+        low,
+    }
+}
+
 fn quote(symbol: &str, candle: &Candle, at: DateTime<Utc>) -> BTreeMap<String, Quote> {
+    let range = minute_range(candle);
     let q = Quote {
         symbol: symbol.to_owned(),
-        last_price: candle.close,
-        high: candle.high,
-        low: candle.low,
+        last_price: range.last,
+        high: range.high,
+        low: range.low,
         price_time: at,
         market_time: at,
         change_24h_pct: None,
@@ -131,11 +144,7 @@ pub fn run(
     let minute = Duration::minutes(1);
     for (i, candle) in minutes.iter().enumerate() {
         let closes_at = candle.open_time + minute;
-        let range = PriceRange {
-            last: candle.close,
-            high: candle.high,
-            low: candle.low,
-        };
+        let range = minute_range(candle);
         let naive_close = closes_at.naive_utc();
         if open
             .iter()

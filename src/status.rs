@@ -72,7 +72,7 @@ pub struct EngineStatus {
 /// The last strategy scan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScanStatus {
-    /// The last scan that ran to its end.
+    /// When the last scan that ran to its end ended.
     pub last_scan_at: Option<DateTime<Utc>>,
     pub scans: u64,
     pub failed_scans: u64,
@@ -240,15 +240,17 @@ impl StatusBoard {
             .clone()
     }
 
-    /// Whether no tick has run to its end for 3 × `tick_secs` (counted from the start before the
-    /// first one): trading has stalled (DESIGN.md §13).
-    pub fn ticks_stalled(&self, now: DateTime<Utc>, tick_secs: u64) -> bool {
-        stalled(self.engine().last_ok_at, self.0.started_at, now, tick_secs)
-    }
-
-    /// Whether no scan has run to its end for 3 × `scan_secs`.
-    pub fn scans_stalled(&self, now: DateTime<Utc>, scan_secs: u64) -> bool {
-        stalled(self.scan().last_scan_at, self.0.started_at, now, scan_secs)
+    /// What has stalled at `now` (DESIGN.md §13): the ticks when none has run to its end for
+    /// 3 × `tick_secs` (counted from the start before the first one), the scans likewise for
+    /// 3 × `scan_secs` when the scanner is on (`Some`). `/api/health` and `/metrics` both ask
+    /// here, so they always agree.
+    pub fn stall(&self, now: DateTime<Utc>, tick_secs: u64, scan_secs: Option<u64>) -> Stall {
+        let started = self.0.started_at;
+        Stall {
+            ticks: stalled(self.engine().last_ok_at, started, now, tick_secs),
+            scans: scan_secs
+                .is_some_and(|secs| stalled(self.scan().last_scan_at, started, now, secs)),
+        }
     }
 
     pub fn count_feed_errors(&self, failures: u64) {
@@ -274,6 +276,20 @@ impl StatusBoard {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// What [`StatusBoard::stall`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    pub ticks: bool,
+    pub scans: bool,
+}
+
+impl Stall {
+    /// Whether trading has stalled at all: health is down.
+    pub fn any(self) -> bool {
+        self.ticks || self.scans
     }
 }
 
@@ -305,6 +321,23 @@ mod tests {
         assert!(stalled(None, start, later(16), 5), "nothing ever succeeded");
         assert!(!stalled(Some(later(100)), start, later(110), 5));
         assert!(stalled(Some(later(100)), start, later(116), 5));
+    }
+
+    #[test]
+    fn a_stalled_scanner_counts_only_while_the_scanner_is_on() {
+        let board = StatusBoard::new("bybit");
+        let later = board.started_at() + chrono::Duration::seconds(200);
+        board.record_tick(later, 1.0, None);
+        let stall = board.stall(later, 5, Some(60));
+        assert_eq!(
+            stall,
+            Stall {
+                ticks: false,
+                scans: true
+            }
+        );
+        assert!(stall.any(), "a stalled scanner is a stall");
+        assert!(!board.stall(later, 5, None).any(), "the scanner is off");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::time::{EARLIEST, LATEST};
+
 /// Market data that must never reach a trade.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MarketDataError {
-    #[error("{what} is {value}, not a finite positive price")]
+    #[error("{what} is {value}, not a price between 1e-12 and 1e12")]
     BadPrice { what: &'static str, value: f64 },
     #[error("candle at {open_time} has high {high} below low {low}")]
     InvertedCandle {
@@ -19,11 +21,32 @@ pub enum MarketDataError {
     OutsideRange { open_time: DateTime<Utc> },
     #[error("volume {0} is not a finite non-negative number")]
     BadVolume(f64),
+    #[error("time {0} lies outside 1970-01-01..=9999-12-31")]
+    BadTime(DateTime<Utc>),
 }
 
-/// A price that may be used: finite and strictly positive.
+/// A market time that may be used: from 1970 to 9999, the years the database stores and
+/// compares (`domain::time`). Beyond them the time arithmetic on a candle (its end, its day)
+/// overflows, and a far-future candle would sit in every window.
+pub fn valid_time(at: DateTime<Utc>) -> Result<DateTime<Utc>, MarketDataError> {
+    if (EARLIEST..=LATEST).contains(&at.naive_utc()) {
+        Ok(at)
+    } else {
+        Err(MarketDataError::BadTime(at))
+    }
+}
+
+/// The lowest price taken as real: three orders of magnitude below the smallest tick any
+/// exchange quotes (1e-9).
+pub const MIN_PRICE: f64 = 1e-12;
+/// The highest price taken as real: three orders of magnitude above bitcoin in the weakest
+/// quote currency. Between the two, sizing and PnL arithmetic stays far from overflow; a
+/// "price" of 1.7e308 that lasts would book an infinite loss (issue 10's hostile exchange).
+pub const MAX_PRICE: f64 = 1e12;
+
+/// A price that may be used: finite, and within [`MIN_PRICE`]..=[`MAX_PRICE`].
 pub fn valid_price(what: &'static str, value: f64) -> Result<f64, MarketDataError> {
-    if value.is_finite() && value > 0.0 {
+    if (MIN_PRICE..=MAX_PRICE).contains(&value) {
         Ok(value)
     } else {
         Err(MarketDataError::BadPrice { what, value })
@@ -86,7 +109,8 @@ impl Timeframe {
     }
 }
 
-/// One OHLCV candle; `Candle::new` guarantees finite positive prices and low ≤ open, close ≤ high.
+/// One OHLCV candle; `Candle::new` guarantees a [`valid_time`], [`valid_price`]s and
+/// low ≤ open, close ≤ high.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Candle {
     pub open_time: DateTime<Utc>,
@@ -106,6 +130,7 @@ impl Candle {
         close: f64,
         volume: f64,
     ) -> Result<Candle, MarketDataError> {
+        let open_time = valid_time(open_time)?;
         let open = valid_price("open", open)?;
         let high = valid_price("high", high)?;
         let low = valid_price("low", low)?;
@@ -281,6 +306,37 @@ mod tests {
     fn candles_that_began_before_the_trade_opened_are_ignored() {
         let candles = [candle(0, 150.0, 50.0), candle(60, 103.0, 101.0)];
         assert_eq!(range_since(&candles, 102.0, t(30), t(30)), (103.0, 101.0));
+    }
+
+    #[test]
+    fn a_price_is_finite_and_within_the_plausible_range() {
+        let cases = [
+            (94_120.5, true, "bitcoin"),
+            (1e-9, true, "the smallest memecoin tick"),
+            (MIN_PRICE, true, "the lower bound"),
+            (MAX_PRICE, true, "the upper bound"),
+            (0.0, false, "zero"),
+            (-1.0, false, "negative"),
+            (f64::NAN, false, "NaN"),
+            (f64::INFINITY, false, "infinite"),
+            (5e-324, false, "the smallest double: sizing divides by it"),
+            (1.7e308, false, "nearly the largest double: pnl overflows"),
+        ];
+        for (value, ok, reason) in cases {
+            assert_eq!(valid_price("price", value).is_ok(), ok, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_candle_outside_the_storable_years_is_bad_data() {
+        let far = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(
+            Candle::new(far, 1.0, 1.0, 1.0, 1.0, 1.0),
+            Err(MarketDataError::BadTime(far))
+        );
+        let before_1970 = t(0) - Duration::days(365 * 60);
+        assert!(Candle::new(before_1970, 1.0, 1.0, 1.0, 1.0, 1.0).is_err());
+        assert!(Candle::new(t(0), 1.0, 1.0, 1.0, 1.0, 1.0).is_ok());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::db::{signals, DbPool};
 use crate::domain::time::truncate_to_micros;
 use crate::events::{Event, EventBus};
-use crate::feeds::{poll, AnyFeed, PriceFeed, QuoteRequest, Window};
+use crate::feeds::{poll_within, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
 use tick::{book_poll, TickOutcome};
 
@@ -38,6 +38,10 @@ pub struct Engine<F = AnyFeed> {
     pub tick_timeout: StdDuration,
     /// Longest a scan may run.
     pub scan_timeout: StdDuration,
+    /// Longest a tick waits for the feed's answers.
+    pub poll_timeout: StdDuration,
+    /// Longest a scan waits for a symbol's candles.
+    pub scan_fetch_timeout: StdDuration,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
 }
@@ -102,6 +106,12 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         // only a real hang is cut short.
         let tick_timeout = StdDuration::from_secs(config.tick_secs.saturating_mul(6).max(60));
         let scan_timeout = StdDuration::from_secs(config.scan_secs.saturating_mul(2).max(120));
+        // A tick starts at most one interval after the previous one ended; a poll cut off at
+        // 1.5 intervals (its write takes milliseconds) ends it well inside the 3 intervals after
+        // which health reports a stall, however slowly the exchange fails.
+        let poll_timeout = StdDuration::from_millis(config.tick_secs.saturating_mul(1_500));
+        // Likewise a scan, which fetches every symbol's candles at once.
+        let scan_fetch_timeout = StdDuration::from_millis(config.scan_secs.saturating_mul(1_500));
         Engine {
             pool,
             config,
@@ -110,6 +120,8 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             events,
             tick_timeout,
             scan_timeout,
+            poll_timeout,
+            scan_fetch_timeout,
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -132,37 +144,47 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         self.status
             .record_tick(now, ms, result.as_ref().err().map(ToString::to_string));
         match &result {
-            Ok(outcome) => {
-                let failures: Vec<(i32, String, String)> = outcome
-                    .failed
-                    .iter()
-                    .map(|f| (f.signal_id, f.symbol.clone(), f.error.clone()))
-                    .collect();
-                for failure in &outcome.failed {
-                    log::error!(
-                        "could not book #{} {}, skipped until a later tick: {}",
-                        failure.signal_id,
-                        failure.symbol,
-                        failure.error
-                    );
-                }
-                self.status.record_booking_failures(now, &failures);
-                for closed in &outcome.closed {
-                    self.events.publish(Event::TradeClosed(closed.signal_id));
-                    log::info!(
-                        "closed #{} {} {} at {} pnl {:.4}",
-                        closed.signal_id,
-                        closed.symbol,
-                        closed.reason,
-                        crate::domain::format::price(closed.exit_price),
-                        closed.pnl
-                    );
-                }
-            }
+            Ok(_) => {}
+            // A write under way is not abandoned with its tick: it lands (or not) on its own
+            // and announces what it booked (`announce`).
+            Err(e @ TickError::TimedOut(_)) => log::warn!(
+                "tick {e}, retrying next tick; a database write under way still completes"
+            ),
             Err(e) => log::warn!("tick failed, nothing changed, retrying next tick: {e}"),
         }
         self.events.publish(Event::Tick);
         result
+    }
+
+    /// Report what a committed tick booked: its closes as events and in the log, the trades it
+    /// could not book on the status board. Called by the blocking job right after its commit, so
+    /// a close is announced even when the tick that started it was given up for lost.
+    fn announce(&self, outcome: &TickOutcome) {
+        let failures: Vec<(i32, String, String)> = outcome
+            .failed
+            .iter()
+            .map(|f| (f.signal_id, f.symbol.clone(), f.error.clone()))
+            .collect();
+        for failure in &outcome.failed {
+            log::error!(
+                "could not book #{} {}, skipped until a later tick: {}",
+                failure.signal_id,
+                failure.symbol,
+                failure.error
+            );
+        }
+        self.status.record_booking_failures(Utc::now(), &failures);
+        for closed in &outcome.closed {
+            self.events.publish(Event::TradeClosed(closed.signal_id));
+            log::info!(
+                "closed #{} {} {} at {} pnl {:.4}",
+                closed.signal_id,
+                closed.symbol,
+                closed.reason,
+                crate::domain::format::price(closed.exit_price),
+                closed.pnl
+            );
+        }
     }
 
     async fn run_tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
@@ -202,7 +224,14 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         }
         let requests: Vec<QuoteRequest> = requests.into_values().collect();
         let now = Utc::now();
-        let mut polled = poll(&self.feed, &requests, now, self.config.stale_secs).await;
+        let mut polled = poll_within(
+            &self.feed,
+            &requests,
+            now,
+            self.config.stale_secs,
+            self.poll_timeout,
+        )
+        .await;
 
         let engine = Arc::clone(self);
         let quotes = std::mem::take(&mut polled.quotes);
@@ -214,14 +243,16 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                     .pool
                     .get()
                     .map_err(|e| TickError::Db(e.to_string()))?;
-                book_poll(
+                let booked = book_poll(
                     &mut conn,
                     quotes,
                     &engine.config.rules,
                     engine.config.initial_balance,
                     truncate_to_micros(now.naive_utc()),
                 )
-                .map_err(|e| TickError::Db(e.to_string()))
+                .map_err(|e| TickError::Db(e.to_string()))?;
+                engine.announce(&booked.1);
+                Ok(booked)
             })
             .await,
         )??;

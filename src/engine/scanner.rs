@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 use serde::Serialize;
 
 use super::actor::Running;
@@ -67,8 +68,14 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         Ok(ict(&ltf, &htf, timeframe.as_str(), Timeframe::H1.as_str()))
     }
 
-    async fn scan_symbol(self: &Arc<Self>, symbol: &Symbol, now: DateTime<Utc>) -> String {
-        let setup = match self.setup_for(symbol.as_str(), now).await {
+    /// What `setup` (the strategy's answer for `symbol`, or why there is none) comes to: a
+    /// signal opened through the intake, a refusal, or an error.
+    async fn scan_symbol(
+        self: &Arc<Self>,
+        symbol: &Symbol,
+        setup: Result<Option<Setup>, FeedError>,
+    ) -> String {
+        let setup = match setup {
             Ok(Some(setup)) => setup,
             Ok(None) => return "no setup".to_owned(),
             Err(e) => return format!("error: {e}"),
@@ -137,7 +144,8 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         }
     }
 
-    /// One scan of the watch-list: counts the scan in today's stats, then each symbol in turn.
+    /// One scan of the watch-list: counts the scan in today's stats, fetches every symbol's
+    /// candles, then hands each symbol's setup to the intake in watch-list order.
     pub async fn scan(self: &Arc<Self>) -> Vec<SymbolScan> {
         let now = Utc::now();
         let engine = Arc::clone(self);
@@ -151,10 +159,19 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         if let Ok(Err(e)) | Err(e) = counted.map_err(|e| e.to_string()) {
             log::warn!("scan not counted: {e}");
         }
+        // Every symbol's candles at once, each cut off at `scan_fetch_timeout`: an exchange
+        // that hangs is an error per symbol, not a scan longer than its interval (a stall).
+        let limit = self.scan_fetch_timeout;
+        let setups = join_all(self.config.symbols.iter().map(|symbol| async move {
+            actix_web::rt::time::timeout(limit, self.setup_for(symbol.as_str(), now))
+                .await
+                .unwrap_or_else(|_| Err(FeedError::Timeout(format!("no candles within {limit:?}"))))
+        }))
+        .await;
         let previous = self.status.scan().results;
         let mut results = Vec::with_capacity(self.config.symbols.len());
-        for symbol in &self.config.symbols {
-            let result = self.scan_symbol(symbol, now).await;
+        for (symbol, setup) in self.config.symbols.iter().zip(setups) {
+            let result = self.scan_symbol(symbol, setup).await;
             // An error is logged when it starts or changes, not on every scan of an outage.
             let repeated = previous
                 .iter()
@@ -167,7 +184,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                 result,
             });
         }
-        self.status.record_scan(now, results.clone());
+        self.status.record_scan(Utc::now(), results.clone());
         results
     }
 }

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 
 use super::http::{Answer, HttpClient, RetryPolicy};
 use super::{FeedError, PriceFeed, Quote, QuoteRequest};
-use crate::domain::market::{range_since, valid_price, Candle, Timeframe};
+use crate::domain::market::{range_since, valid_price, valid_time, Candle, Timeframe};
 
 /// Most klines one request returns on both exchanges; a longer window is clipped to it.
 pub const MAX_KLINES: usize = 1000;
@@ -141,7 +141,7 @@ impl<E: Exchange> ExchangeFeed<E> {
                 let earliest = now - Duration::minutes(MAX_KLINES as i64 - 1);
                 // Start one minute early: the candle that began before `since` overlaps it.
                 let start = window.since.max(earliest) - Duration::minutes(1);
-                let candles = self
+                let mut candles = self
                     .klines(
                         &request.symbol,
                         Timeframe::M1,
@@ -150,6 +150,10 @@ impl<E: Exchange> ExchangeFeed<E> {
                         MAX_KLINES,
                     )
                     .await?;
+                // Only minutes begun by the ticker's time: the trade is priced up to that time,
+                // so a later minute is read by a later tick, and one stamped ahead of the
+                // exchange's own clock is no price anyone has filled at yet.
+                candles.retain(|c| c.open_time <= ticker.time);
                 range_since(&candles, ticker.last_price, window.since, window.not_before)
             }
         };
@@ -287,7 +291,7 @@ impl TickerText<'_> {
 }
 
 /// A candle from one kline row: its open time in ms and the decimal strings of open, high, low,
-/// close and volume, validated (finite positive prices, high >= low).
+/// close and volume, validated (`domain::market::valid_price` prices, high >= low).
 pub fn kline(
     symbol: &str,
     open_ms: Option<i64>,
@@ -329,9 +333,11 @@ pub fn decimal(field: &'static str, text: &str) -> Result<Option<f64>, FeedError
         .map_err(|_| FeedError::Malformed(format!("{field} is not a number: {text:?}")))
 }
 
-/// Milliseconds since the epoch as a UTC time.
+/// Milliseconds since the epoch as a UTC time, within the years the database stores
+/// (`domain::market::valid_time`).
 pub fn millis(field: &'static str, ms: i64) -> Result<DateTime<Utc>, FeedError> {
     DateTime::from_timestamp_millis(ms)
+        .and_then(|at| valid_time(at).ok())
         .ok_or_else(|| FeedError::Malformed(format!("{field} is not a time: {ms}")))
 }
 

@@ -221,6 +221,32 @@ pub async fn poll<F: PriceFeed>(
     poll
 }
 
+/// [`poll`], cut off after `limit`: a feed that has not answered by then (an exchange that
+/// accepts connections but never answers, retried three times) counts as a timeout for every
+/// requested symbol, so the tick still runs to its end on time (DESIGN.md §13: a feed outage is
+/// the feed's status, not a stall).
+pub async fn poll_within<F: PriceFeed>(
+    feed: &F,
+    requests: &[QuoteRequest],
+    now: DateTime<Utc>,
+    stale_secs: u64,
+    limit: Duration,
+) -> FeedPoll {
+    match actix_web::rt::time::timeout(limit, poll(feed, requests, now, stale_secs)).await {
+        Ok(polled) => polled,
+        Err(_) => FeedPoll {
+            quotes: BTreeMap::new(),
+            failures: requests
+                .iter()
+                .map(|r| {
+                    let error = FeedError::Timeout(format!("no answer within {limit:?}"));
+                    (r.symbol.clone(), error)
+                })
+                .collect(),
+        },
+    }
+}
+
 /// The feed chosen by configuration.
 #[derive(Debug)]
 pub enum AnyFeed {

@@ -225,3 +225,38 @@ fn without_a_kline_file_the_exchange_history_gives_the_same_backtest() {
     assert_eq!(from_exchange["candles"], 7_199);
     assert_eq!(from_exchange, from_file);
 }
+
+#[test]
+fn a_wick_the_live_engine_cuts_back_to_its_body_never_closes_a_backtest_trade() {
+    let (mut candles, spec) = spec(None);
+    let before = run(&candles, &spec, |_, _| {}).unwrap();
+    // A trade exposed for more than its first minute, and a print in that minute far beyond
+    // the minute's own body, on the side of its stop.
+    let trade = before
+        .journal
+        .iter()
+        .find(|e| e.closed_at - e.opened_at > chrono::Duration::minutes(2))
+        .expect("a trade that lasts")
+        .clone();
+    let minute = candles
+        .iter_mut()
+        .find(|c| c.open_time.naive_utc() == trade.opened_at)
+        .expect("the trade's first minute");
+    match trade.direction {
+        Direction::Long => minute.low = minute.open.min(minute.close) * 0.4,
+        Direction::Short => minute.high = minute.open.max(minute.close) * 1.6,
+    }
+    assert!(minute.has_glitch_wick());
+
+    let after = run(&candles, &spec, |_, _| {}).unwrap();
+    let same = after
+        .journal
+        .iter()
+        .find(|e| e.opened_at == trade.opened_at)
+        .expect("the same trade");
+    assert_eq!(
+        (same.exit_reason, same.closed_at, same.exit_price),
+        (trade.exit_reason, trade.closed_at, trade.exit_price),
+        "the live engine judges that minute by its body"
+    );
+}

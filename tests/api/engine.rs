@@ -8,18 +8,21 @@ use std::time::{Duration, Instant};
 
 use actix::Actor;
 use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
 use signaldesk::config::Config;
+use signaldesk::db::signals::get_signal;
 use signaldesk::db::{self, quotes};
 use signaldesk::domain::market::{Candle, Timeframe};
+use signaldesk::domain::ExitReason;
 use signaldesk::engine::actor::TickActor;
 use signaldesk::engine::scanner::ScanActor;
-use signaldesk::engine::Engine;
-use signaldesk::events::EventBus;
+use signaldesk::engine::{Engine, TickError};
+use signaldesk::events::{Event, EventBus};
 use signaldesk::feeds::{AnyFeed, FeedError, PriceFeed, Quote, QuoteRequest};
 use signaldesk::status::{FeedHealth, StatusBoard};
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::TempDb;
+use crate::helpers::{SignalBuilder, TempDb};
 
 fn config(db: &TempDb, exchange_url: &str) -> Arc<Config> {
     let env = [
@@ -130,6 +133,7 @@ fn a_move_that_lasts_is_accepted_on_the_next_poll() {
 enum FirstCall {
     Panic,
     Hang,
+    Answer,
 }
 
 struct Scripted {
@@ -150,6 +154,7 @@ impl Scripted {
             match self.first {
                 FirstCall::Panic => panic!("scripted feed failure"),
                 FirstCall::Hang => futures_util::future::pending::<()>().await,
+                FirstCall::Answer => {}
             }
         }
     }
@@ -263,4 +268,77 @@ fn a_scan_that_panics_is_counted_and_the_next_scan_runs() {
             "{scan:?}"
         );
     });
+}
+
+#[test]
+fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced() {
+    let db = TempDb::new();
+    let config = config(&db, "http://127.0.0.1:9");
+    let opened = Utc::now().naive_utc() - chrono::Duration::minutes(1);
+    // The scripted price, 100, is through this trade's target.
+    let trade = SignalBuilder::long("BTCUSDT")
+        .levels(90.0, 85.0, 95.0)
+        .insert(&mut db.conn(), opened);
+    actix_web::rt::System::new().block_on(async {
+        let engine = Arc::into_inner(engine(&config, Scripted::new(FirstCall::Answer)))
+            .unwrap()
+            .with_timeouts(Duration::from_millis(300), Duration::from_millis(300));
+        let engine = Arc::new(engine);
+        let mut events = engine.events.subscribe();
+
+        // Another writer holds the lock past the tick's time limit: the tick gives up while its
+        // write waits (for up to the 5 s busy timeout) and lands once the lock is free.
+        let mut blocker = db.conn();
+        blocker.batch_execute("BEGIN IMMEDIATE").unwrap();
+        let result = engine.tick().await;
+        assert!(matches!(result, Err(TickError::TimedOut(_))), "{result:?}");
+        blocker.batch_execute("ROLLBACK").unwrap();
+
+        let announced = actix_web::rt::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match events.recv().await {
+                    Ok(Event::TradeClosed(id)) => break id,
+                    Ok(_) => continue,
+                    Err(e) => panic!("event bus: {e}"),
+                }
+            }
+        })
+        .await
+        .expect("the close announced");
+        assert_eq!(announced, trade.id);
+        let row = get_signal(&mut db.conn(), trade.signal_id()).unwrap();
+        assert_eq!(row.exit_reason, Some(ExitReason::TakeProfit));
+    });
+}
+
+#[test]
+fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at() {
+    use diesel_migrations::MigrationHarness;
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    // The database as it was before the quotes table (and the sessions after it).
+    for _ in 0..2 {
+        conn.revert_last_migration(db::MIGRATIONS).unwrap();
+    }
+    let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
+    SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    SignalBuilder::long("BTCUSDT")
+        .levels(120.0, 110.0, 130.0)
+        .insert(&mut conn, at("2026-11-26 09:00:00"));
+    SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 10:00:00"));
+
+    db::run_migrations(&mut conn).unwrap();
+    let seeded: Vec<(String, f64)> = quotes::for_symbols(&mut conn, &["BTCUSDT", "ETHUSDT"])
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.symbol, q.price))
+        .collect();
+    assert_eq!(
+        seeded,
+        [("BTCUSDT".to_owned(), 120.0), ("ETHUSDT".to_owned(), 100.0)],
+        "each symbol's most recently priced trade"
+    );
+    let btc = quotes::get(&mut conn, "BTCUSDT").unwrap().unwrap();
+    assert_eq!(btc.price_time, at("2026-11-26 09:00:00"));
+    assert_eq!(btc.pending_price, None);
 }

@@ -16,6 +16,7 @@ mod openapi;
 mod pages;
 mod repository;
 mod scanner;
+mod scenarios;
 mod security;
 mod server;
 mod tick;

@@ -82,9 +82,12 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     let config = &state.config;
     let feed = state.status.feed();
     let engine = state.status.engine();
-    let ticks_stalled = state.status.ticks_stalled(now, config.tick_secs);
-    let scans_stalled = config.scan && state.status.scans_stalled(now, config.scan_secs);
-    let stalled = ticks_stalled || scans_stalled;
+    let stall = state.status.stall(
+        now,
+        config.tick_secs,
+        config.scan.then_some(config.scan_secs),
+    );
+    let stalled = stall.any();
     let status = if db.status != "ok" || stalled {
         "down"
     } else if feed.status != FeedHealth::Ok || !engine.booking_failures.is_empty() {
@@ -102,7 +105,7 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         last_tick_at: engine.last_tick_at,
         last_tick_ms: engine.last_tick_ms,
         engine: Engine {
-            stalled: ticks_stalled,
+            stalled: stall.ticks,
             last_ok_at: engine.last_ok_at,
             ticks: engine.ticks,
             failed_ticks: engine.failed_ticks,
@@ -111,7 +114,7 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         },
         scanner: Scanner {
             enabled: config.scan,
-            stalled: scans_stalled,
+            stalled: stall.scans,
             last: state.status.scan(),
         },
     };

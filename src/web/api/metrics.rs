@@ -78,10 +78,16 @@ pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, Api
         engine.failed_ticks
     );
     let now = chrono::Utc::now();
+    let config = &state.config;
     let _ = writeln!(
         out,
-        "# HELP signaldesk_stalled 1 while no tick has run to its end for three tick intervals.\n# TYPE signaldesk_stalled gauge\nsignaldesk_stalled {}",
-        u8::from(state.status.ticks_stalled(now, state.config.tick_secs))
+        "# HELP signaldesk_stalled 1 while no tick (or, with the scanner on, no scan) has run to its end for three of its intervals.\n# TYPE signaldesk_stalled gauge\nsignaldesk_stalled {}",
+        u8::from(
+            state
+                .status
+                .stall(now, config.tick_secs, config.scan.then_some(config.scan_secs))
+                .any()
+        )
     );
     let _ = writeln!(
         out,
