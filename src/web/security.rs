@@ -1,6 +1,6 @@
 //! Middleware every request passes (DESIGN.md §13): the security headers on every response, the
 //! `Host` allow-list against DNS rebinding, the refusal of cross-site unsafe requests, and a
-//! deadline and size limit on request bodies.
+//! deadline, a size limit and no content coding on request bodies.
 //! Depends only on the configuration; knows nothing about routes.
 
 use std::time::Duration;
@@ -178,9 +178,26 @@ enum BodyError {
     Broken(actix_web::error::PayloadError),
 }
 
+/// The content coding a request declares for its body, other than `identity`, if any (a value
+/// that is not visible ASCII counts as an unknown coding).
+fn content_coding(req: &ServiceRequest) -> Option<String> {
+    req.headers()
+        .get_all(header::CONTENT_ENCODING)
+        .flat_map(|value| value.to_str().unwrap_or("\u{fffd}").split(','))
+        .map(str::trim)
+        .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+        .map(|coding| coding.chars().take(40).collect())
+}
+
 /// Read the whole body (at most [`MAX_BODY_BYTES`]) within [`BODY_DEADLINE`] before any handler
 /// runs, so a client that trickles a body, or never sends the one it announced, holds its
 /// connection for at most that long (actix's own timeout covers only the request head).
+///
+/// A body with a content coding (`Content-Encoding: gzip`, `deflate`) is refused unread (415):
+/// actix's extractors would inflate it in one piece before any size limit applies, so 64 KiB of
+/// deflate would take 64 MiB of memory, and a few hundred such requests at once all of it. No
+/// client of this API compresses what it sends (TradingView does not). The header is removed
+/// from every request let through, so nothing downstream decodes a body.
 pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -194,6 +211,15 @@ pub async fn body_deadline(
     if announced.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Ok(refuse(req, too_large()));
     }
+    let has_body = announced.is_some_and(|len| len > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    if let Some(coding) = content_coding(&req).filter(|_| has_body) {
+        let message = format!(
+            "compressed request bodies are not accepted (Content-Encoding: {coding}); send the body uncompressed"
+        );
+        return Ok(refuse(req, ApiError::UnsupportedMediaType(message)));
+    }
+    req.headers_mut().remove(header::CONTENT_ENCODING);
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     let read = async {

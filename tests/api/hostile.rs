@@ -1,0 +1,103 @@
+//! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
+//! compressed bodies that would inflate a thousandfold.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{TempDb, TestServer, API_TOKEN};
+
+/// The real server on the simulated feed: these tests never need an exchange.
+fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
+    let mut env = env.to_vec();
+    env.push(("SIGNALDESK_FEED", "simulated"));
+    TestServer::start(&db.path, &env)
+}
+
+/// A client that opens a new connection for every request and follows no redirect.
+fn fresh_connections() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// `data` as a zlib stream (`Content-Encoding: deflate`) of stored, uncompressed blocks.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = data.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for byte in data {
+        a = (a + u32::from(*byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
+#[test]
+fn compressed_bodies_are_refused_before_they_are_inflated() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let client = fresh_connections();
+    let url = |path: &str| format!("{}{path}", server.address);
+    let alert = json!({"token": "wrong-token-0123456789", "symbol": "BTCUSDT"}).to_string();
+    let deflated = client
+        .post(url("/api/webhook/tradingview"))
+        .header("Content-Encoding", "deflate")
+        .body(zlib_stored(alert.as_bytes()))
+        .send()
+        .unwrap();
+    assert_eq!(deflated.status(), 415, "a deflated alert is not read");
+    assert_eq!(
+        deflated.headers().get("accept-encoding").unwrap(),
+        "identity"
+    );
+    assert!(deflated.headers().contains_key("content-security-policy"));
+    let body: Value = deflated.json().unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("Content-Encoding"),
+        "{body}"
+    );
+    assert!(body["field"].is_null(), "{body}");
+    for (path, coding) in [
+        ("/api/signals", "gzip"),
+        ("/api/journal/1", "GZIP"),
+        ("/login", "identity, gzip"),
+    ] {
+        let request = if path == "/api/journal/1" {
+            client.patch(url(path))
+        } else {
+            client.post(url(path))
+        };
+        let response = request
+            .bearer_auth(API_TOKEN)
+            .header("Content-Encoding", coding)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 3, 0])
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 415, "{path} {coding}");
+    }
+    // An identity coding is no coding; a refused body counted nothing against the address.
+    let plain = client
+        .post(url("/api/webhook/tradingview"))
+        .header("Content-Encoding", "identity")
+        .body(json!({"token": API_TOKEN}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(
+        plain.status(),
+        400,
+        "past the token check: a field is missing"
+    );
+}
