@@ -1,6 +1,8 @@
 //! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
-//! compressed bodies that would inflate a thousandfold.
+//! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -100,4 +102,47 @@ fn compressed_bodies_are_refused_before_they_are_inflated() {
         400,
         "past the token check: a field is missing"
     );
+}
+
+#[test]
+fn head_on_the_event_stream_holds_no_stream_open() {
+    let db = TempDb::new();
+    let server = start(&db, &[("SIGNALDESK_MAX_EVENT_STREAMS", "2")]);
+    let client = fresh_connections();
+    let url = format!("{}/api/events", server.address);
+    for i in 0..5 {
+        let head = client.head(&url).send().unwrap();
+        assert_eq!(head.status(), 200, "HEAD {i}");
+        assert_eq!(
+            head.headers().get("content-type").unwrap(),
+            "text/event-stream"
+        );
+        assert!(head.headers().contains_key("x-frame-options"));
+    }
+    let first = client.get(&url).send().unwrap();
+    let second = client.get(&url).send().unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200),
+        "both slots free"
+    );
+    assert_eq!(
+        client.head(&url).send().unwrap().status(),
+        503,
+        "HEAD answers what GET would"
+    );
+    // A raw HEAD is answered in full and its connection closes, as the client asked.
+    drop((first, second));
+    let mut stream = TcpStream::connect(server.address.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"HEAD /api/events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("the server closes the connection after the head");
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
 }
