@@ -108,11 +108,26 @@ impl AllowedHosts {
     }
 }
 
+/// The explicit port of a `host[:port]` (IPv6 in brackets), if it has one.
+fn explicit_port(authority: &str) -> Option<u16> {
+    let rest = match authority.rfind(']') {
+        Some(end) => &authority[end + 1..],
+        None => authority,
+    };
+    rest.rsplit_once(':')?.1.parse().ok()
+}
+
 /// Why an unsafe request (anything but GET, HEAD, OPTIONS) from a browser is refused, if it is:
-/// its `Origin` is another site's (or `null`), or `Sec-Fetch-Site` says cross-site. Browsers send
-/// these on every cross-site POST, scripts and TradingView send neither. Without it a page
-/// anywhere could post wrong tokens to `/login` or the webhook from its visitors' browsers (a
-/// simple request needs no CORS preflight) and lock their addresses out, or log them in.
+/// its `Origin` is not this server (another site's, `null`, or another port of this host), or
+/// `Sec-Fetch-Site` says it comes from another origin (`cross-site`, or `same-site`: another port
+/// or subdomain). Browsers send these on every cross-origin POST, scripts and TradingView send
+/// neither. Without it a page anywhere, or on another port of localhost, could post wrong tokens
+/// to `/login` or the webhook from its visitors' browsers (a simple request needs no CORS
+/// preflight) and lock their addresses out, or log them in.
+///
+/// The Origin's port is compared with the `Host` header's when both name the same host and
+/// `Host` has a port: a proxy that rewrites `Host` to its upstream, or drops the port, makes
+/// that comparison impossible, and the name alone decides, as for `Host`.
 fn cross_site(req: &ServiceRequest, hosts: &AllowedHosts) -> Option<String> {
     use actix_web::http::Method;
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -123,18 +138,36 @@ fn cross_site(req: &ServiceRequest, hosts: &AllowedHosts) -> Option<String> {
         .headers()
         .get("sec-fetch-site")
         .map(HeaderValue::as_bytes);
-    if fetch_site == Some(b"cross-site".as_slice()) {
+    if matches!(fetch_site, Some(b"cross-site" | b"same-site")) {
         return refused();
     }
     let origin = req.headers().get(header::ORIGIN)?;
-    let authority = origin.to_str().ok().and_then(|o| {
-        o.strip_prefix("https://")
-            .or_else(|| o.strip_prefix("http://"))
-    });
-    match authority {
-        Some(authority) if !authority.contains('/') && hosts.allows(authority) => None,
-        _ => refused(),
+    let (authority, default_port) = match origin.to_str() {
+        Ok(o) => match (o.strip_prefix("https://"), o.strip_prefix("http://")) {
+            (Some(rest), _) => (rest, 443),
+            (_, Some(rest)) => (rest, 80),
+            _ => return refused(),
+        },
+        Err(_) => return refused(),
+    };
+    if authority.contains('/') || !hosts.allows(authority) {
+        return refused();
     }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let other_port = host.is_some_and(|host| {
+        host_of(&host) == host_of(authority)
+            && explicit_port(&host)
+                .is_some_and(|port| port != explicit_port(authority).unwrap_or(default_port))
+    });
+    if other_port {
+        return refused();
+    }
+    None
 }
 
 /// Refuse requests for a host name that is not this server's (400), and unsafe requests from
@@ -289,6 +322,21 @@ mod tests {
         ];
         for (host, allowed, reason) in cases {
             assert_eq!(hosts.allows(host), *allowed, "{reason}: {host}");
+        }
+    }
+
+    #[test]
+    fn explicit_ports_are_read_from_names_and_ipv6_addresses() {
+        let cases: &[(&str, Option<u16>)] = &[
+            ("localhost:8080", Some(8080)),
+            ("localhost", None),
+            ("[::1]:9000", Some(9000)),
+            ("[::1]", None),
+            ("127.0.0.1:1", Some(1)),
+            ("desk.lan:99999", None),
+        ];
+        for (authority, port) in cases {
+            assert_eq!(explicit_port(authority), *port, "{authority}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
-//! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream.
+//! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream, posts
+//! from other ports of this host.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,6 +15,10 @@ fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
     let mut env = env.to_vec();
     env.push(("SIGNALDESK_FEED", "simulated"));
     TestServer::start(&db.path, &env)
+}
+
+fn port_of(server: &TestServer) -> String {
+    server.address.rsplit(':').next().unwrap().to_owned()
 }
 
 /// A client that opens a new connection for every request and follows no redirect.
@@ -145,4 +150,60 @@ fn head_on_the_event_stream_holds_no_stream_open() {
         .read_to_string(&mut answer)
         .expect("the server closes the connection after the head");
     assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+}
+
+#[test]
+fn pages_on_other_ports_of_this_host_cannot_post() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let client = fresh_connections();
+    let port = port_of(&server);
+    let login = |headers: &[(&str, String)], token: &str| {
+        let mut request = client
+            .post(format!("{}/login", server.address))
+            .form(&[("token", token)]);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send().unwrap().status().as_u16()
+    };
+    let other_port = if port == "1" { "2" } else { "1" };
+    for _ in 0..12 {
+        for headers in [
+            vec![
+                ("Origin", format!("http://localhost:{other_port}")),
+                ("Host", format!("localhost:{port}")),
+            ],
+            vec![("Origin", format!("http://127.0.0.1:{other_port}"))],
+            vec![("Sec-Fetch-Site", "same-site".to_owned())],
+            vec![
+                ("Origin", format!("http://127.0.0.1:{port}")),
+                ("Sec-Fetch-Site", "same-site".to_owned()),
+            ],
+        ] {
+            assert_eq!(
+                login(&headers, "wrong-token-0123456789"),
+                403,
+                "{headers:?}"
+            );
+        }
+        let webhook = client
+            .post(format!("{}/api/webhook/tradingview", server.address))
+            .header("Origin", format!("http://127.0.0.1:{other_port}"))
+            .body(json!({"token": "wrong-token-0123456789"}).to_string())
+            .send()
+            .unwrap();
+        assert_eq!(webhook.status(), 403);
+    }
+    // This server's own pages still post, and none of the refused posts counted.
+    let own = vec![
+        ("Origin", format!("http://127.0.0.1:{port}")),
+        ("Sec-Fetch-Site", "same-origin".to_owned()),
+    ];
+    assert_eq!(login(&own, API_TOKEN), 303);
+    let own_name = vec![
+        ("Origin", format!("http://localhost:{port}")),
+        ("Host", format!("localhost:{port}")),
+    ];
+    assert_eq!(login(&own_name, API_TOKEN), 303);
 }
