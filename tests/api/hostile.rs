@@ -1,6 +1,6 @@
 //! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
 //! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream, posts
-//! from other ports of this host.
+//! from other ports of this host, token guesses hidden behind body errors.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -206,4 +206,42 @@ fn pages_on_other_ports_of_this_host_cannot_post() {
         ("Host", format!("localhost:{port}")),
     ];
     assert_eq!(login(&own_name, API_TOKEN), 303);
+}
+
+#[test]
+fn tokens_are_checked_before_the_body_is_read() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let client = fresh_connections();
+    let url = |path: &str| format!("{}{path}", server.address);
+    let send = |path: &str, token: Option<&str>, body: &str| {
+        let mut request = if path.starts_with("/api/journal") {
+            client.patch(url(path))
+        } else {
+            client.post(url(path))
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for path in ["/api/signals", "/api/journal/1"] {
+        assert_eq!(send(path, None, "not json"), 401, "{path}");
+        assert_eq!(send(path, None, r#"{"unknown": 1}"#), 401, "{path}");
+        assert_eq!(send(path, Some(API_TOKEN), "not json"), 400, "{path}");
+    }
+    for _ in 0..10 {
+        assert_eq!(
+            send("/api/signals", Some("wrong-token-0123456789"), "{"),
+            401
+        );
+    }
+    for path in ["/api/signals", "/api/journal/1"] {
+        assert_eq!(send(path, Some(API_TOKEN), "not json"), 429, "{path}");
+    }
 }
