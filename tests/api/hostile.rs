@@ -1,6 +1,6 @@
 //! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
 //! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream, posts
-//! from other ports of this host, token guesses hidden behind body errors.
+//! from other ports of this host, token guesses hidden behind body errors, repeated parameters.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -244,4 +244,29 @@ fn tokens_are_checked_before_the_body_is_read() {
     for path in ["/api/signals", "/api/journal/1"] {
         assert_eq!(send(path, Some(API_TOKEN), "not json"), 429, "{path}");
     }
+}
+
+#[test]
+fn repeated_query_parameters_are_refused() {
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    for path in [
+        "/api/signals?status=active&status=closed",
+        "/api/journal?limit=1&limit=500",
+        "/api/daily?from=2026-01-01&from=2026-02-01",
+        "/api/equity?by=day&by=trade",
+    ] {
+        let response = server.get(path);
+        assert_eq!(response.status(), 400, "{path}");
+        let body: Value = response.json().unwrap();
+        let name = path.split(['?', '=']).nth(1).unwrap();
+        assert_eq!(body["field"], name, "{path}: {body}");
+    }
+    for path in ["/journal?symbol=BTCUSDT&symbol=ETHUSDT", "/history?to=&to="] {
+        assert_eq!(server.get(path).status(), 400, "{path}");
+    }
+    assert_eq!(
+        server.get("/api/signals?status=active&limit=5").status(),
+        200
+    );
 }
