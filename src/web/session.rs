@@ -7,6 +7,8 @@
 //! first start), never with the token itself. A cookie is valid only while its `sessions` row
 //! lives, so a session ends when it is logged out (the row is deleted), when it expires (7 days),
 //! when the API token changes (the fingerprint no longer matches) or when the key is replaced.
+//! The key is read once, at start ([`SessionKey`]): deleting its row takes effect at the next
+//! start; deleting `sessions` rows ends those sessions at once.
 
 use std::sync::Arc;
 
