@@ -1,14 +1,22 @@
 //! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
 //! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream, posts
-//! from other ports of this host, token guesses hidden behind body errors, repeated parameters.
+//! from other ports of this host, token guesses hidden behind body errors, repeated parameters,
+//! a copy of the database turned into a session.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use sha2::Sha256;
+use signaldesk::db::journal;
+use signaldesk::db::schema::{secrets, sessions};
+use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::domain::ExitReason;
 
-use crate::helpers::{TempDb, TestServer, API_TOKEN};
+use crate::helpers::{SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE};
 
 /// The real server on the simulated feed: these tests never need an exchange.
 fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
@@ -269,4 +277,64 @@ fn repeated_query_parameters_are_refused() {
         server.get("/api/signals?status=active&limit=5").status(),
         200
     );
+}
+
+/// HMAC-SHA256 of length-prefixed `parts` under `key`, in hex: how the server signs sessions.
+fn mac_hex(key: &[u8], parts: &[&str]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
+    }
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_copy_of_the_database_opens_no_session() {
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let now = signaldesk::clock::now_utc();
+    let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, now);
+    let close = CloseRequest {
+        exit_price: 110.0,
+        exit_reason: ExitReason::TakeProfit,
+        fee_rate: FEE_RATE,
+        closed_at: now,
+    };
+    close_signal(&mut conn, signal.signal_id(), &close, INITIAL_BALANCE).unwrap();
+    let server = start(&db, &[]);
+    let login = fresh_connections()
+        .post(format!("{}/login", server.address))
+        .form(&[("token", API_TOKEN)])
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 303);
+
+    // Whoever reads a backup gets the key and the session rows, and signs a cookie with them.
+    let key: Vec<u8> = secrets::table
+        .select(secrets::value)
+        .first(&mut conn)
+        .unwrap();
+    let (row_id, fingerprint): (String, String) = sessions::table
+        .select((sessions::id, sessions::token_fingerprint))
+        .first(&mut conn)
+        .unwrap();
+    let cookie = format!(
+        "signaldesk_session={row_id}.{}",
+        mac_hex(&key, &["session", &row_id, &fingerprint])
+    );
+    let csrf = mac_hex(&key, &["csrf", &row_id]);
+    let save = fresh_connections()
+        .post(format!("{}/journal/1", server.address))
+        .header("Cookie", cookie)
+        .form(&[("csrf", csrf.as_str()), ("notes", "forged"), ("tags", "")])
+        .send()
+        .unwrap();
+    assert_eq!(save.status(), 403, "the row holds no usable session id");
+    let entry = journal::get_entry(&mut conn, 1).unwrap();
+    assert_eq!(entry.notes, None);
 }
