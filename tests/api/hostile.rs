@@ -1,7 +1,7 @@
 //! What a hostile client or page tries beyond tests/api/security.rs, against the real server:
 //! compressed bodies that would inflate a thousandfold, HEAD requests on the event stream, posts
 //! from other ports of this host, token guesses hidden behind body errors, repeated parameters,
-//! a copy of the database turned into a session.
+//! a copy of the database turned into a session, one address holding every connection.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,7 +16,9 @@ use signaldesk::db::schema::{secrets, sessions};
 use signaldesk::db::signals::{close_signal, CloseRequest};
 use signaldesk::domain::ExitReason;
 
-use crate::helpers::{SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{
+    wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+};
 
 /// The real server on the simulated feed: these tests never need an exchange.
 fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
@@ -337,4 +339,48 @@ fn a_copy_of_the_database_opens_no_session() {
     assert_eq!(save.status(), 403, "the row holds no usable session id");
     let entry = journal::get_entry(&mut conn, 1).unwrap();
     assert_eq!(entry.notes, None);
+}
+
+#[test]
+fn one_address_cannot_hold_every_connection() {
+    use signaldesk::web::connections::PER_CLIENT;
+    let db = TempDb::new();
+    let server = start(&db, &[]);
+    let socket = server.address.trim_start_matches("http://").to_owned();
+    // Heads that never end, from one address, more of them than it may hold.
+    let extra = 8;
+    let mut held: Vec<TcpStream> = (0..PER_CLIENT + extra)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&socket).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            stream
+                .write_all(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // The ones over the limit are shut down unread; the others wait for their heads' timeout
+    // (408). Without the limit every one of them gets the 408.
+    let mut shut_unread = 0;
+    for stream in &mut held {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        if answer.is_empty() {
+            shut_unread += 1;
+        } else {
+            assert!(answer.starts_with(b"HTTP/1.1 408"), "{answer:?}");
+        }
+    }
+    assert_eq!(shut_unread, extra);
+    drop(held);
+    let health = wait_until("the address's connections to be released", || {
+        server
+            .client
+            .get(format!("{}/api/health", server.address))
+            .send()
+            .ok()
+    });
+    assert_eq!(health.status(), 200);
 }
