@@ -20,6 +20,7 @@ use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 use crate::status::StatusBoard;
 use crate::web::api::events::StreamSlots;
+use crate::web::connections::{self, ConnectionCounts};
 use crate::web::limiter::FailureLimiter;
 use crate::web::security::{self, AllowedHosts};
 use crate::web::session::{random_bytes, RandomError, SessionKey};
@@ -118,6 +119,7 @@ impl App {
             started_at: Instant::now(),
         });
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let connections = ConnectionCounts::new(connections::PER_CLIENT);
         let server = HttpServer::new(move || {
             let counted = state.status.clone();
             actix_web::App::new()
@@ -145,6 +147,8 @@ impl App {
                 .configure(routes)
         })
         .workers(workers)
+        // At most connections::PER_CLIENT of them per client address.
+        .on_connect(move |io, data| connections::on_connect(&connections, io, data))
         // Bounded connection lifetimes, so idle or slow clients cannot hold sockets (and file
         // descriptors) open: the head within 5 s, the body within 10 s (security::body_deadline),
         // idle keep-alive 5 s. Half-closed connections stay allowed (a client that shuts down its

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// The body did not arrive in time: 408.
     #[error("{0}")]
     RequestTimeout(String),
+    /// The body is compressed (a `Content-Encoding` other than identity): 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Too many failed attempts from this address: 429 with `Retry-After`.
     #[error("{message}")]
     TooManyRequests {
@@ -124,6 +127,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -138,6 +142,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Some(secs) = self.retry_after_secs() {
             response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        if let ApiError::UnsupportedMediaType(_) = self {
+            // RFC 9110 §15.5.16: say which content codings would have been accepted.
+            response.insert_header((actix_web::http::header::ACCEPT_ENCODING, "identity"));
         }
         response.json(ErrorBody {
             error: &message,
@@ -185,6 +193,11 @@ mod tests {
                 ApiError::RequestTimeout("the request body did not arrive within 10 s".into()),
                 408,
                 r#"{"error":"the request body did not arrive within 10 s","field":null}"#,
+            ),
+            (
+                ApiError::UnsupportedMediaType("compressed bodies are refused".into()),
+                415,
+                r#"{"error":"compressed bodies are refused","field":null}"#,
             ),
             (
                 ApiError::TooManyRequests {

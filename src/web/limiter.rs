@@ -21,9 +21,9 @@ pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Addresses tracked at most.
 pub const MAX_ADDRESSES: usize = 10_000;
 
-/// Whom a failure is counted against.
+/// Whom a failure (or a connection, see `connections`) is counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Client {
+pub enum Client {
     V4(u32),
     /// The /64 prefix.
     V6(u64),

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod connections;
 pub mod error;
 pub mod limiter;
 pub mod pages;

@@ -1,6 +1,6 @@
 //! Middleware every request passes (DESIGN.md §13): the security headers on every response, the
 //! `Host` allow-list against DNS rebinding, the refusal of cross-site unsafe requests, and a
-//! deadline and size limit on request bodies.
+//! deadline, a size limit and no content coding on request bodies.
 //! Depends only on the configuration; knows nothing about routes.
 
 use std::time::Duration;
@@ -108,11 +108,26 @@ impl AllowedHosts {
     }
 }
 
+/// The explicit port of a `host[:port]` (IPv6 in brackets), if it has one.
+fn explicit_port(authority: &str) -> Option<u16> {
+    let rest = match authority.rfind(']') {
+        Some(end) => &authority[end + 1..],
+        None => authority,
+    };
+    rest.rsplit_once(':')?.1.parse().ok()
+}
+
 /// Why an unsafe request (anything but GET, HEAD, OPTIONS) from a browser is refused, if it is:
-/// its `Origin` is another site's (or `null`), or `Sec-Fetch-Site` says cross-site. Browsers send
-/// these on every cross-site POST, scripts and TradingView send neither. Without it a page
-/// anywhere could post wrong tokens to `/login` or the webhook from its visitors' browsers (a
-/// simple request needs no CORS preflight) and lock their addresses out, or log them in.
+/// its `Origin` is not this server (another site's, `null`, or another port of this host), or
+/// `Sec-Fetch-Site` says it comes from another origin (`cross-site`, or `same-site`: another port
+/// or subdomain). Browsers send these on every cross-origin POST, scripts and TradingView send
+/// neither. Without it a page anywhere, or on another port of localhost, could post wrong tokens
+/// to `/login` or the webhook from its visitors' browsers (a simple request needs no CORS
+/// preflight) and lock their addresses out, or log them in.
+///
+/// The Origin's port is compared with the `Host` header's when both name the same host and
+/// `Host` has a port: a proxy that rewrites `Host` to its upstream, or drops the port, makes
+/// that comparison impossible, and the name alone decides, as for `Host`.
 fn cross_site(req: &ServiceRequest, hosts: &AllowedHosts) -> Option<String> {
     use actix_web::http::Method;
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -123,18 +138,36 @@ fn cross_site(req: &ServiceRequest, hosts: &AllowedHosts) -> Option<String> {
         .headers()
         .get("sec-fetch-site")
         .map(HeaderValue::as_bytes);
-    if fetch_site == Some(b"cross-site".as_slice()) {
+    if matches!(fetch_site, Some(b"cross-site" | b"same-site")) {
         return refused();
     }
     let origin = req.headers().get(header::ORIGIN)?;
-    let authority = origin.to_str().ok().and_then(|o| {
-        o.strip_prefix("https://")
-            .or_else(|| o.strip_prefix("http://"))
-    });
-    match authority {
-        Some(authority) if !authority.contains('/') && hosts.allows(authority) => None,
-        _ => refused(),
+    let (authority, default_port) = match origin.to_str() {
+        Ok(o) => match (o.strip_prefix("https://"), o.strip_prefix("http://")) {
+            (Some(rest), _) => (rest, 443),
+            (_, Some(rest)) => (rest, 80),
+            _ => return refused(),
+        },
+        Err(_) => return refused(),
+    };
+    if authority.contains('/') || !hosts.allows(authority) {
+        return refused();
     }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let other_port = host.is_some_and(|host| {
+        host_of(&host) == host_of(authority)
+            && explicit_port(&host)
+                .is_some_and(|port| port != explicit_port(authority).unwrap_or(default_port))
+    });
+    if other_port {
+        return refused();
+    }
+    None
 }
 
 /// Refuse requests for a host name that is not this server's (400), and unsafe requests from
@@ -178,9 +211,26 @@ enum BodyError {
     Broken(actix_web::error::PayloadError),
 }
 
+/// The content coding a request declares for its body, other than `identity`, if any (a value
+/// that is not visible ASCII counts as an unknown coding).
+fn content_coding(req: &ServiceRequest) -> Option<String> {
+    req.headers()
+        .get_all(header::CONTENT_ENCODING)
+        .flat_map(|value| value.to_str().unwrap_or("\u{fffd}").split(','))
+        .map(str::trim)
+        .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+        .map(|coding| coding.chars().take(40).collect())
+}
+
 /// Read the whole body (at most [`MAX_BODY_BYTES`]) within [`BODY_DEADLINE`] before any handler
 /// runs, so a client that trickles a body, or never sends the one it announced, holds its
 /// connection for at most that long (actix's own timeout covers only the request head).
+///
+/// A body with a content coding (`Content-Encoding: gzip`, `deflate`) is refused unread (415):
+/// actix's extractors would inflate it in one piece before any size limit applies, so 64 KiB of
+/// deflate would take 64 MiB of memory, and a few hundred such requests at once all of it. No
+/// client of this API compresses what it sends (TradingView does not). The header is removed
+/// from every request let through, so nothing downstream decodes a body.
 pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -194,6 +244,15 @@ pub async fn body_deadline(
     if announced.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Ok(refuse(req, too_large()));
     }
+    let has_body = announced.is_some_and(|len| len > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    if let Some(coding) = content_coding(&req).filter(|_| has_body) {
+        let message = format!(
+            "compressed request bodies are not accepted (Content-Encoding: {coding}); send the body uncompressed"
+        );
+        return Ok(refuse(req, ApiError::UnsupportedMediaType(message)));
+    }
+    req.headers_mut().remove(header::CONTENT_ENCODING);
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     let read = async {
@@ -263,6 +322,21 @@ mod tests {
         ];
         for (host, allowed, reason) in cases {
             assert_eq!(hosts.allows(host), *allowed, "{reason}: {host}");
+        }
+    }
+
+    #[test]
+    fn explicit_ports_are_read_from_names_and_ipv6_addresses() {
+        let cases: &[(&str, Option<u16>)] = &[
+            ("localhost:8080", Some(8080)),
+            ("localhost", None),
+            ("[::1]:9000", Some(9000)),
+            ("[::1]", None),
+            ("127.0.0.1:1", Some(1)),
+            ("desk.lan:99999", None),
+        ];
+        for (authority, port) in cases {
+            assert_eq!(explicit_port(authority), *port, "{authority}");
         }
     }
 }

@@ -7,6 +7,9 @@
 //! first start), never with the token itself. A cookie is valid only while its `sessions` row
 //! lives, so a session ends when it is logged out (the row is deleted), when it expires (7 days),
 //! when the API token changes (the fingerprint no longer matches) or when the key is replaced.
+//! The key is read once, at start ([`SessionKey`]): deleting its row takes effect at the next
+//! start; deleting `sessions` rows ends those sessions at once. A row's id is the SHA-256 of
+//! the cookie's id, so the database alone (a backup, say) yields no cookie.
 
 use std::sync::Arc;
 
@@ -14,7 +17,7 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::HttpRequest;
 use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::clock::now_utc;
@@ -81,6 +84,11 @@ impl SessionKey {
     }
 }
 
+/// The `sessions` row id of a cookie's session id.
+fn row_id_of(id: &str) -> String {
+    hex(&Sha256::digest(id.as_bytes()))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -125,9 +133,9 @@ impl Session {
     ) -> Result<(SessionRow, Session), RandomError> {
         let id = hex(&random_bytes()?);
         let fingerprint = key.fingerprint(api_token);
-        let session = Session::new(key, id.clone(), &fingerprint);
+        let session = Session::new(key, id, &fingerprint);
         let row = SessionRow {
-            id,
+            id: session.row_id(),
             token_fingerprint: fingerprint,
             created_at: now,
             expires_at: now + chrono::Duration::days(SESSION_DAYS),
@@ -144,9 +152,11 @@ impl Session {
             .then(|| id.to_owned())
     }
 
-    /// The id of its `sessions` row.
-    pub fn id(&self) -> &str {
-        &self.id
+    /// The id of its `sessions` row: the SHA-256 of the cookie's id, not the id itself, so a
+    /// copy of the database (a backup, say), which holds the session key too, cannot be turned
+    /// into a cookie.
+    pub fn row_id(&self) -> String {
+        row_id_of(&self.id)
     }
 
     /// The CSRF token every form of this session carries.
@@ -206,7 +216,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Option<Session> {
     let cookie = req.cookie(COOKIE)?;
     let key = state.session_key.clone();
     let id = Session::id_of_cookie(&key, cookie.value(), &token)?;
-    let lookup = id.clone();
+    let lookup = row_id_of(&id);
     let row = state
         .with_conn(move |conn| Ok(live_session(conn, &lookup, now_utc())?))
         .await;
@@ -235,8 +245,10 @@ mod tests {
         let now = now_utc();
         let (row, session) = Session::issue(&key(), "token-0123456789ab", now).unwrap();
         assert_eq!(row.expires_at - row.created_at, chrono::Duration::days(7));
-        let id = Session::id_of_cookie(&key(), &session.value, "token-0123456789ab");
-        assert_eq!(id.as_deref(), Some(row.id.as_str()));
+        let id = Session::id_of_cookie(&key(), &session.value, "token-0123456789ab")
+            .expect("a valid cookie");
+        assert_eq!(row_id_of(&id), row.id, "the row holds the id's hash");
+        assert!(!session.value.contains(&row.id), "not the id itself");
         assert_eq!(
             Session::id_of_cookie(&key(), &session.value, "other-token-0123456"),
             None,
@@ -292,7 +304,7 @@ mod tests {
         let now = now_utc();
         let (_, a) = Session::issue(&key(), "token-0123456789ab", now).unwrap();
         let (_, b) = Session::issue(&key(), "token-0123456789ab", now).unwrap();
-        assert_ne!(a.id(), b.id(), "ids are random");
+        assert_ne!(a.row_id(), b.row_id(), "ids are random");
         assert!(!a.csrf_matches(&b.csrf()));
     }
 

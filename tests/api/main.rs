@@ -11,6 +11,7 @@ mod fake_exchange;
 mod faults;
 mod feeds;
 mod helpers;
+mod hostile;
 mod lists;
 mod openapi;
 mod pages;

@@ -58,6 +58,16 @@ fn numeric_string(text: &str) -> Option<f64> {
 /// [`numeric_string`] as an ECMA-262 regular expression, for the OpenAPI document.
 pub const NUMERIC_STRING_PATTERN: &str = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$";
 
+/// The JSON of a request body, read by the handler once it has checked the token: an extractor
+/// would read it first and answer a caller without the token (or locked out) with the body's
+/// errors instead of 401 or 429.
+pub fn json_value(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::Validation {
+        field: None,
+        message: format!("invalid JSON body: {e}"),
+    })
+}
+
 impl Body {
     /// The object of a JSON body, refusing any field not in `allowed`; numbers must be JSON
     /// numbers. Every JSON API body but the webhook's is read this way.

@@ -3,13 +3,15 @@
 //! closed signal and its journal entry. Every payload is read from the database when it is sent.
 //! At most `SIGNALDESK_MAX_EVENT_STREAMS` streams are open at once (DESIGN.md §13): each holds a
 //! connection and costs a query per event, so an unbounded number would starve everything else.
+//! A HEAD request opens none.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::http::Method;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use futures_util::stream;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -130,24 +132,43 @@ async fn next(mut sub: Subscription) -> Option<(Result<Bytes, actix_web::Error>,
     }
 }
 
-pub async fn get_events(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let slot = state.event_streams.acquire().ok_or_else(|| {
+/// The head of a stream's answer.
+fn stream_head() -> HttpResponseBuilder {
+    let mut head = HttpResponse::Ok();
+    head.content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"));
+    head
+}
+
+/// `GET /api/events` opens a stream. `HEAD` gets the status and head a GET would get, without a
+/// stream or a slot: actix polls the body of a HEAD answer to its end while writing none of it,
+/// so a stream that never ends would never write, never find its client gone, and hold its slot
+/// and its connection for as long as the server runs.
+pub async fn get_events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let full = || {
         ApiError::Unavailable(format!(
             "too many event streams are open (SIGNALDESK_MAX_EVENT_STREAMS = {}); poll /api/stats instead",
             state.config.max_event_streams
         ))
-    })?;
+    };
+    if req.method() == Method::HEAD {
+        if state.event_streams.open() >= state.config.max_event_streams {
+            return Err(full());
+        }
+        return Ok(stream_head().body(actix_web::body::None::new()));
+    }
+    let slot = state.event_streams.acquire().ok_or_else(full)?;
     let subscription = Subscription {
         events: state.events.subscribe(),
         state,
         greeted: false,
         _slot: slot,
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(stream::unfold(subscription, next)))
+    Ok(stream_head().streaming(stream::unfold(subscription, next)))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `PATCH /api/journal/{id}`, `GET /api/daily`, `GET /api/equity`. Newest first with keyset
 //! paging (`before_id`), so page 10 000 costs what page 1 costs.
 
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest};
 use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
@@ -9,7 +10,7 @@ use serde_json::Value;
 
 use super::super::auth::require_bearer;
 use super::super::{ApiError, AppState};
-use super::body::Body;
+use super::body::{json_value, Body};
 use super::params::{next_cursor, Params};
 use crate::clock::now_utc;
 use crate::db::daily_stats;
@@ -164,7 +165,7 @@ pub async fn patch_journal(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: Bytes,
 ) -> Result<web::Json<JournalEntryRow>, ApiError> {
     require_bearer(&req, &state.config)?;
     let id = path
@@ -172,7 +173,7 @@ pub async fn patch_journal(
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::validation("id", format!("`{path}` is not a journal entry id")))?;
-    let raw = body.into_inner();
+    let raw = json_value(&body)?;
     let tags = match raw.get("tags") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(clean_tags(s.split(','))?),

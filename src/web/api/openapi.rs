@@ -58,11 +58,18 @@ fn common(input: Input, reads_db: bool) -> Vec<(&'static str, Value)> {
     answers
 }
 
-/// A body's extra answers: too large, too slow.
+/// A body's extra answers: too slow, too large, compressed.
 fn body_limits() -> Vec<(&'static str, Value)> {
+    let mut compressed = error(
+        "the body has a Content-Encoding other than identity: bodies are accepted only uncompressed",
+    );
+    compressed["headers"] = json!({"Accept-Encoding": {
+        "description": "`identity`: the only content coding accepted",
+        "schema": {"type": "string", "enum": ["identity"]}}});
     vec![
         ("408", error("the body did not arrive within 10 s")),
         ("413", error("the body is over 64 KiB")),
+        ("415", compressed),
     ]
 }
 

@@ -15,13 +15,26 @@ pub const MAX_LIMIT: i64 = 500;
 pub struct Params(BTreeMap<String, String>);
 
 impl Params {
+    /// The parameters of `query`: each of `allowed` at most once. A repeated one is refused
+    /// rather than read as its last value, so a proxy or log that reads the first sees what the
+    /// server reads.
     pub fn parse(query: &str, allowed: &[&str]) -> Result<Params, ApiError> {
-        let map = actix_web::web::Query::<BTreeMap<String, String>>::from_query(query)
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
             .map_err(|e| ApiError::Validation {
                 field: None,
                 message: format!("invalid query string: {e}"),
             })?
             .into_inner();
+        let mut map = BTreeMap::new();
+        for (name, value) in pairs {
+            if map.contains_key(&name) {
+                return Err(ApiError::validation(
+                    name.clone(),
+                    format!("parameter `{name}` is given more than once"),
+                ));
+            }
+            map.insert(name, value);
+        }
         if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(ApiError::validation(
                 unknown.clone(),

@@ -1,13 +1,14 @@
 //! `POST /api/signals`, `GET /api/signals/{id}`, `POST /api/signals/{id}/close` (DESIGN.md §5,
 //! §7). Opening goes through `db::intake::open_signal`, the one path every signal takes.
 
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::super::auth::require_bearer;
 use super::super::{ApiError, AppState};
-use super::body::Body;
+use super::body::{json_value, Body};
 use crate::clock::now_utc;
 use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
 use crate::db::models::{JournalEntryRow, QuoteRow, SignalId, SignalRow};
@@ -208,14 +209,14 @@ fn no_price(state: &AppState, symbol: &str) -> ApiError {
     ApiError::Unavailable(format!("no fresh price for {symbol}: {hint}"))
 }
 
-/// `POST /api/signals`
+/// `POST /api/signals`: the token first, then the body.
 pub async fn create_signal(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.config)?;
-    let fields = parse_create(body.into_inner())?;
+    let fields = parse_create(json_value(&body)?)?;
     open_at_market(&state, fields, "api").await
 }
 

@@ -88,7 +88,7 @@ pub async fn login_submit(
     state
         .with_conn(move |conn| {
             if let Some(previous) = previous {
-                close_session(conn, previous.id())?;
+                close_session(conn, &previous.row_id())?;
             }
             Ok(open_session(conn, &row)?)
         })
@@ -113,7 +113,7 @@ pub async fn logout_submit(
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     let session = require_form_session(&req, &state, &form.csrf).await?;
-    let id = session.id().to_owned();
+    let id = session.row_id();
     state
         .with_conn(move |conn| Ok(close_session(conn, &id)?))
         .await?;
