@@ -6,6 +6,7 @@
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
+use signaldesk::db::models::SignalId;
 use signaldesk::db::signals::get_signal;
 use signaldesk::db::Conn;
 use signaldesk::domain::{ExitReason, SignalStatus};
@@ -16,7 +17,8 @@ use crate::tick::stray_journal_row;
 
 const SLIP: f64 = 0.0005;
 
-fn start(db: &TempDb, exchange: &FakeExchange, env: &[(&str, &str)]) -> TestServer {
+/// The real server against `exchange`, watching BTCUSDT and ETHUSDT, no cooldown.
+pub fn start(db: &TempDb, exchange: &FakeExchange, env: &[(&str, &str)]) -> TestServer {
     let mut all = vec![
         ("SIGNALDESK_EXCHANGE_URL", exchange.url.as_str()),
         ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT"),
@@ -30,16 +32,26 @@ fn signal(symbol: &str, stop: f64, target: f64) -> Value {
     json!({"symbol": symbol, "direction": "LONG", "stop_loss": stop, "take_profit": target})
 }
 
-fn health(server: &TestServer) -> (u16, Value) {
+/// `/api/health`, whatever its status.
+pub fn health(server: &TestServer) -> (u16, Value) {
     let response = server.get("/api/health");
     let status = response.status().as_u16();
     (status, response.json().expect("health is JSON"))
 }
 
-fn open_trade(server: &TestServer, symbol: &str, stop: f64, target: f64) -> i32 {
-    let (status, body) = server.post("/api/signals", &signal(symbol, stop, target));
+/// Open a trade through the API; 201 or the test fails.
+pub fn open(
+    server: &TestServer,
+    symbol: &str,
+    direction: &str,
+    stop: f64,
+    target: f64,
+) -> SignalId {
+    let body = json!({"symbol": symbol, "direction": direction, "stop_loss": stop,
+                      "take_profit": target});
+    let (status, body) = server.post("/api/signals", &body);
     assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().unwrap() as i32
+    SignalId(body["id"].as_i64().unwrap() as i32)
 }
 
 #[test]
@@ -48,7 +60,7 @@ fn a_lasting_crash_stops_the_trade_out_at_the_gap_price_on_the_next_poll() {
     let exchange = FakeExchange::start(&[("BTCUSDT", 50_000.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
-    let id = open_trade(&server, "BTCUSDT", 49_000.0, 60_000.0);
+    let id = open(&server, "BTCUSDT", "LONG", 49_000.0, 60_000.0);
     server.wait_ticks(1);
 
     // 50 000 → 20 000 inside one minute after the entry, and it holds: that candle's high stays
@@ -63,7 +75,7 @@ fn a_lasting_crash_stops_the_trade_out_at_the_gap_price_on_the_next_poll() {
     exchange.set_price("BTCUSDT", 20_000.0);
     server.wait_for_stats("the stop", |s| s["completed_trades"] == 1);
 
-    let row = get_signal(&mut db.conn(), signaldesk::db::models::SignalId(id)).unwrap();
+    let row = get_signal(&mut db.conn(), id).unwrap();
     assert_eq!(row.exit_reason, Some(ExitReason::StopLoss));
     let gap_fill = 20_000.0 * (1.0 - SLIP);
     assert!(
@@ -85,7 +97,7 @@ fn a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade() {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
-    let id = open_trade(&server, "BTCUSDT", 95.0, 110.0);
+    let id = open(&server, "BTCUSDT", "LONG", 95.0, 110.0);
     server.wait_ticks(1);
 
     // A print 4x above a candle that opened and closed at 100: no order fills there.
@@ -94,7 +106,7 @@ fn a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade() {
     server.wait_ticks(2);
     let (_, body) = health(&server);
     assert_eq!(body["feed"]["status"], "ok", "{body}");
-    let row = get_signal(&mut db.conn(), signaldesk::db::models::SignalId(id)).unwrap();
+    let row = get_signal(&mut db.conn(), id).unwrap();
     assert_eq!(
         row.status,
         SignalStatus::Active,
@@ -104,7 +116,7 @@ fn a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade() {
 
     exchange.set_price("BTCUSDT", 111.0);
     server.wait_for_stats("the target", |s| s["completed_trades"] == 1);
-    let row = get_signal(&mut db.conn(), signaldesk::db::models::SignalId(id)).unwrap();
+    let row = get_signal(&mut db.conn(), id).unwrap();
     assert_eq!(row.exit_reason, Some(ExitReason::TakeProfit));
 }
 
@@ -202,9 +214,9 @@ fn a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close() {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
-    let broken = open_trade(&server, "BTCUSDT", 95.0, 110.0);
-    let fine = open_trade(&server, "ETHUSDT", 1_900.0, 2_200.0);
-    stray_journal_row(&mut db.conn(), broken);
+    let broken = open(&server, "BTCUSDT", "LONG", 95.0, 110.0);
+    let fine = open(&server, "ETHUSDT", "LONG", 1_900.0, 2_200.0);
+    stray_journal_row(&mut db.conn(), broken.0);
 
     exchange.set_price("BTCUSDT", 111.0);
     exchange.set_price("ETHUSDT", 2_222.0);
@@ -215,14 +227,14 @@ fn a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close() {
     });
     assert_eq!(body["status"], "degraded");
     let failure = &body["engine"]["booking_failures"][0];
-    assert_eq!(failure["signal_id"], broken, "{body}");
+    assert_eq!(failure["signal_id"], broken.0, "{body}");
     assert!(
         failure["error"].as_str().unwrap().contains("UNIQUE"),
         "{body}"
     );
-    let closed = get_signal(&mut db.conn(), signaldesk::db::models::SignalId(fine)).unwrap();
+    let closed = get_signal(&mut db.conn(), fine).unwrap();
     assert_eq!(closed.exit_reason, Some(ExitReason::TakeProfit));
-    let stuck = get_signal(&mut db.conn(), signaldesk::db::models::SignalId(broken)).unwrap();
+    let stuck = get_signal(&mut db.conn(), broken).unwrap();
     assert_eq!(stuck.status, SignalStatus::Active);
     let metrics = server.get("/metrics").text().unwrap();
     assert!(

@@ -3,40 +3,17 @@
 //! between. After each scenario every §2 invariant holds (`signaldesk check` exits 0).
 
 use chrono::{Duration, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 use signaldesk::db::models::SignalId;
 use signaldesk::db::quotes;
 use signaldesk::db::signals::get_signal;
 use signaldesk::domain::{ExitReason, SignalStatus};
 
 use crate::fake_exchange::{FakeExchange, Mode};
-use crate::helpers::{assert_check_passes, wait_until, SignalBuilder, TempDb, TestServer};
+use crate::faults::{health, open, start};
+use crate::helpers::{assert_check_passes, wait_until, SignalBuilder, TempDb};
 
 const SLIP: f64 = 0.0005;
-
-fn start(db: &TempDb, exchange: &FakeExchange, env: &[(&str, &str)]) -> TestServer {
-    let mut all = vec![
-        ("SIGNALDESK_EXCHANGE_URL", exchange.url.as_str()),
-        ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT"),
-        ("SIGNALDESK_COOLDOWN_MINUTES", "0"),
-    ];
-    all.extend_from_slice(env);
-    TestServer::start(&db.path, &all)
-}
-
-fn open(server: &TestServer, symbol: &str, direction: &str, stop: f64, target: f64) -> SignalId {
-    let body = json!({"symbol": symbol, "direction": direction, "stop_loss": stop,
-                      "take_profit": target});
-    let (status, body) = server.post("/api/signals", &body);
-    assert_eq!(status, 201, "{body}");
-    SignalId(body["id"].as_i64().unwrap() as i32)
-}
-
-fn health(server: &TestServer) -> (u16, Value) {
-    let response = server.get("/api/health");
-    let status = response.status().as_u16();
-    (status, response.json().expect("health is JSON"))
-}
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
