@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::db::intake::{open_signal, IntakeError, SignalRequest};
 use crate::db::models::JournalEntryRow;
 use crate::db::signals::AddOutcome;
+use crate::db::Conn;
 use crate::db::{self, DbError};
 use crate::domain::market::{aggregate, Candle, Timeframe};
 use crate::domain::rules::TradingRules;
@@ -227,7 +228,7 @@ pub fn run(
 }
 
 fn report(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     spec: &BacktestSpec,
     candles: usize,
     signals: usize,

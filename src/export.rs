@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::models::{DailyStatsRow, JournalEntryRow, SignalRow};
+use crate::db::Conn;
 use crate::domain::time::{clamp_bound, days_overlapping};
 
 const PAGE: i64 = 1_000;
@@ -172,7 +173,7 @@ impl<W: Write> Writer<'_, W> {
 /// Write `table` rows whose time (signals: created_at, journal: closed_at) lies in `[from, to)`,
 /// or (daily) whose day overlaps it, to `out`; returns the number of rows.
 pub fn export(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     table: Table,
     format: Format,
     from: NaiveDateTime,
@@ -252,7 +253,7 @@ mod tests {
     use crate::db::signals::{add_signal, close_signal, CloseRequest, SignalDraft};
     use crate::domain::{Direction, ExitReason};
 
-    fn export_text(conn: &mut SqliteConnection, table: Table, format: Format) -> String {
+    fn export_text(conn: &mut Conn, table: Table, format: Format) -> String {
         let (from, to) = (crate::domain::time::EARLIEST, crate::domain::time::LATEST);
         let mut out = Vec::new();
         export(conn, table, format, from, to, &mut out).unwrap();

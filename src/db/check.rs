@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::models::DailyStatsRow;
+use super::Conn;
 
 /// One invariant and whether the database keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +57,7 @@ struct Line {
     text: String,
 }
 
-fn count(conn: &mut SqliteConnection, sql: &str) -> QueryResult<i64> {
+fn count(conn: &mut Conn, sql: &str) -> QueryResult<i64> {
     diesel::sql_query(sql)
         .get_result::<Count>(conn)
         .map(|c| c.n)
@@ -65,7 +66,7 @@ fn count(conn: &mut SqliteConnection, sql: &str) -> QueryResult<i64> {
 /// Run every invariant inside one read transaction, so they all see the same snapshot. The
 /// initial balance is the account's own (its first day's opening balance); `configured` serves
 /// only an account that has no day yet.
-pub fn run_checks(conn: &mut SqliteConnection, configured: f64) -> QueryResult<Vec<Finding>> {
+pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>> {
     conn.transaction(|conn| {
         let mut findings = Vec::new();
         let initial_balance = super::daily_stats::initial_balance(conn, configured)?;

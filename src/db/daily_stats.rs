@@ -7,10 +7,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::models::{DailyStatsRow, NewDailyStats};
+use super::Conn;
 use crate::domain::Outcome;
 
 /// The latest day's row, which holds the current balance; `None` for a brand-new account.
-pub fn latest(conn: &mut SqliteConnection) -> QueryResult<Option<DailyStatsRow>> {
+pub fn latest(conn: &mut Conn) -> QueryResult<Option<DailyStatsRow>> {
     use super::schema::daily_stats::dsl::*;
     daily_stats
         .order(date.desc())
@@ -20,7 +21,7 @@ pub fn latest(conn: &mut SqliteConnection) -> QueryResult<Option<DailyStatsRow>>
 }
 
 /// The row of one day, if it exists.
-pub fn for_date(conn: &mut SqliteConnection, day: NaiveDate) -> QueryResult<Option<DailyStatsRow>> {
+pub fn for_date(conn: &mut Conn, day: NaiveDate) -> QueryResult<Option<DailyStatsRow>> {
     use super::schema::daily_stats::dsl::*;
     daily_stats
         .filter(date.eq(day))
@@ -31,7 +32,7 @@ pub fn for_date(conn: &mut SqliteConnection, day: NaiveDate) -> QueryResult<Opti
 
 /// The balance the account started with: the first day's opening balance, as recorded when the
 /// account was created; `configured` for an account without any day yet.
-pub fn initial_balance(conn: &mut SqliteConnection, configured: f64) -> QueryResult<f64> {
+pub fn initial_balance(conn: &mut Conn, configured: f64) -> QueryResult<f64> {
     use super::schema::daily_stats::dsl::*;
     let first: Option<f64> = daily_stats
         .order(date.asc())
@@ -42,14 +43,14 @@ pub fn initial_balance(conn: &mut SqliteConnection, configured: f64) -> QueryRes
 }
 
 /// The current paper balance: the latest row's, or the initial balance before any row exists.
-pub fn current_balance(conn: &mut SqliteConnection, initial_balance: f64) -> QueryResult<f64> {
+pub fn current_balance(conn: &mut Conn, initial_balance: f64) -> QueryResult<f64> {
     Ok(latest(conn)?.map_or(initial_balance, |row| row.paper_balance))
 }
 
 /// The row of `day`, created when missing from the latest earlier day's closing balance and total
 /// pnl (or `initial_balance` when the account has no row yet). Call inside a write transaction.
 pub fn ensure_day(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     day: NaiveDate,
     initial_balance: f64,
     now: NaiveDateTime,
@@ -80,11 +81,7 @@ pub fn ensure_day(
 }
 
 /// Count one strategy scan on `now`'s day.
-pub fn record_scan(
-    conn: &mut SqliteConnection,
-    initial_balance: f64,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn record_scan(conn: &mut Conn, initial_balance: f64, now: NaiveDateTime) -> QueryResult<()> {
     use super::schema::daily_stats::dsl::*;
     conn.immediate_transaction(|conn| {
         let row = ensure_day(conn, now.date(), initial_balance, now)?;
@@ -97,7 +94,7 @@ pub fn record_scan(
 
 /// Count one new signal on `now`'s day. Part of the transaction that inserts it.
 pub(super) fn count_signal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -119,7 +116,7 @@ pub(super) fn count_signal(
 /// after another write opened the next day's row); the later days then carry the pnl forward
 /// too, so each day still starts from the previous day's close.
 pub(super) fn book_close(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     trade_pnl: f64,
     outcome: Outcome,
     initial_balance: f64,
@@ -187,11 +184,7 @@ impl From<DailyStatsRow> for DayStats {
 }
 
 /// Today's figures (see [`DayStats`]).
-pub fn day_stats(
-    conn: &mut SqliteConnection,
-    day: NaiveDate,
-    initial_balance: f64,
-) -> QueryResult<DayStats> {
+pub fn day_stats(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryResult<DayStats> {
     if let Some(row) = for_date(conn, day)? {
         return Ok(row.into());
     }
@@ -213,11 +206,7 @@ pub fn day_stats(
 }
 
 /// Rows from `from` to `to` inclusive, oldest first.
-pub fn list(
-    conn: &mut SqliteConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> QueryResult<Vec<DailyStatsRow>> {
+pub fn list(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> QueryResult<Vec<DailyStatsRow>> {
     use super::schema::daily_stats::dsl::*;
     daily_stats
         .filter(date.ge(from).and(date.le(to)))

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::daily_stats;
 use super::models::{SignalId, SignalRow};
 use super::signals::{self, is_active, AddOutcome, CloseOutcome, CloseRequest, SignalDraft};
+use super::Conn;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::day_bounds;
 use crate::domain::trading::{
@@ -47,7 +48,7 @@ pub enum IntakeError {
 
 /// The figures the gates need, read inside the opening transaction.
 pub fn exposure(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     trade_symbol: &str,
     initial_balance: f64,
     now: NaiveDateTime,
@@ -88,7 +89,7 @@ pub fn exposure(
 /// Open `request` as a paper trade at `market_price` moved by slippage against the trader. A
 /// repeated `external_id` returns the existing signal before any gate runs.
 pub fn open_signal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     request: &SignalRequest,
     market_price: f64,
     rules: &TradingRules,
@@ -143,7 +144,7 @@ pub fn open_signal(
 
 /// Close an open trade at `market_price` (exit_reason MANUAL), slippage against the trader.
 pub fn close_at_market(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: SignalId,
     market_price: f64,
     rules: &TradingRules,

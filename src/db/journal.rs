@@ -5,13 +5,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::models::{JournalEntryRow, NewJournalEntry};
+use super::Conn;
 use crate::domain::time::{clamp_bound, day_bounds};
 
 /// Insert one journal entry. The UNIQUE `signal_id` makes a second entry for a trade fail.
-pub fn add_journal_entry(
-    conn: &mut SqliteConnection,
-    entry: &NewJournalEntry,
-) -> QueryResult<JournalEntryRow> {
+pub fn add_journal_entry(conn: &mut Conn, entry: &NewJournalEntry) -> QueryResult<JournalEntryRow> {
     use super::schema::journal_entries::dsl::*;
     diesel::insert_into(journal_entries)
         .values(entry)
@@ -21,7 +19,7 @@ pub fn add_journal_entry(
 
 /// Entries of trades closed on the UTC day `day`, newest first (a range on `closed_at`).
 pub fn get_journal_entries_today(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     day: NaiveDate,
 ) -> QueryResult<Vec<JournalEntryRow>> {
     use super::schema::journal_entries::dsl::*;
@@ -34,10 +32,7 @@ pub fn get_journal_entries_today(
 }
 
 /// The entry of one trade, if it has been closed.
-pub fn for_signal(
-    conn: &mut SqliteConnection,
-    trade_id: i32,
-) -> QueryResult<Option<JournalEntryRow>> {
+pub fn for_signal(conn: &mut Conn, trade_id: i32) -> QueryResult<Option<JournalEntryRow>> {
     use super::schema::journal_entries::dsl::*;
     journal_entries
         .filter(signal_id.eq(trade_id))
@@ -48,7 +43,7 @@ pub fn for_signal(
 
 /// Replace the user-editable notes and tags of an entry.
 pub fn update_notes(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     entry_id: i32,
     new_notes: Option<&str>,
     new_tags: &str,
@@ -74,7 +69,7 @@ pub struct JournalFilter {
 
 /// One page of journal entries, newest first, ids below `before_id` (keyset paging).
 pub fn list_entries(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     filter: &JournalFilter,
     before_id: Option<i32>,
     limit: i64,
@@ -102,7 +97,7 @@ pub fn list_entries(
 }
 
 /// One entry by id; `diesel::NotFound` when there is none.
-pub fn get_entry(conn: &mut SqliteConnection, entry_id: i32) -> QueryResult<JournalEntryRow> {
+pub fn get_entry(conn: &mut Conn, entry_id: i32) -> QueryResult<JournalEntryRow> {
     use super::schema::journal_entries::dsl::*;
     journal_entries
         .find(entry_id)
@@ -112,7 +107,7 @@ pub fn get_entry(conn: &mut SqliteConnection, entry_id: i32) -> QueryResult<Jour
 
 /// Balance after each close in `[from, to)`, oldest first, at most `limit` points (the newest).
 pub fn balance_points(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     from: NaiveDateTime,
     to: NaiveDateTime,
     limit: i64,
@@ -149,7 +144,7 @@ pub struct SymbolResult {
 /// Per symbol, the trades closed in `[from, to)`: count, wins, losses, pnl, average R. A range on
 /// the indexed `closed_at`, so the cost follows the period, not the history.
 pub fn symbol_results(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<SymbolResult>> {

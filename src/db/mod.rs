@@ -25,6 +25,7 @@ use diesel::r2d2::{self, ConnectionManager, CustomizeConnection, PooledConnectio
 use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+/// The one connection type every query takes; the backend behind it is `db`'s business.
 pub use diesel::SqliteConnection as Conn;
 
 /// The migrations under `migrations/`, compiled into the binary and run at start.
@@ -33,8 +34,8 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// How long a writer waits for another writer before giving up with "database is locked".
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
-pub type DbPool = r2d2::Pool<ConnectionManager<SqliteConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<SqliteConnection>>;
+pub type DbPool = r2d2::Pool<ConnectionManager<Conn>>;
+pub type PooledConn = PooledConnection<ConnectionManager<Conn>>;
 
 /// Failures outside a single query: opening, pooling, migrating, copying.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +62,7 @@ pub enum DbError {
 
 /// The settings every connection gets: foreign keys enforced, a busy timeout so a reader or a
 /// second writer waits instead of failing, and full fsync so a committed close survives a crash.
-fn configure(conn: &mut SqliteConnection) -> QueryResult<()> {
+fn configure(conn: &mut Conn) -> QueryResult<()> {
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
     ))
@@ -70,8 +71,8 @@ fn configure(conn: &mut SqliteConnection) -> QueryResult<()> {
 #[derive(Debug)]
 struct ConnectionSettings;
 
-impl CustomizeConnection<SqliteConnection, r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), r2d2::Error> {
+impl CustomizeConnection<Conn, r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
         configure(conn).map_err(r2d2::Error::QueryError)
     }
 }
@@ -86,7 +87,7 @@ pub fn sqlite_path(database_url: &str) -> &str {
 }
 
 /// Open one connection with the signaldesk settings, creating the file and its folder.
-pub fn connect(database_url: &str) -> Result<SqliteConnection, DbError> {
+pub fn connect(database_url: &str) -> Result<Conn, DbError> {
     let path = sqlite_path(database_url);
     if let Some(dir) = Path::new(path)
         .parent()
@@ -97,7 +98,7 @@ pub fn connect(database_url: &str) -> Result<SqliteConnection, DbError> {
             source,
         })?;
     }
-    let mut conn = SqliteConnection::establish(path).map_err(|source| DbError::Connect {
+    let mut conn = Conn::establish(path).map_err(|source| DbError::Connect {
         url: database_url.to_owned(),
         source,
     })?;
@@ -109,7 +110,7 @@ pub fn connect(database_url: &str) -> Result<SqliteConnection, DbError> {
 }
 
 /// Apply every pending embedded migration; returns the versions applied.
-pub fn run_migrations(conn: &mut SqliteConnection) -> Result<Vec<String>, DbError> {
+pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {
     conn.run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
         .map_err(|e| DbError::Migration(e.to_string()))
@@ -123,7 +124,7 @@ pub fn open_pool(database_url: &str, max_size: u32) -> Result<DbPool, DbError> {
         log::info!("applied migrations: {}", applied.join(", "));
     }
     drop(conn);
-    let manager = ConnectionManager::<SqliteConnection>::new(sqlite_path(database_url));
+    let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
     Ok(r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
@@ -133,7 +134,7 @@ pub fn open_pool(database_url: &str, max_size: u32) -> Result<DbPool, DbError> {
 
 /// A consistent copy of the live database at `target`, taken with `VACUUM INTO` inside one
 /// read transaction, so writers carry on while it runs. Refuses to overwrite an existing file.
-pub fn backup(conn: &mut SqliteConnection, target: &Path) -> Result<(), DbError> {
+pub fn backup(conn: &mut Conn, target: &Path) -> Result<(), DbError> {
     if target.exists() {
         return Err(DbError::Refused(format!(
             "{} already exists; choose a new file name",

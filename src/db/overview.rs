@@ -11,6 +11,7 @@ use super::daily_stats::{self, DayStats};
 use super::journal;
 use super::models::{JournalEntryRow, SignalRow};
 use super::signals as signal_queries;
+use super::Conn;
 use crate::domain::time::day_bounds;
 
 /// The account and today's counters.
@@ -47,11 +48,7 @@ pub struct Today {
     pub journal: Vec<JournalEntryRow>,
 }
 
-fn figures_in(
-    conn: &mut SqliteConnection,
-    day: NaiveDate,
-    initial_balance: f64,
-) -> QueryResult<Figures> {
+fn figures_in(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryResult<Figures> {
     use super::schema::signals::dsl::*;
     let stats: DayStats = daily_stats::day_stats(conn, day, initial_balance)?;
     let initial_balance = daily_stats::initial_balance(conn, initial_balance)?;
@@ -92,20 +89,12 @@ fn figures_in(
 }
 
 /// The account figures for the UTC day `day`.
-pub fn figures(
-    conn: &mut SqliteConnection,
-    day: NaiveDate,
-    initial_balance: f64,
-) -> QueryResult<Figures> {
+pub fn figures(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryResult<Figures> {
     conn.transaction(|conn| figures_in(conn, day, initial_balance))
 }
 
 /// Figures and today's lists, one snapshot.
-pub fn today(
-    conn: &mut SqliteConnection,
-    day: NaiveDate,
-    initial_balance: f64,
-) -> QueryResult<Today> {
+pub fn today(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryResult<Today> {
     conn.transaction(|conn| {
         Ok(Today {
             figures: figures_in(conn, day, initial_balance)?,

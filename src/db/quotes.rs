@@ -6,9 +6,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::models::QuoteRow;
+use super::Conn;
 
 /// The stored quote of `wanted`, if it was ever quoted.
-pub fn get(conn: &mut SqliteConnection, wanted: &str) -> QueryResult<Option<QuoteRow>> {
+pub fn get(conn: &mut Conn, wanted: &str) -> QueryResult<Option<QuoteRow>> {
     use super::schema::quotes::dsl::*;
     quotes
         .find(wanted)
@@ -18,7 +19,7 @@ pub fn get(conn: &mut SqliteConnection, wanted: &str) -> QueryResult<Option<Quot
 }
 
 /// The stored quotes of `symbols` (those that have one), in symbol order.
-pub fn for_symbols(conn: &mut SqliteConnection, wanted: &[&str]) -> QueryResult<Vec<QuoteRow>> {
+pub fn for_symbols(conn: &mut Conn, wanted: &[&str]) -> QueryResult<Vec<QuoteRow>> {
     use super::schema::quotes::dsl::*;
     quotes
         .filter(symbol.eq_any(wanted))
@@ -30,7 +31,7 @@ pub fn for_symbols(conn: &mut SqliteConnection, wanted: &[&str]) -> QueryResult<
 /// Store an accepted quote: it replaces the symbol's quote unless that one is newer (a late
 /// answer never moves the price back), and clears a pending jump. Written as update-then-insert
 /// inside the caller's write transaction, which makes it race-free.
-pub fn store(conn: &mut SqliteConnection, quote: &QuoteRow) -> QueryResult<()> {
+pub fn store(conn: &mut Conn, quote: &QuoteRow) -> QueryResult<()> {
     use super::schema::quotes::dsl::*;
     let changed = diesel::update(
         quotes
@@ -57,12 +58,7 @@ pub fn store(conn: &mut SqliteConnection, quote: &QuoteRow) -> QueryResult<()> {
 }
 
 /// Remember a jump the glitch guard refused, for the next poll to confirm.
-pub fn set_pending(
-    conn: &mut SqliteConnection,
-    wanted: &str,
-    jump: f64,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn set_pending(conn: &mut Conn, wanted: &str, jump: f64, at: NaiveDateTime) -> QueryResult<()> {
     use super::schema::quotes::dsl::*;
     diesel::update(quotes.find(wanted))
         .set((

@@ -2,6 +2,7 @@
 //! shared by every process on the database. The caller brings the random bytes; this module only
 //! stores and reads them.
 
+use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -11,7 +12,7 @@ pub const SESSION_KEY: &str = "session";
 /// The key called `key`, stored as `candidate` if there is none yet. Race-free: of two processes
 /// starting at once, one insert wins and both read the winner.
 pub fn get_or_create(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: &str,
     candidate: &[u8],
     now: NaiveDateTime,
@@ -29,7 +30,7 @@ mod tests {
 
     #[test]
     fn the_first_key_stored_is_the_one_every_caller_gets() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut conn = Conn::establish(":memory:").unwrap();
         crate::db::run_migrations(&mut conn).unwrap();
         let now = crate::clock::now_utc();
         let first = get_or_create(&mut conn, SESSION_KEY, &[1; 32], now).unwrap();

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::sessions;
+use super::Conn;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -17,7 +18,7 @@ pub struct SessionRow {
 }
 
 /// Store a new session, pruning the expired ones in the same transaction.
-pub fn open_session(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResult<()> {
+pub fn open_session(conn: &mut Conn, row: &SessionRow) -> QueryResult<()> {
     use super::schema::sessions::dsl::*;
     conn.immediate_transaction(|conn| {
         diesel::delete(sessions.filter(expires_at.le(row.created_at))).execute(conn)?;
@@ -28,7 +29,7 @@ pub fn open_session(conn: &mut SqliteConnection, row: &SessionRow) -> QueryResul
 
 /// The session `session_id`, if it exists and has not expired at `now`.
 pub fn live_session(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     session_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<SessionRow>> {
@@ -42,7 +43,7 @@ pub fn live_session(
 }
 
 /// End a session (logout); true if it existed.
-pub fn close_session(conn: &mut SqliteConnection, session_id: &str) -> QueryResult<bool> {
+pub fn close_session(conn: &mut Conn, session_id: &str) -> QueryResult<bool> {
     use super::schema::sessions::dsl::*;
     Ok(diesel::delete(sessions.filter(id.eq(session_id))).execute(conn)? > 0)
 }
@@ -63,7 +64,7 @@ mod tests {
 
     #[test]
     fn sessions_live_until_they_expire_or_close() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut conn = Conn::establish(":memory:").unwrap();
         crate::db::run_migrations(&mut conn).unwrap();
         let now = crate::clock::now_utc();
         let a = row('a', now, 7);
@@ -81,7 +82,7 @@ mod tests {
 
     #[test]
     fn opening_a_session_prunes_the_expired_ones() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut conn = Conn::establish(":memory:").unwrap();
         crate::db::run_migrations(&mut conn).unwrap();
         let now = crate::clock::now_utc();
         open_session(&mut conn, &row('a', now - Duration::days(10), 7)).unwrap();

@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::models::{JournalEntryRow, NewJournalEntry, NewSignal, SignalId, SignalRow};
+use super::Conn;
 use super::{daily_stats, journal};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::time::{clamp_bound, day_bounds};
@@ -41,10 +42,7 @@ pub enum AddOutcome {
 }
 
 /// The signal carrying a client-supplied `external_id`, if any.
-pub fn find_by_external_id(
-    conn: &mut SqliteConnection,
-    client_id: &str,
-) -> QueryResult<Option<SignalRow>> {
+pub fn find_by_external_id(conn: &mut Conn, client_id: &str) -> QueryResult<Option<SignalRow>> {
     use super::schema::signals::dsl::*;
     signals
         .filter(external_id.eq(client_id))
@@ -56,7 +54,7 @@ pub fn find_by_external_id(
 /// Store a new ACTIVE signal and count it in `now`'s daily stats, in one transaction. A repeated
 /// `external_id` returns the existing signal and writes nothing.
 pub fn add_signal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     draft: &SignalDraft,
     initial_balance: f64,
     now: NaiveDateTime,
@@ -66,7 +64,7 @@ pub fn add_signal(
 
 /// [`add_signal`] inside a write transaction the caller already holds.
 pub fn insert_signal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     draft: &SignalDraft,
     initial_balance: f64,
     now: NaiveDateTime,
@@ -115,7 +113,7 @@ pub fn is_active() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 }
 
 /// One signal by id; `diesel::NotFound` when there is none.
-pub fn get_signal(conn: &mut SqliteConnection, signal_id: SignalId) -> QueryResult<SignalRow> {
+pub fn get_signal(conn: &mut Conn, signal_id: SignalId) -> QueryResult<SignalRow> {
     use super::schema::signals::dsl::*;
     signals
         .find(signal_id.0)
@@ -124,7 +122,7 @@ pub fn get_signal(conn: &mut SqliteConnection, signal_id: SignalId) -> QueryResu
 }
 
 /// Every open trade, any day, oldest first.
-pub fn get_active_signals(conn: &mut SqliteConnection) -> QueryResult<Vec<SignalRow>> {
+pub fn get_active_signals(conn: &mut Conn) -> QueryResult<Vec<SignalRow>> {
     use super::schema::signals::dsl::*;
     signals
         .filter(is_active())
@@ -134,7 +132,7 @@ pub fn get_active_signals(conn: &mut SqliteConnection) -> QueryResult<Vec<Signal
 }
 
 /// Number of open trades and the sum of their unrealized pnl, in one indexed aggregate.
-pub fn active_summary(conn: &mut SqliteConnection) -> QueryResult<(i64, f64)> {
+pub fn active_summary(conn: &mut Conn) -> QueryResult<(i64, f64)> {
     use super::schema::signals::dsl::*;
     use diesel::dsl::{count_star, sum};
     let (open, unrealized): (i64, Option<f64>) = signals
@@ -146,9 +144,7 @@ pub fn active_summary(conn: &mut SqliteConnection) -> QueryResult<(i64, f64)> {
 
 /// Per symbol with open trades: the oldest `updated_at` (the last tick that priced them) and the
 /// newest `created_at` — the window the next tick must cover (DESIGN.md §3).
-pub fn active_windows(
-    conn: &mut SqliteConnection,
-) -> QueryResult<Vec<(String, NaiveDateTime, NaiveDateTime)>> {
+pub fn active_windows(conn: &mut Conn) -> QueryResult<Vec<(String, NaiveDateTime, NaiveDateTime)>> {
     use super::schema::signals::dsl::*;
     use diesel::dsl::{max, min};
     let rows: Vec<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)> = signals
@@ -163,10 +159,7 @@ pub fn active_windows(
 }
 
 /// Signals created on the UTC day `day`, newest first (a range on `created_at`).
-pub fn get_signals_today(
-    conn: &mut SqliteConnection,
-    day: NaiveDate,
-) -> QueryResult<Vec<SignalRow>> {
+pub fn get_signals_today(conn: &mut Conn, day: NaiveDate) -> QueryResult<Vec<SignalRow>> {
     use super::schema::signals::dsl::*;
     let (start, end) = day_bounds(day);
     signals
@@ -177,10 +170,7 @@ pub fn get_signals_today(
 }
 
 /// Trades closed on the UTC day `day`, whenever they opened, newest close first.
-pub fn get_closed_signals_today(
-    conn: &mut SqliteConnection,
-    day: NaiveDate,
-) -> QueryResult<Vec<SignalRow>> {
+pub fn get_closed_signals_today(conn: &mut Conn, day: NaiveDate) -> QueryResult<Vec<SignalRow>> {
     use super::schema::signals::dsl::*;
     let (start, end) = day_bounds(day);
     signals
@@ -202,7 +192,7 @@ pub struct PnlUpdate {
 /// Refresh an open trade's live figures; returns false (and writes nothing) when the trade is
 /// no longer ACTIVE.
 pub fn update_signal_pnl(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     signal_id: SignalId,
     update: &PnlUpdate,
     now: NaiveDateTime,
@@ -257,7 +247,7 @@ pub enum CloseOutcome {
 /// balance, realized and total pnl, wins/losses and trades_closed. A signal that is not ACTIVE
 /// books nothing. `diesel::NotFound` when the signal does not exist.
 pub fn close_signal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     signal_id: SignalId,
     request: &CloseRequest,
     initial_balance: f64,
@@ -270,7 +260,7 @@ pub fn close_signal(
 /// [`close_signal`] inside a write transaction the caller already holds (the tick, a manual
 /// close): all of it lands with the caller's commit or none of it does.
 pub fn close_in_transaction(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     signal_id: SignalId,
     request: &CloseRequest,
     initial_balance: f64,
@@ -354,7 +344,7 @@ pub struct SignalFilter {
 /// One page of signals, newest first: ids below `before_id`, at most `limit` of them. Keyset
 /// paging keeps a deep page as cheap as the first.
 pub fn list_signals(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     filter: &SignalFilter,
     before_id: Option<i32>,
     limit: i64,

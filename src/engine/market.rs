@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use crate::db::models::QuoteRow;
 use crate::db::quotes;
+use crate::db::Conn;
 use crate::domain::market::{check_jump, JumpCheck, MAX_JUMP};
 use crate::domain::time::truncate_to_micros;
 use crate::feeds::{FeedError, Quote};
@@ -42,7 +43,7 @@ pub fn quote_row(quote: &Quote, now: NaiveDateTime) -> QuoteRow {
 /// Judge `polled` against the stored quotes (`domain::market::check_jump`), store what is
 /// accepted and remember what is refused, inside the caller's write transaction.
 pub fn guard_quotes(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     polled: BTreeMap<String, Quote>,
     now: NaiveDateTime,
 ) -> QueryResult<Guarded> {

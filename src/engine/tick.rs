@@ -17,6 +17,7 @@ use crate::db::signals::{
     close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
     PnlUpdate,
 };
+use crate::db::Conn;
 use crate::domain::pnl::OpenPosition;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
@@ -57,7 +58,7 @@ pub struct TickOutcome {
 /// Follow every ACTIVE trade to `quotes`, polled at `now` (DESIGN.md §4), in one immediate
 /// transaction.
 pub fn update_paper_trades(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     quotes: &BTreeMap<String, Quote>,
     rules: &TradingRules,
     initial_balance: f64,
@@ -69,7 +70,7 @@ pub fn update_paper_trades(
 /// The live tick's write (DESIGN.md §9): in one immediate transaction, store the polled quotes
 /// the glitch guard accepts (`market::guard_quotes`) and follow every open trade to them.
 pub fn book_poll(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     polled: BTreeMap<String, Quote>,
     rules: &TradingRules,
     initial_balance: f64,
@@ -88,7 +89,7 @@ pub fn book_poll(
 /// there and a wick seen late by a lagging feed is still caught. A trade opened after that time
 /// waits for the next tick: these quotes are older than its entry.
 pub fn follow_trades(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     quotes: &BTreeMap<String, Quote>,
     rules: &TradingRules,
     initial_balance: f64,
@@ -176,7 +177,7 @@ fn judge_trade(
 
 /// Book `exit` of one trade: the signal, its journal entry, the balance and the day's stats.
 fn close_trade(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     signal: &SignalRow,
     exit: Exit,
     rules: &TradingRules,
