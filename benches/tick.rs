@@ -35,7 +35,7 @@ fn quote(symbol: &str, price: f64, at: DateTime<Utc>) -> Quote {
 
 fn seed(conn: &mut db::Conn, open_trades: usize) {
     let now = now_utc();
-    conn.immediate_transaction::<_, diesel::result::Error, _>(|conn| {
+    db::write_tx::<_, diesel::result::Error, _>(conn, |conn| {
         for i in 0..open_trades {
             let direction = if i % 2 == 0 {
                 Direction::Long

@@ -61,7 +61,7 @@ impl App {
             // account traded (DESIGN.md §2).
             let mut conn = pool.get().map_err(DbError::from)?;
             let now = now_utc();
-            conn.immediate_transaction(|conn| {
+            db::write_tx(&mut conn, |conn| {
                 db::daily_stats::ensure_day(conn, now.date(), config.initial_balance, now)
             })
             .map_err(DbError::from)?;

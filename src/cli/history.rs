@@ -277,7 +277,7 @@ pub fn reset(config: &Config, yes: bool) -> Result<(), String> {
         ));
     }
     db::backup(&mut conn, &backup_path).map_err(|e| e.to_string())?;
-    conn.immediate_transaction(|conn| {
+    db::write_tx(&mut conn, |conn| {
         diesel::sql_query("DELETE FROM journal_entries").execute(conn)?;
         diesel::sql_query("DELETE FROM signals").execute(conn)?;
         diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;

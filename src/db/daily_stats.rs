@@ -83,7 +83,7 @@ pub fn ensure_day(
 /// Count one strategy scan on `now`'s day.
 pub fn record_scan(conn: &mut Conn, initial_balance: f64, now: NaiveDateTime) -> QueryResult<()> {
     use super::schema::daily_stats::dsl::*;
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let row = ensure_day(conn, now.date(), initial_balance, now)?;
         diesel::update(daily_stats.find(row.id))
             .set((scan_count.eq(scan_count + 1), updated_at.eq(now)))

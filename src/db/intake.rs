@@ -96,7 +96,7 @@ pub fn open_signal(
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> Result<AddOutcome, IntakeError> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         if let Some(client_id) = &request.external_id {
             if let Some(existing) = signals::find_by_external_id(conn, client_id)? {
                 return Ok(AddOutcome::Existing(existing));
@@ -151,7 +151,7 @@ pub fn close_at_market(
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<CloseOutcome> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let open: SignalRow = signals::get_signal(conn, id)?;
         let closes_by_buying = open.direction == Direction::Short;
         let request = CloseRequest {

@@ -109,6 +109,17 @@ pub fn connect(database_url: &str) -> Result<Conn, DbError> {
     Ok(conn)
 }
 
+/// Run `f` in one write transaction, committed when it returns `Ok`, rolled back otherwise. On
+/// SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up front, so concurrent writers queue
+/// (behind the busy timeout) and a gate read inside `f` cannot be overtaken by another writer.
+pub fn write_tx<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.immediate_transaction(f)
+}
+
 /// Apply every pending embedded migration; returns the versions applied.
 pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {
     conn.run_pending_migrations(MIGRATIONS)

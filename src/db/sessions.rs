@@ -20,7 +20,7 @@ pub struct SessionRow {
 /// Store a new session, pruning the expired ones in the same transaction.
 pub fn open_session(conn: &mut Conn, row: &SessionRow) -> QueryResult<()> {
     use super::schema::sessions::dsl::*;
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         diesel::delete(sessions.filter(expires_at.le(row.created_at))).execute(conn)?;
         diesel::insert_into(sessions).values(row).execute(conn)?;
         Ok(())

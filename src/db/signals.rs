@@ -59,7 +59,9 @@ pub fn add_signal(
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<AddOutcome> {
-    conn.immediate_transaction(|conn| insert_signal(conn, draft, initial_balance, now))
+    super::write_tx(conn, |conn| {
+        insert_signal(conn, draft, initial_balance, now)
+    })
 }
 
 /// [`add_signal`] inside a write transaction the caller already holds.
@@ -252,7 +254,7 @@ pub fn close_signal(
     request: &CloseRequest,
     initial_balance: f64,
 ) -> QueryResult<CloseOutcome> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         close_in_transaction(conn, signal_id, request, initial_balance)
     })
 }

@@ -17,7 +17,7 @@ use crate::db::signals::{
     close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
     PnlUpdate,
 };
-use crate::db::Conn;
+use crate::db::{write_tx, Conn};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
@@ -64,7 +64,9 @@ pub fn update_paper_trades(
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<TickOutcome> {
-    conn.immediate_transaction(|conn| follow_trades(conn, quotes, rules, initial_balance, now))
+    write_tx(conn, |conn| {
+        follow_trades(conn, quotes, rules, initial_balance, now)
+    })
 }
 
 /// The live tick's write (DESIGN.md §9): in one immediate transaction, store the polled quotes
@@ -76,7 +78,7 @@ pub fn book_poll(
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<(Guarded, TickOutcome)> {
-    conn.immediate_transaction(|conn| {
+    write_tx(conn, |conn| {
         let guarded = guard_quotes(conn, polled, now)?;
         let outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
         Ok((guarded, outcome))
