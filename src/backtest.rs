@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::intake::{open_signal, IntakeError, SignalRequest};
@@ -234,13 +233,7 @@ fn report(
     signals: usize,
     open_at_end: usize,
 ) -> Result<BacktestReport, BacktestError> {
-    let journal: Vec<JournalEntryRow> = {
-        use crate::db::schema::journal_entries::dsl::*;
-        journal_entries
-            .order(id.asc())
-            .select(JournalEntryRow::as_select())
-            .load(conn)?
-    };
+    let journal: Vec<JournalEntryRow> = db::journal::all_entries(conn)?;
     let wins = journal.iter().filter(|e| e.pnl > 0.0).count();
     let losses = journal.iter().filter(|e| e.pnl < 0.0).count();
     let gross_win: f64 = journal.iter().filter(|e| e.pnl > 0.0).map(|e| e.pnl).sum();

@@ -5,12 +5,10 @@
 use std::io::{self, Write};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::models::{DailyStatsRow, JournalEntryRow, SignalRow};
-use crate::db::Conn;
+use crate::db::{daily_stats, journal, signals, Conn};
 use crate::domain::time::{clamp_bound, days_overlapping};
 
 const PAGE: i64 = 1_000;
@@ -192,14 +190,7 @@ pub fn export(
     loop {
         let count = match table {
             Table::Signals => {
-                use crate::db::schema::signals::dsl::*;
-                let page: Vec<SignalRow> = signals
-                    .filter(id.gt(after))
-                    .filter(created_at.ge(from).and(created_at.lt(to)))
-                    .order(id.asc())
-                    .limit(PAGE)
-                    .select(SignalRow::as_select())
-                    .load(conn)?;
+                let page = signals::page_created(conn, after, from, to, PAGE)?;
                 for row in &page {
                     writer.row(row)?;
                 }
@@ -207,14 +198,7 @@ pub fn export(
                 page.len()
             }
             Table::Journal => {
-                use crate::db::schema::journal_entries::dsl::*;
-                let page: Vec<JournalEntryRow> = journal_entries
-                    .filter(id.gt(after))
-                    .filter(closed_at.ge(from).and(closed_at.lt(to)))
-                    .order(id.asc())
-                    .limit(PAGE)
-                    .select(JournalEntryRow::as_select())
-                    .load(conn)?;
+                let page = journal::page_closed(conn, after, from, to, PAGE)?;
                 for row in &page {
                     writer.row(row)?;
                 }
@@ -222,17 +206,10 @@ pub fn export(
                 page.len()
             }
             Table::Daily => {
-                use crate::db::schema::daily_stats::dsl::*;
                 let Some((first_day, last_day)) = days_overlapping(from, to) else {
                     break;
                 };
-                let page: Vec<DailyStatsRow> = daily_stats
-                    .filter(id.gt(after))
-                    .filter(date.ge(first_day).and(date.le(last_day)))
-                    .order(id.asc())
-                    .limit(PAGE)
-                    .select(DailyStatsRow::as_select())
-                    .load(conn)?;
+                let page = daily_stats::page_of_days(conn, after, first_day, last_day, PAGE)?;
                 for row in &page {
                     writer.row(row)?;
                 }

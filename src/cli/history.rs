@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
-use diesel::prelude::*;
 
 use super::{open_existing, BacktestArgs, ExportArgs};
 use crate::backtest::{trades_csv, BacktestReport, BacktestSpec};
@@ -277,13 +276,7 @@ pub fn reset(config: &Config, yes: bool) -> Result<(), String> {
         ));
     }
     db::backup(&mut conn, &backup_path).map_err(|e| e.to_string())?;
-    db::write_tx(&mut conn, |conn| {
-        diesel::sql_query("DELETE FROM journal_entries").execute(conn)?;
-        diesel::sql_query("DELETE FROM signals").execute(conn)?;
-        diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;
-        diesel::QueryResult::Ok(())
-    })
-    .map_err(|e| e.to_string())?;
+    db::delete_account(&mut conn).map_err(|e| e.to_string())?;
     println!(
         "backed up {path} to {}; the paper account starts again at {}",
         backup_path.display(),

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 mod history;
 
 use clap::{Args, Parser, Subcommand};
-use diesel_migrations::MigrationHarness;
 
 use crate::app::App;
 use crate::config::Config;
@@ -219,7 +218,7 @@ fn check(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match conn.has_pending_migration(db::MIGRATIONS) {
+    match db::has_pending_migrations(&mut conn) {
         Ok(false) => println!("ok    migrations applied"),
         Ok(true) => {
             println!("FAIL  migrations applied: pending migrations; run `signaldesk migrate`");

@@ -214,3 +214,22 @@ pub fn list(conn: &mut Conn, from: NaiveDate, to: NaiveDate) -> QueryResult<Vec<
         .select(DailyStatsRow::as_select())
         .load(conn)
 }
+
+/// Up to `limit` day rows of `[first_day, last_day]` with ids above `after`, by id: one page of
+/// a keyset walk (the export).
+pub fn page_of_days(
+    conn: &mut Conn,
+    after: i32,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<DailyStatsRow>> {
+    use super::schema::daily_stats::dsl::*;
+    daily_stats
+        .filter(id.gt(after))
+        .filter(date.ge(first_day).and(date.le(last_day)))
+        .order(id.asc())
+        .limit(limit)
+        .select(DailyStatsRow::as_select())
+        .load(conn)
+}

@@ -160,3 +160,35 @@ pub fn symbol_results(
     .bind::<Timestamp, _>(clamp_bound(to))
     .load(conn)
 }
+
+/// Up to `limit` journal entries closed in `[from, to)` with ids above `after`, by id: one page
+/// of a keyset walk through the whole journal (the export).
+pub fn page_closed(
+    conn: &mut Conn,
+    after: i32,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<JournalEntryRow>> {
+    use super::schema::journal_entries::dsl::*;
+    journal_entries
+        .filter(id.gt(after))
+        .filter(
+            closed_at
+                .ge(clamp_bound(from))
+                .and(closed_at.lt(clamp_bound(to))),
+        )
+        .order(id.asc())
+        .limit(limit)
+        .select(JournalEntryRow::as_select())
+        .load(conn)
+}
+
+/// Every journal entry, in the order the trades closed (ids are given at close).
+pub fn all_entries(conn: &mut Conn) -> QueryResult<Vec<JournalEntryRow>> {
+    use super::schema::journal_entries::dsl::*;
+    journal_entries
+        .order(id.asc())
+        .select(JournalEntryRow::as_select())
+        .load(conn)
+}

@@ -120,11 +120,42 @@ where
     conn.immediate_transaction(f)
 }
 
+/// Run `f` in a savepoint of the write transaction the caller holds: an error rolls back what
+/// `f` wrote, and the transaction goes on.
+pub fn savepoint<T, F>(conn: &mut Conn, f: F) -> QueryResult<T>
+where
+    F: FnOnce(&mut Conn) -> QueryResult<T>,
+{
+    conn.transaction(f)
+}
+
 /// Apply every pending embedded migration; returns the versions applied.
 pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {
     conn.run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
         .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Whether the database lacks migrations this binary embeds.
+pub fn has_pending_migrations(conn: &mut Conn) -> Result<bool, DbError> {
+    conn.has_pending_migration(MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// A round trip to the database: `Ok` while it answers queries.
+pub fn ping(conn: &mut Conn) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
+
+/// Delete every signal, journal entry and daily row, in one write transaction: the paper
+/// account starts again (`signaldesk reset`, which backs the database up first).
+pub fn delete_account(conn: &mut Conn) -> QueryResult<()> {
+    write_tx(conn, |conn| {
+        diesel::sql_query("DELETE FROM journal_entries").execute(conn)?;
+        diesel::sql_query("DELETE FROM signals").execute(conn)?;
+        diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Open the database, run pending migrations, and build the connection pool.

@@ -370,3 +370,26 @@ pub fn list_signals(
     }
     query.order(id.desc()).limit(limit).load(conn)
 }
+
+/// Up to `limit` signals created in `[from, to)` with ids above `after`, by id: one page of a
+/// keyset walk through the whole table (the export).
+pub fn page_created(
+    conn: &mut Conn,
+    after: i32,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<SignalRow>> {
+    use super::schema::signals::dsl::*;
+    signals
+        .filter(id.gt(after))
+        .filter(
+            created_at
+                .ge(clamp_bound(from))
+                .and(created_at.lt(clamp_bound(to))),
+        )
+        .order(id.asc())
+        .limit(limit)
+        .select(SignalRow::as_select())
+        .load(conn)
+}

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 
 use super::market::{guard_quotes, Guarded};
 use crate::db::models::SignalRow;
@@ -17,7 +17,7 @@ use crate::db::signals::{
     close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
     PnlUpdate,
 };
-use crate::db::{write_tx, Conn};
+use crate::db::{savepoint, write_tx, Conn};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
@@ -113,7 +113,7 @@ pub fn follow_trades(
             // transaction goes on (PostgreSQL would need a savepoint here too).
             None => update_signal_pnl(conn, signal.signal_id(), &update, priced_at).map(|_| None),
             // A savepoint: a failure rolls back this trade's whole booking only.
-            Some(exit) => conn.transaction(|conn| {
+            Some(exit) => savepoint(conn, |conn| {
                 update_signal_pnl(conn, signal.signal_id(), &update, priced_at)?;
                 close_trade(conn, &signal, exit, rules, initial_balance, priced_at)
             }),

@@ -4,7 +4,6 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 use super::super::{ApiError, AppState};
@@ -59,7 +58,7 @@ struct Scanner {
 /// 200 while the database answers and the engine ticks, 503 otherwise.
 pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let db = match state
-        .with_conn(|conn| conn.batch_execute("SELECT 1").map_err(ApiError::from))
+        .with_conn(|conn| crate::db::ping(conn).map_err(ApiError::from))
         .await
     {
         Ok(()) => DbHealth {
