@@ -8,8 +8,9 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::time::clamp_bound;
 use crate::db::{daily_stats, journal, signals, Conn};
-use crate::domain::time::{clamp_bound, days_overlapping};
+use crate::domain::time::days_overlapping;
 
 const PAGE: i64 = 1_000;
 
@@ -231,7 +232,7 @@ mod tests {
     use crate::domain::{Direction, ExitReason};
 
     fn export_text(conn: &mut Conn, table: Table, format: Format) -> String {
-        let (from, to) = (crate::domain::time::EARLIEST, crate::domain::time::LATEST);
+        let (from, to) = (crate::db::time::EARLIEST, crate::db::time::LATEST);
         let mut out = Vec::new();
         export(conn, table, format, from, to, &mut out).unwrap();
         String::from_utf8(out).unwrap()

@@ -5,8 +5,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::models::{JournalEntryRow, NewJournalEntry};
+use super::time::clamp_bound;
 use super::Conn;
-use crate::domain::time::{clamp_bound, day_bounds};
+use crate::domain::time::day_bounds;
 
 /// Insert one journal entry. The UNIQUE `signal_id` makes a second entry for a trade fail.
 pub fn add_journal_entry(conn: &mut Conn, entry: &NewJournalEntry) -> QueryResult<JournalEntryRow> {

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod secrets;
 pub mod sessions;
 pub mod signals;
+pub mod time;
 mod types;
 
 use std::path::{Path, PathBuf};

@@ -6,10 +6,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::models::{JournalEntryRow, NewJournalEntry, NewSignal, SignalId, SignalRow};
+use super::time::clamp_bound;
 use super::Conn;
 use super::{daily_stats, journal};
 use crate::domain::pnl::OpenPosition;
-use crate::domain::time::{clamp_bound, day_bounds};
+use crate::domain::time::day_bounds;
 use crate::domain::{Direction, ExitReason, SignalStatus};
 
 /// A signal ready to be stored: levels already validated and the position already sized.

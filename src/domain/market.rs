@@ -4,8 +4,6 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::time::{EARLIEST, LATEST};
-
 /// Market data that must never reach a trade.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MarketDataError {
@@ -25,11 +23,16 @@ pub enum MarketDataError {
     BadTime(DateTime<Utc>),
 }
 
-/// A market time that may be used: from 1970 to 9999, the years the database stores and
-/// compares (`domain::time`). Beyond them the time arithmetic on a candle (its end, its day)
-/// overflows, and a far-future candle would sit in every window.
+/// The first market time taken as real: 1970-01-01, the Unix epoch the exchanges count from.
+const FIRST_MARKET_TIME: i64 = 0;
+/// The last: 9999-12-31 23:59:59, the last year a stored time can hold.
+const LAST_MARKET_TIME: i64 = 253_402_300_799;
+
+/// A market time that may be used: from 1970 to 9999, the years signaldesk stores and compares.
+/// Beyond them the time arithmetic on a candle (its end, its day) overflows, and a far-future
+/// candle would sit in every window.
 pub fn valid_time(at: DateTime<Utc>) -> Result<DateTime<Utc>, MarketDataError> {
-    if (EARLIEST..=LATEST).contains(&at.naive_utc()) {
+    if (FIRST_MARKET_TIME..=LAST_MARKET_TIME).contains(&at.timestamp()) {
         Ok(at)
     } else {
         Err(MarketDataError::BadTime(at))

@@ -17,7 +17,8 @@ use crate::db::daily_stats;
 use crate::db::journal::{self, JournalFilter};
 use crate::db::models::{rfc3339, DailyStatsRow, JournalEntryRow, SignalRow};
 use crate::db::signals::{list_signals as query_signals, SignalFilter};
-use crate::domain::time::{day_bounds, days_overlapping, EARLIEST, LATEST};
+use crate::db::time::{EARLIEST, LATEST};
+use crate::domain::time::{day_bounds, days_overlapping};
 use crate::domain::{Outcome, SignalStatus, Symbol};
 
 #[derive(Serialize)]

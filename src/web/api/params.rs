@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::super::ApiError;
-use crate::domain::time::{day_bounds, EARLIEST, LATEST};
+use crate::db::time::{clamp_bound, EARLIEST, LATEST};
+use crate::domain::time::day_bounds;
 
 /// Default and maximum page size of the list endpoints.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -114,7 +115,8 @@ fn within_range(at: NaiveDateTime) -> Result<NaiveDateTime, String> {
 fn parse_time(raw: &str, end_of_day: bool) -> Result<NaiveDateTime, String> {
     if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         let (start, end) = day_bounds(date);
-        return within_range(if end_of_day { end } else { start });
+        // The end of 9999-12-31 is the last storable instant, not year 10000.
+        return within_range(if end_of_day { clamp_bound(end) } else { start });
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
         return within_range(at.naive_utc());
