@@ -16,8 +16,10 @@ use signaldesk::app::App;
 use signaldesk::clock::now_utc;
 use signaldesk::config::Config;
 use signaldesk::db;
-use signaldesk::db::signals::{add_signal, close_signal, CloseRequest, SignalDraft};
-use signaldesk::domain::{Direction, ExitReason};
+use signaldesk::db::intake::{opened_signal, SignalRequest};
+use signaldesk::db::signals::{close_in_transaction, insert_signal, CloseRequest};
+use signaldesk::domain::trading::Sizing;
+use signaldesk::domain::{Direction, ExitReason, Symbol};
 
 const INITIAL: f64 = 10_000.0;
 
@@ -80,36 +82,40 @@ fn generate(url: &str, closed: u64) {
     // Today: 12 signals, 8 of them closed, through the repository.
     let now = now_utc();
     for i in 0..12 {
-        let draft = SignalDraft {
-            symbol: ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"][i % 4].to_owned(),
+        let request = SignalRequest {
+            symbol: Symbol::parse(["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"][i % 4]).unwrap(),
             direction: Direction::Long,
-            entry_price: 100.0,
             stop_loss: 95.0,
             take_profit: 110.0,
-            quantity: 1.0,
-            risk_amount: 5.0,
             confidence: 0.8,
             strategy: "bench".to_owned(),
             timeframe: Some("5m".to_owned()),
             external_id: None,
             reasons: "today".to_owned(),
             notes: None,
+        };
+        let sizing = Sizing {
+            quantity: 1.0,
+            risk_amount: 5.0,
             entry_fee: 0.1,
         };
-        let db::signals::AddOutcome::Created(row) =
-            add_signal(&mut conn, &draft, INITIAL, now).unwrap()
-        else {
-            unreachable!()
-        };
-        if i < 8 {
-            let request = CloseRequest {
-                exit_price: 104.0,
-                exit_reason: ExitReason::Manual,
-                fee_rate: 0.001,
-                closed_at: now,
+        let row = opened_signal(&request, 100.0, &sizing, now);
+        db::write_tx(&mut conn, |conn| {
+            let db::signals::AddOutcome::Created(row) = insert_signal(conn, &row, INITIAL)? else {
+                unreachable!()
             };
-            close_signal(&mut conn, row.signal_id(), &request, INITIAL).unwrap();
-        }
+            if i < 8 {
+                let request = CloseRequest {
+                    exit_price: 104.0,
+                    exit_reason: ExitReason::Manual,
+                    fee_rate: 0.001,
+                    closed_at: now,
+                };
+                close_in_transaction(conn, row.signal_id(), &request, INITIAL)?;
+            }
+            diesel::QueryResult::Ok(())
+        })
+        .unwrap();
     }
 }
 

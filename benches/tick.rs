@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use signaldesk::clock::now_utc;
 use signaldesk::db;
-use signaldesk::db::signals::{insert_signal, SignalDraft};
+use signaldesk::db::intake::{opened_signal, SignalRequest};
+use signaldesk::db::signals::insert_signal;
 use signaldesk::domain::rules::TradingRules;
-use signaldesk::domain::Direction;
+use signaldesk::domain::trading::Sizing;
+use signaldesk::domain::{Direction, Symbol};
 use signaldesk::engine::tick::book_poll;
 use signaldesk::feeds::Quote;
 
@@ -46,23 +48,28 @@ fn seed(conn: &mut db::Conn, open_trades: usize) {
                 Direction::Long => (90.0, 120.0),
                 Direction::Short => (110.0, 80.0),
             };
-            let draft = SignalDraft {
-                symbol: format!("SYM{}USDT", i % SYMBOLS),
+            let request = SignalRequest {
+                symbol: Symbol::parse(&format!("SYM{}USDT", i % SYMBOLS)).expect("symbol"),
                 direction,
-                entry_price: 100.0,
                 stop_loss: stop,
                 take_profit: target,
-                quantity: 1.0,
-                risk_amount: 10.0,
                 confidence: 0.8,
                 strategy: "bench".to_owned(),
                 timeframe: Some("5m".to_owned()),
                 external_id: None,
                 reasons: "bench".to_owned(),
                 notes: None,
+            };
+            let sizing = Sizing {
+                quantity: 1.0,
+                risk_amount: 10.0,
                 entry_fee: 0.1,
             };
-            insert_signal(conn, &draft, 10_000.0, now)?;
+            insert_signal(
+                conn,
+                &opened_signal(&request, 100.0, &sizing, now),
+                10_000.0,
+            )?;
         }
         Ok(())
     })

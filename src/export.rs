@@ -228,8 +228,10 @@ pub fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::signals::{add_signal, close_signal, CloseRequest, SignalDraft};
-    use crate::domain::{Direction, ExitReason};
+    use crate::db::intake::{opened_signal, SignalRequest};
+    use crate::db::signals::{close_in_transaction, insert_signal, AddOutcome, CloseRequest};
+    use crate::domain::trading::Sizing;
+    use crate::domain::{Direction, ExitReason, Symbol};
 
     fn export_text(conn: &mut Conn, table: Table, format: Format) -> String {
         let (from, to) = (crate::db::time::EARLIEST, crate::db::time::LATEST);
@@ -255,34 +257,37 @@ mod tests {
             .unwrap()
             .and_hms_opt(10, 0, 0)
             .unwrap();
-        let draft = SignalDraft {
-            symbol: "BTCUSDT".to_owned(),
+        let request = SignalRequest {
+            symbol: Symbol::parse("BTCUSDT").unwrap(),
             direction: Direction::Long,
-            entry_price: 100.0,
             stop_loss: 95.0,
             take_profit: 110.0,
-            quantity: 1.0,
-            risk_amount: 5.0,
             confidence: 0.8,
             strategy: "test".to_owned(),
             timeframe: None,
             external_id: None,
             reasons: "fixture".to_owned(),
             notes: None,
+        };
+        let sizing = Sizing {
+            quantity: 1.0,
+            risk_amount: 5.0,
             entry_fee: 0.1,
         };
-        let crate::db::signals::AddOutcome::Created(row) =
-            add_signal(&mut conn, &draft, 10_000.0, now).unwrap()
-        else {
-            panic!("a new signal");
-        };
+        let new = opened_signal(&request, 100.0, &sizing, now);
         let close = CloseRequest {
             exit_price: 110.0,
             exit_reason: ExitReason::TakeProfit,
             fee_rate: 0.001,
             closed_at: now,
         };
-        close_signal(&mut conn, row.signal_id(), &close, 10_000.0).unwrap();
+        crate::db::write_tx(&mut conn, |conn| {
+            let AddOutcome::Created(row) = insert_signal(conn, &new, 10_000.0)? else {
+                panic!("a new signal");
+            };
+            close_in_transaction(conn, row.signal_id(), &close, 10_000.0)
+        })
+        .unwrap();
         for table in tables {
             let json: Vec<serde_json::Map<String, Value>> =
                 serde_json::from_str(&export_text(&mut conn, table, Format::Json)).unwrap();

@@ -8,15 +8,16 @@ use diesel::dsl::{count_star, max, sum};
 use diesel::prelude::*;
 
 use super::daily_stats;
-use super::models::{SignalId, SignalRow};
-use super::signals::{self, is_active, AddOutcome, CloseOutcome, CloseRequest, SignalDraft};
+use super::models::{NewSignal, SignalId, SignalRow};
+use super::signals::{self, is_active, AddOutcome, CloseOutcome, CloseRequest};
 use super::Conn;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::day_bounds;
 use crate::domain::trading::{
     check_gates, market_fill, opens_by_buying, size_position, Exposure, Levels, Refusal, RuleError,
+    Sizing,
 };
-use crate::domain::{Direction, ExitReason, Symbol};
+use crate::domain::{Direction, ExitReason, SignalStatus, Symbol};
 
 /// A validated request for a new signal; the entry comes from the market.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,24 +123,44 @@ pub fn open_signal(
             rules,
             now,
         )?;
-        let draft = SignalDraft {
-            symbol: request.symbol.to_string(),
-            direction: levels.direction(),
-            entry_price: levels.entry(),
-            stop_loss: levels.stop_loss(),
-            take_profit: levels.take_profit(),
-            quantity: sizing.quantity,
-            risk_amount: sizing.risk_amount,
-            confidence: request.confidence,
-            strategy: request.strategy.clone(),
-            timeframe: request.timeframe.clone(),
-            external_id: request.external_id.clone(),
-            reasons: request.reasons.clone(),
-            notes: request.notes.clone(),
-            entry_fee: sizing.entry_fee,
-        };
-        Ok(signals::insert_signal(conn, &draft, initial_balance, now)?)
+        let row = opened_signal(request, levels.entry(), &sizing, now);
+        Ok(signals::insert_signal(conn, &row, initial_balance)?)
     })
+}
+
+/// The row of `request` opened at `now` at the fill `entry` with `sizing`: ACTIVE, priced at its
+/// entry, the entry fee paid (the close adds the exit fee to `fees`). The levels are the
+/// request's; [`open_signal`] has validated them against the fill (`Levels`) before it builds
+/// the row.
+pub fn opened_signal(
+    request: &SignalRequest,
+    entry: f64,
+    sizing: &Sizing,
+    now: NaiveDateTime,
+) -> NewSignal {
+    NewSignal {
+        symbol: request.symbol.to_string(),
+        direction: request.direction.as_str(),
+        status: SignalStatus::Active.as_str(),
+        entry_price: entry,
+        stop_loss: request.stop_loss,
+        take_profit: request.take_profit,
+        quantity: sizing.quantity,
+        risk_amount: sizing.risk_amount,
+        confidence: request.confidence,
+        strategy: request.strategy.clone(),
+        timeframe: request.timeframe.clone(),
+        external_id: request.external_id.clone(),
+        reasons: request.reasons.clone(),
+        notes: request.notes.clone(),
+        current_price: entry,
+        unrealized_pnl: -sizing.entry_fee,
+        max_favorable_price: entry,
+        max_adverse_price: entry,
+        fees: sizing.entry_fee,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Close an open trade at `market_price` (exit_reason MANUAL), slippage against the trader.

@@ -1,5 +1,5 @@
 //! `journal_entries`: the trading journal, one entry per closed trade. Entries are written by
-//! [`super::signals::close_signal`] in the transaction that closes the trade.
+//! [`super::signals::close_in_transaction`] in the transaction that closes the trade.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;

@@ -11,29 +11,9 @@ use super::Conn;
 use super::{daily_stats, journal};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::time::day_bounds;
-use crate::domain::{Direction, ExitReason, SignalStatus};
+use crate::domain::{ExitReason, SignalStatus};
 
-/// A signal ready to be stored: levels already validated and the position already sized.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignalDraft {
-    pub symbol: String,
-    pub direction: Direction,
-    pub entry_price: f64,
-    pub stop_loss: f64,
-    pub take_profit: f64,
-    pub quantity: f64,
-    pub risk_amount: f64,
-    pub confidence: f64,
-    pub strategy: String,
-    pub timeframe: Option<String>,
-    pub external_id: Option<String>,
-    pub reasons: String,
-    pub notes: Option<String>,
-    /// Fee paid on the entry fill; the close adds the exit fee to it.
-    pub entry_fee: f64,
-}
-
-/// What [`add_signal`] did.
+/// What [`insert_signal`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AddOutcome {
     /// A new signal was stored and counted in the day's stats.
@@ -52,59 +32,24 @@ pub fn find_by_external_id(conn: &mut Conn, client_id: &str) -> QueryResult<Opti
         .optional()
 }
 
-/// Store a new ACTIVE signal and count it in `now`'s daily stats, in one transaction. A repeated
-/// `external_id` returns the existing signal and writes nothing.
-pub fn add_signal(
-    conn: &mut Conn,
-    draft: &SignalDraft,
-    initial_balance: f64,
-    now: NaiveDateTime,
-) -> QueryResult<AddOutcome> {
-    super::write_tx(conn, |conn| {
-        insert_signal(conn, draft, initial_balance, now)
-    })
-}
-
-/// [`add_signal`] inside a write transaction the caller already holds.
+/// Store a new ACTIVE signal and count it in its day's stats (`created_at`), inside the caller's
+/// write transaction. A repeated `external_id` returns the existing signal and writes nothing.
 pub fn insert_signal(
     conn: &mut Conn,
-    draft: &SignalDraft,
+    new: &NewSignal,
     initial_balance: f64,
-    now: NaiveDateTime,
 ) -> QueryResult<AddOutcome> {
     use super::schema::signals::dsl::*;
-    if let Some(client_id) = &draft.external_id {
+    if let Some(client_id) = &new.external_id {
         if let Some(row) = find_by_external_id(conn, client_id)? {
             return Ok(AddOutcome::Existing(row));
         }
     }
     let row = diesel::insert_into(signals)
-        .values(NewSignal {
-            symbol: draft.symbol.clone(),
-            direction: draft.direction.as_str(),
-            status: SignalStatus::Active.as_str(),
-            entry_price: draft.entry_price,
-            stop_loss: draft.stop_loss,
-            take_profit: draft.take_profit,
-            quantity: draft.quantity,
-            risk_amount: draft.risk_amount,
-            confidence: draft.confidence,
-            strategy: draft.strategy.clone(),
-            timeframe: draft.timeframe.clone(),
-            external_id: draft.external_id.clone(),
-            reasons: draft.reasons.clone(),
-            notes: draft.notes.clone(),
-            current_price: draft.entry_price,
-            unrealized_pnl: -draft.entry_fee,
-            max_favorable_price: draft.entry_price,
-            max_adverse_price: draft.entry_price,
-            fees: draft.entry_fee,
-            created_at: now,
-            updated_at: now,
-        })
+        .values(new)
         .returning(SignalRow::as_returning())
         .get_result(conn)?;
-    daily_stats::count_signal(conn, initial_balance, now)?;
+    daily_stats::count_signal(conn, initial_balance, new.created_at)?;
     Ok(AddOutcome::Created(row))
 }
 
@@ -237,7 +182,7 @@ pub struct ClosedTrade {
     pub balance_after: f64,
 }
 
-/// What [`close_signal`] did.
+/// What [`close_in_transaction`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CloseOutcome {
     Closed(Box<ClosedTrade>),
@@ -245,23 +190,11 @@ pub enum CloseOutcome {
     NotActive(SignalStatus),
 }
 
-/// Close an open trade in ONE immediate transaction: the signal's exit, fees and pnl; its journal
-/// entry; the day's stats row (created from the previous closing balance when missing) with the
-/// balance, realized and total pnl, wins/losses and trades_closed. A signal that is not ACTIVE
-/// books nothing. `diesel::NotFound` when the signal does not exist.
-pub fn close_signal(
-    conn: &mut Conn,
-    signal_id: SignalId,
-    request: &CloseRequest,
-    initial_balance: f64,
-) -> QueryResult<CloseOutcome> {
-    super::write_tx(conn, |conn| {
-        close_in_transaction(conn, signal_id, request, initial_balance)
-    })
-}
-
-/// [`close_signal`] inside a write transaction the caller already holds (the tick, a manual
-/// close): all of it lands with the caller's commit or none of it does.
+/// Close an open trade inside the caller's write transaction (the tick, a manual close): the
+/// signal's exit, fees and pnl; its journal entry; the day's stats row (created from the previous
+/// closing balance when missing) with the balance, realized and total pnl, wins/losses and
+/// trades_closed. All of it lands with the caller's commit or none of it does. A signal that is
+/// not ACTIVE books nothing; `diesel::NotFound` when the signal does not exist.
 pub fn close_in_transaction(
     conn: &mut Conn,
     signal_id: SignalId,

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use signaldesk::db::journal;
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
-    wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+    close_trade, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
 };
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -245,7 +245,7 @@ fn every_page_renders_in_a_real_browser_and_a_note_is_edited_through_the_form() 
         fee_rate: FEE_RATE,
         closed_at: now,
     };
-    close_signal(&mut conn, winner.signal_id(), &request, INITIAL_BALANCE).unwrap();
+    close_trade(&mut conn, winner.signal_id(), &request).unwrap();
     SignalBuilder::short("ETHUSDT").insert(&mut conn, now);
     let exchange = FakeExchange::start(&[("ETHUSDT", 98.0), ("BTCUSDT", 104.0)]);
     let server = TestServer::start(

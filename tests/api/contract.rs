@@ -3,12 +3,12 @@
 //! watch-list, level bounds and prices that keep their digits.
 
 use serde_json::{json, Value};
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
-    at, run_cli, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+    at, close_trade, run_cli, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
 };
 
 /// Two trades closed on 2026-11-24 and 2026-11-25, one still open.
@@ -26,7 +26,7 @@ fn history() -> TempDb {
             fee_rate: FEE_RATE,
             closed_at: at(opened) + chrono::Duration::hours(1),
         };
-        close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+        close_trade(&mut conn, row.signal_id(), &request).unwrap();
     }
     SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 12:00:00"));
     db
@@ -163,7 +163,7 @@ fn pages_show_a_small_coins_prices_with_their_digits() {
             fee_rate: FEE_RATE,
             closed_at: opened + chrono::Duration::hours(1),
         };
-        close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+        close_trade(&mut conn, row.signal_id(), &request).unwrap();
     }
     let exchange = FakeExchange::start(&[]);
     let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);

@@ -1,11 +1,13 @@
 //! `signaldesk export` and `signaldesk reset` as a user runs them.
 
 use serde_json::Value;
-use signaldesk::db::signals::{close_signal, get_active_signals, CloseRequest};
+use signaldesk::db::signals::{get_active_signals, CloseRequest};
 use signaldesk::db::{journal, overview};
 use signaldesk::domain::ExitReason;
 
-use crate::helpers::{at, day, run_cli, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{
+    at, close_trade, day, run_cli, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE,
+};
 
 /// Three closed trades over two days, notes with a comma, quotes and a line break; one open.
 fn seeded() -> TempDb {
@@ -32,7 +34,7 @@ fn seeded() -> TempDb {
             fee_rate: FEE_RATE,
             closed_at: at(opened) + chrono::Duration::hours(1),
         };
-        close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+        close_trade(&mut conn, row.signal_id(), &request).unwrap();
     }
     SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-24 15:00:00"));
     db

@@ -7,10 +7,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use signaldesk::db::signals::{add_signal, AddOutcome, SignalDraft};
-use signaldesk::db::{self, models::SignalRow, Conn};
+use diesel::QueryResult;
+use signaldesk::db::intake::{opened_signal, SignalRequest};
+use signaldesk::db::models::{NewSignal, SignalId, SignalRow};
+use signaldesk::db::signals::{
+    close_in_transaction, insert_signal, AddOutcome, CloseOutcome, CloseRequest,
+};
+use signaldesk::db::{self, Conn};
 use signaldesk::domain::pnl::fill_fee;
-use signaldesk::domain::Direction;
+use signaldesk::domain::trading::Sizing;
+use signaldesk::domain::{Direction, Symbol};
 use tempfile::TempDir;
 
 pub const INITIAL_BALANCE: f64 = 10_000.0;
@@ -52,27 +58,32 @@ pub fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
 }
 
-/// Builds valid signal drafts: `SignalBuilder::long("BTCUSDT").entry(100.0).stop(95.0)`.
-pub struct SignalBuilder(SignalDraft);
+/// Builds valid signals, stored through the same row shape the intake stores:
+/// `SignalBuilder::long("BTCUSDT").levels(100.0, 95.0, 110.0).quantity(2.0).insert(conn, now)`.
+pub struct SignalBuilder {
+    request: SignalRequest,
+    entry: f64,
+    quantity: f64,
+}
 
 impl SignalBuilder {
     fn new(symbol: &str, direction: Direction, entry: f64, stop: f64, target: f64) -> Self {
-        SignalBuilder(SignalDraft {
-            symbol: symbol.to_owned(),
-            direction,
-            entry_price: entry,
-            stop_loss: stop,
-            take_profit: target,
+        SignalBuilder {
+            request: SignalRequest {
+                symbol: Symbol::parse(symbol).expect("a fixture symbol"),
+                direction,
+                stop_loss: stop,
+                take_profit: target,
+                confidence: 0.8,
+                strategy: "test".to_owned(),
+                timeframe: Some("5m".to_owned()),
+                external_id: None,
+                reasons: "fixture".to_owned(),
+                notes: None,
+            },
+            entry,
             quantity: 1.0,
-            risk_amount: (entry - stop).abs(),
-            confidence: 0.8,
-            strategy: "test".to_owned(),
-            timeframe: Some("5m".to_owned()),
-            external_id: None,
-            reasons: "fixture".to_owned(),
-            notes: None,
-            entry_fee: fill_fee(entry, 1.0, FEE_RATE),
-        })
+        }
     }
 
     pub fn long(symbol: &str) -> Self {
@@ -84,42 +95,62 @@ impl SignalBuilder {
     }
 
     pub fn levels(mut self, entry: f64, stop: f64, target: f64) -> Self {
-        self.0.entry_price = entry;
-        self.0.stop_loss = stop;
-        self.0.take_profit = target;
-        self.0.risk_amount = (entry - stop).abs() * self.0.quantity;
-        self.0.entry_fee = fill_fee(entry, self.0.quantity, FEE_RATE);
+        self.entry = entry;
+        self.request.stop_loss = stop;
+        self.request.take_profit = target;
         self
     }
 
     pub fn quantity(mut self, quantity: f64) -> Self {
-        self.0.quantity = quantity;
-        self.0.risk_amount = (self.0.entry_price - self.0.stop_loss).abs() * quantity;
-        self.0.entry_fee = fill_fee(self.0.entry_price, quantity, FEE_RATE);
+        self.quantity = quantity;
         self
     }
 
     pub fn external_id(mut self, id: &str) -> Self {
-        self.0.external_id = Some(id.to_owned());
+        self.request.external_id = Some(id.to_owned());
         self
     }
 
     pub fn notes(mut self, notes: &str) -> Self {
-        self.0.notes = Some(notes.to_owned());
+        self.request.notes = Some(notes.to_owned());
         self
     }
 
-    pub fn build(self) -> SignalDraft {
-        self.0
+    /// The row as the intake would store it, opened at `now` (the levels are not checked: a test
+    /// may store what an older version let through).
+    pub fn build(self, now: NaiveDateTime) -> NewSignal {
+        let sizing = Sizing {
+            quantity: self.quantity,
+            risk_amount: (self.entry - self.request.stop_loss).abs() * self.quantity,
+            entry_fee: fill_fee(self.entry, self.quantity, FEE_RATE),
+        };
+        opened_signal(&self.request, self.entry, &sizing, now)
     }
 
     /// Store it at `now` and return the new row.
     pub fn insert(self, conn: &mut Conn, now: NaiveDateTime) -> SignalRow {
-        match add_signal(conn, &self.0, INITIAL_BALANCE, now).expect("add_signal") {
+        match insert(conn, &self.build(now)).expect("insert_signal") {
             AddOutcome::Created(row) => row,
             AddOutcome::Existing(row) => panic!("expected a new signal, got existing {}", row.id),
         }
     }
+}
+
+/// Store `row` in its own write transaction, as the intake does inside its own.
+pub fn insert(conn: &mut Conn, row: &NewSignal) -> QueryResult<AddOutcome> {
+    db::write_tx(conn, |conn| insert_signal(conn, row, INITIAL_BALANCE))
+}
+
+/// Close trade `id` in its own write transaction, as the tick and a manual close do inside
+/// theirs.
+pub fn close_trade(
+    conn: &mut Conn,
+    id: SignalId,
+    request: &CloseRequest,
+) -> QueryResult<CloseOutcome> {
+    db::write_tx(conn, |conn| {
+        close_in_transaction(conn, id, request, INITIAL_BALANCE)
+    })
 }
 
 /// Poll `check` every 50 ms until it returns a value; panics after 20 s naming `what`.

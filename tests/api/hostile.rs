@@ -13,11 +13,11 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use signaldesk::db::journal;
 use signaldesk::db::schema::{secrets, sessions};
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::helpers::{
-    wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+    close_trade, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
 };
 
 /// The real server on the simulated feed: these tests never need an exchange.
@@ -307,7 +307,7 @@ fn a_copy_of_the_database_opens_no_session() {
         fee_rate: FEE_RATE,
         closed_at: now,
     };
-    close_signal(&mut conn, signal.signal_id(), &close, INITIAL_BALANCE).unwrap();
+    close_trade(&mut conn, signal.signal_id(), &close).unwrap();
     let server = start(&db, &[]);
     let login = fresh_connections()
         .post(format!("{}/login", server.address))

@@ -4,11 +4,13 @@
 use std::io::Read;
 
 use serde_json::{json, Value};
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{at, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{
+    at, close_trade, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+};
 
 /// Eight signals over two days: BTC, ETH and SOL, five closed (three wins).
 fn seeded() -> (TempDb, FakeExchange, TestServer) {
@@ -54,7 +56,7 @@ fn seeded() -> (TempDb, FakeExchange, TestServer) {
                 fee_rate: FEE_RATE,
                 closed_at,
             };
-            close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+            close_trade(&mut conn, row.signal_id(), &request).unwrap();
         }
     }
     let exchange = FakeExchange::start(&[]);

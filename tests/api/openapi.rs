@@ -11,11 +11,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{at, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{at, close_trade, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE};
 
 const PYTHON: &str = "python3";
 
@@ -54,7 +54,7 @@ fn server() -> (TempDb, FakeExchange, TestServer) {
         fee_rate: FEE_RATE,
         closed_at: opened + chrono::Duration::hours(1),
     };
-    close_signal(&mut conn, row.signal_id(), &close, INITIAL_BALANCE).unwrap();
+    close_trade(&mut conn, row.signal_id(), &close).unwrap();
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0)]);
     let server = TestServer::start(
         &db.path,

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 use signaldesk::db::journal;
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{close_trade, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE};
 
 fn no_redirects() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
@@ -30,7 +30,7 @@ fn with_trades() -> (TempDb, FakeExchange, TestServer) {
         fee_rate: FEE_RATE,
         closed_at: now,
     };
-    close_signal(&mut conn, closed.signal_id(), &request, INITIAL_BALANCE).unwrap();
+    close_trade(&mut conn, closed.signal_id(), &request).unwrap();
     SignalBuilder::short("ETHUSDT").insert(&mut conn, now);
     let exchange = FakeExchange::start(&[("ETHUSDT", 100.0)]);
     let server = TestServer::start(

@@ -5,13 +5,15 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use signaldesk::db::check::run_checks;
 use signaldesk::db::signals::{
-    add_signal, close_signal, get_active_signals, get_closed_signals_today, get_signal,
-    get_signals_today, update_signal_pnl, AddOutcome, CloseOutcome, CloseRequest, PnlUpdate,
+    get_active_signals, get_closed_signals_today, get_signal, get_signals_today, update_signal_pnl,
+    AddOutcome, CloseOutcome, CloseRequest, PnlUpdate,
 };
 use signaldesk::db::{daily_stats, journal, overview};
 use signaldesk::domain::{ExitReason, Outcome, SignalStatus};
 
-use crate::helpers::{at, day, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{
+    at, close_trade, day, insert, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE,
+};
 
 fn close_at(price: f64, reason: ExitReason, when: &str) -> CloseRequest {
     CloseRequest {
@@ -42,11 +44,10 @@ fn closing_a_trade_books_signal_journal_and_balance_in_one_go() {
         .notes("breakout retest")
         .insert(&mut conn, at("2026-11-25 09:00:00"));
 
-    let outcome = close_signal(
+    let outcome = close_trade(
         &mut conn,
         signal.signal_id(),
         &close_at(110.0, ExitReason::TakeProfit, "2026-11-25 10:30:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
 
@@ -88,21 +89,19 @@ fn a_second_close_books_nothing_and_says_why() {
     let db = TempDb::new();
     let mut conn = db.conn();
     let signal = SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
-    let first = close_signal(
+    let first = close_trade(
         &mut conn,
         signal.signal_id(),
         &close_at(105.0, ExitReason::StopLoss, "2026-11-25 09:05:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
     assert!(matches!(first, CloseOutcome::Closed(_)));
     let balance = daily_stats::current_balance(&mut conn, INITIAL_BALANCE).unwrap();
 
-    let second = close_signal(
+    let second = close_trade(
         &mut conn,
         signal.signal_id(),
         &close_at(90.0, ExitReason::TakeProfit, "2026-11-25 09:06:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
 
@@ -130,11 +129,10 @@ fn a_second_close_books_nothing_and_says_why() {
 fn closing_an_unknown_signal_is_not_found_and_writes_nothing() {
     let db = TempDb::new();
     let mut conn = db.conn();
-    let result = close_signal(
+    let result = close_trade(
         &mut conn,
         signaldesk::db::models::SignalId(404),
         &close_at(1.0, ExitReason::Manual, "2026-11-25 09:00:00"),
-        INITIAL_BALANCE,
     );
     assert_eq!(result, Err(diesel::result::Error::NotFound));
     assert_eq!(daily_stats::latest(&mut conn).unwrap(), None);
@@ -145,11 +143,10 @@ fn balance_is_carried_across_utc_midnight_and_across_missed_days() {
     let db = TempDb::new();
     let mut conn = db.conn();
     let winner = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 22:00:00"));
-    close_signal(
+    close_trade(
         &mut conn,
         winner.signal_id(),
         &close_at(110.0, ExitReason::TakeProfit, "2026-11-24 23:59:59.999999"),
-        INITIAL_BALANCE,
     )
     .unwrap();
     let day1 = daily_stats::for_date(&mut conn, day("2026-11-24"))
@@ -158,11 +155,10 @@ fn balance_is_carried_across_utc_midnight_and_across_missed_days() {
     let overnight = SignalBuilder::long("SOLUSDT").insert(&mut conn, at("2026-11-24 23:00:00"));
 
     // Closes just after midnight: the new day's row must start from the previous close.
-    close_signal(
+    close_trade(
         &mut conn,
         overnight.signal_id(),
         &close_at(95.0, ExitReason::StopLoss, "2026-11-25 00:00:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
 
@@ -193,11 +189,10 @@ fn today_starts_at_midnight_utc_exactly() {
     let yesterday =
         SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 23:59:59.999999"));
     let today = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 00:00:00"));
-    close_signal(
+    close_trade(
         &mut conn,
         yesterday.signal_id(),
         &close_at(100.0, ExitReason::Manual, "2026-11-25 00:00:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
 
@@ -250,13 +245,14 @@ fn today_starts_at_midnight_utc_exactly() {
 fn a_repeated_external_id_returns_the_existing_signal_and_counts_once() {
     let db = TempDb::new();
     let mut conn = db.conn();
-    let draft = SignalBuilder::long("BTCUSDT").external_id("tv-42").build();
     let now = at("2026-11-25 12:00:00");
-    let AddOutcome::Created(first) = add_signal(&mut conn, &draft, INITIAL_BALANCE, now).unwrap()
-    else {
+    let row = SignalBuilder::long("BTCUSDT")
+        .external_id("tv-42")
+        .build(now);
+    let AddOutcome::Created(first) = insert(&mut conn, &row).unwrap() else {
         panic!("first add must create")
     };
-    let again = add_signal(&mut conn, &draft, INITIAL_BALANCE, now).unwrap();
+    let again = insert(&mut conn, &row).unwrap();
     assert_eq!(again, AddOutcome::Existing(first));
     let stats = daily_stats::for_date(&mut conn, now.date())
         .unwrap()
@@ -292,11 +288,10 @@ fn pnl_refresh_touches_only_open_trades() {
         ),
         (103.0, 104.0, 99.0)
     );
-    close_signal(
+    close_trade(
         &mut conn,
         signal.signal_id(),
         &close_at(104.0, ExitReason::Manual, "2026-11-25 09:02:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
     assert!(!update_signal_pnl(
@@ -316,15 +311,10 @@ fn the_database_refuses_levels_on_the_wrong_side() {
     let db = TempDb::new();
     let mut conn = db.conn();
     // A SHORT carrying a LONG's levels: the original stored this and closed it at once.
-    let mut draft = SignalBuilder::short("BTCUSDT").build();
-    draft.stop_loss = 95.0;
-    draft.take_profit = 110.0;
-    let result = add_signal(
-        &mut conn,
-        &draft,
-        INITIAL_BALANCE,
-        at("2026-11-25 09:00:00"),
-    );
+    let mut row = SignalBuilder::short("BTCUSDT").build(at("2026-11-25 09:00:00"));
+    row.stop_loss = 95.0;
+    row.take_profit = 110.0;
+    let result = insert(&mut conn, &row);
     assert!(
         matches!(
             result,
@@ -343,11 +333,10 @@ fn check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance()
     let db = TempDb::new();
     let mut conn = db.conn();
     let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
-    close_signal(
+    close_trade(
         &mut conn,
         signal.signal_id(),
         &close_at(110.0, ExitReason::TakeProfit, "2026-11-25 09:30:00"),
-        INITIAL_BALANCE,
     )
     .unwrap();
     assert_invariants_hold(&db);
@@ -485,11 +474,10 @@ fn a_close_booked_on_an_earlier_day_carries_into_the_later_days() {
     let trade = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 20:00:00"));
     // Another write opens the 25th's row before the tick that polled at 23:59:59 writes.
     SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 00:00:00.050"));
-    let CloseOutcome::Closed(closed) = close_signal(
+    let CloseOutcome::Closed(closed) = close_trade(
         &mut conn,
         trade.signal_id(),
         &close_at(110.0, ExitReason::TakeProfit, "2026-11-24 23:59:59"),
-        INITIAL_BALANCE,
     )
     .unwrap() else {
         panic!("closes")

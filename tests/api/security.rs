@@ -13,12 +13,12 @@ use serde_json::json;
 use sha2::Sha256;
 use signaldesk::db::journal;
 use signaldesk::db::schema::{secrets, sessions};
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
-    run_cli, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+    close_trade, run_cli, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
 };
 
 /// The real server on the simulated feed: these tests never need an exchange.
@@ -379,7 +379,7 @@ fn with_journal_entry(db: &TempDb) {
         fee_rate: FEE_RATE,
         closed_at: now,
     };
-    close_signal(&mut conn, row.signal_id(), &request, INITIAL_BALANCE).unwrap();
+    close_trade(&mut conn, row.signal_id(), &request).unwrap();
 }
 
 fn save_note(server: &TestServer, cookie: &str, csrf: &str, notes: &str) -> u16 {

@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 use signaldesk::clock::now_utc;
-use signaldesk::db::signals::{close_signal, CloseRequest};
+use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{SignalBuilder, TempDb, TestServer, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{close_trade, SignalBuilder, TempDb, TestServer, FEE_RATE, INITIAL_BALANCE};
 
 /// A server whose exchange lists none of the symbols: ticks run but never price a trade, so
 /// what the test wrote stays exactly as written.
@@ -39,7 +39,7 @@ fn data_written_while_running_is_served_and_survives_restarts() {
     let btc = SignalBuilder::long("BTCUSDT").insert(&mut conn, now);
     SignalBuilder::short("ETHUSDT").insert(&mut conn, now);
     SignalBuilder::long("SOLUSDT").insert(&mut conn, now);
-    close_signal(
+    close_trade(
         &mut conn,
         btc.signal_id(),
         &CloseRequest {
@@ -48,7 +48,6 @@ fn data_written_while_running_is_served_and_survives_restarts() {
             fee_rate: FEE_RATE,
             closed_at: now_utc(),
         },
-        INITIAL_BALANCE,
     )
     .unwrap();
     let pnl = 10.0 - 0.1 - 0.11;

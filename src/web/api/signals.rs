@@ -21,18 +21,6 @@ use crate::events::Event;
 const TEXT_LIMIT: usize = 2_000;
 const ID_LIMIT: usize = 128;
 
-/// Fields shared by the API body and the webhook: validated into a request (without prices).
-pub(super) struct SignalFields {
-    pub symbol: Symbol,
-    pub direction: Direction,
-    pub stop_loss: f64,
-    pub take_profit: f64,
-    pub confidence: f64,
-    pub timeframe: Option<String>,
-    pub notes: Option<String>,
-    pub external_id: Option<String>,
-}
-
 /// `symbol`: `BTCUSDT`, `btcusdt` or `BINANCE:BTCUSDT`, nothing around it (the OpenAPI pattern
 /// says the same). Whether it is on the watch-list is [`open_at_market`]'s first check.
 pub(super) fn symbol_field(body: &Body) -> Result<Symbol, ApiError> {
@@ -88,7 +76,7 @@ pub(super) fn confidence_field(body: &Body) -> Result<f64, ApiError> {
     }
 }
 
-fn parse_create(value: Value) -> Result<SignalFields, ApiError> {
+fn parse_create(value: Value) -> Result<SignalRequest, ApiError> {
     let body = Body::parse(
         value,
         &[
@@ -108,15 +96,17 @@ fn parse_create(value: Value) -> Result<SignalFields, ApiError> {
         .parse::<Direction>()
         .map_err(|e| ApiError::validation("direction", e.to_string()))?;
     let (stop_loss, take_profit) = level_fields(&body)?;
-    Ok(SignalFields {
+    Ok(SignalRequest {
         symbol,
         direction,
         stop_loss,
         take_profit,
         confidence: confidence_field(&body)?,
+        strategy: "api".to_owned(),
         timeframe: body.optional_str("timeframe", 16)?,
-        notes: body.optional_str("notes", TEXT_LIMIT)?,
         external_id: body.optional_str("external_id", ID_LIMIT)?,
+        reasons: "api signal".to_owned(),
+        notes: body.optional_str("notes", TEXT_LIMIT)?,
     })
 }
 
@@ -124,22 +114,9 @@ fn parse_create(value: Value) -> Result<SignalFields, ApiError> {
 /// watch-list or levels, 409 gate, 503 no fresh price.
 pub(super) async fn open_at_market(
     state: &AppState,
-    fields: SignalFields,
-    strategy: &str,
+    request: SignalRequest,
 ) -> Result<HttpResponse, ApiError> {
-    require_watched(state, &fields.symbol)?;
-    let request = SignalRequest {
-        symbol: fields.symbol,
-        direction: fields.direction,
-        stop_loss: fields.stop_loss,
-        take_profit: fields.take_profit,
-        confidence: fields.confidence,
-        strategy: strategy.to_owned(),
-        timeframe: fields.timeframe,
-        external_id: fields.external_id,
-        reasons: format!("{strategy} signal"),
-        notes: fields.notes,
-    };
+    require_watched(state, &request.symbol)?;
     let config = state.config.clone();
     let no_fresh_price = no_price(state, request.symbol.as_str());
     let result = state
@@ -216,8 +193,8 @@ pub async fn create_signal(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.config)?;
-    let fields = parse_create(json_value(&body)?)?;
-    open_at_market(&state, fields, "api").await
+    let request = parse_create(json_value(&body)?)?;
+    open_at_market(&state, request).await
 }
 
 fn signal_id(raw: &str) -> Result<SignalId, ApiError> {

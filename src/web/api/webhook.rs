@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::super::auth::{check_against, record_failure, refuse_if_locked};
 use super::super::{ApiError, AppState};
 use super::body::Body;
-use super::signals::{confidence_field, level_fields, open_at_market, symbol_field, SignalFields};
+use super::signals::{confidence_field, level_fields, open_at_market, symbol_field};
+use crate::db::intake::SignalRequest;
 use crate::domain::Direction;
 
 /// The one answer for a body without the right token, whatever else is wrong with it.
@@ -82,15 +83,17 @@ pub async fn tradingview_webhook(
         }
     };
     let (stop_loss, take_profit) = level_fields(&body)?;
-    let fields = SignalFields {
+    let request = SignalRequest {
         symbol,
         direction,
         stop_loss,
         take_profit,
         confidence: confidence_field(&body)?,
+        strategy: "webhook".to_owned(),
         timeframe: body.optional_str("timeframe", 16)?,
-        notes: body.optional_str("notes", 2_000)?,
         external_id: body.optional_str("id", 128)?,
+        reasons: "webhook signal".to_owned(),
+        notes: body.optional_str("notes", 2_000)?,
     };
-    open_at_market(&state, fields, "webhook").await
+    open_at_market(&state, request).await
 }
