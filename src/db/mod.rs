@@ -29,8 +29,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 /// The one connection type every query takes; the backend behind it is `db`'s business.
 pub use diesel::SqliteConnection as Conn;
 
-/// The migrations under `migrations/`, compiled into the binary and run at start.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// The SQLite migrations under `migrations/sqlite/`, compiled into the binary and run at start.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// How long a writer waits for another writer before giving up with "database is locked".
 const BUSY_TIMEOUT_MS: u32 = 5_000;
