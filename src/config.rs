@@ -644,7 +644,7 @@ impl fmt::Display for Config {
         let r = &self.rules;
         let off = |v: Option<String>| v.unwrap_or_else(|| "off".to_owned());
         let lines: Vec<(&str, String)> = vec![
-            ("database_url", self.database_url.clone()),
+            ("database_url", crate::db::redact(&self.database_url)),
             ("bind", self.bind.clone()),
             ("feed", self.feed.as_str().to_owned()),
             (

@@ -188,21 +188,24 @@ fn migrate(config: &Config) -> Result<(), String> {
     let mut conn = db::connect(&config.database_url).map_err(|e| e.to_string())?;
     let applied = db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
     if applied.is_empty() {
-        println!("database {} is up to date", config.database_url);
+        println!(
+            "database {} is up to date",
+            db::redact(&config.database_url)
+        );
     } else {
         println!(
             "applied migrations to {}: {}",
-            config.database_url,
+            db::redact(&config.database_url),
             applied.join(", ")
         );
     }
     Ok(())
 }
 
-/// Open an existing database file; never creates one.
+/// Open an existing database; never creates a SQLite file.
 fn open_existing(config: &Config) -> Result<db::Conn, String> {
     let path = db::sqlite_path(&config.database_url);
-    if !Path::new(path).exists() {
+    if db::Backend::of(&config.database_url) == db::Backend::Sqlite && !Path::new(path).exists() {
         return Err(format!(
             "no database at {path}; run `signaldesk migrate` or `signaldesk serve` first"
         ));
@@ -260,6 +263,10 @@ fn check(config: &Config) -> ExitCode {
 fn backup(config: &Config, file: &Path) -> Result<(), String> {
     let mut conn = open_existing(config)?;
     db::backup(&mut conn, file).map_err(|e| e.to_string())?;
-    println!("backed up {} to {}", config.database_url, file.display());
+    println!(
+        "backed up {} to {}",
+        db::redact(&config.database_url),
+        file.display()
+    );
     Ok(())
 }

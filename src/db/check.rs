@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::models::DailyStatsRow;
-use super::Conn;
+use super::{Backend, Conn};
 
 /// One invariant and whether the database keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +63,52 @@ fn count(conn: &mut Conn, sql: &str) -> QueryResult<i64> {
         .map(|c| c.n)
 }
 
+/// The storage's own consistency: SQLite's `quick_check` and foreign keys; on PostgreSQL, which
+/// enforces foreign keys itself, that no constraint is left unvalidated.
+fn integrity(conn: &mut Conn) -> QueryResult<Finding> {
+    Ok(match conn.backend() {
+        Backend::Sqlite => {
+            let integrity: Vec<String> =
+                diesel::sql_query("SELECT quick_check AS text FROM pragma_quick_check")
+                    .load::<Line>(conn)?
+                    .into_iter()
+                    .map(|l| l.text)
+                    .collect();
+            let foreign = count(conn, "SELECT COUNT(*) AS n FROM pragma_foreign_key_check")?;
+            Finding::new(
+                "SQLite integrity and foreign keys",
+                integrity == ["ok"] && foreign == 0,
+                format!(
+                    "quick_check: {}; {foreign} foreign key violations",
+                    integrity.join("; ")
+                ),
+            )
+        }
+        Backend::Postgres => {
+            let unvalidated = count(
+                conn,
+                "SELECT COUNT(*) AS n FROM pg_constraint c \
+                 JOIN pg_namespace n ON n.oid = c.connamespace \
+                 WHERE n.nspname = current_schema() AND NOT c.convalidated",
+            )?;
+            Finding::new(
+                "PostgreSQL constraints validated",
+                unvalidated == 0,
+                format!("{unvalidated} constraints not validated"),
+            )
+        }
+    })
+}
+
 /// Run every invariant inside one read transaction, so they all see the same snapshot. The
 /// initial balance is the account's own (its first day's opening balance); `configured` serves
 /// only an account that has no day yet.
 pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>> {
     conn.transaction(|conn| {
+        if conn.backend() == Backend::Postgres {
+            // One snapshot for every statement, as SQLite's read transaction gives.
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(conn)?;
+        }
         let mut findings = Vec::new();
         let initial_balance = super::daily_stats::initial_balance(conn, configured)?;
 
@@ -118,7 +159,8 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
         let mismatched = count(
             conn,
             "SELECT COUNT(*) AS n FROM journal_entries j JOIN signals s ON s.id = j.signal_id \
-             WHERE abs(j.pnl - s.pnl) > 1e-6 * max(1.0, abs(s.pnl))",
+             WHERE abs(j.pnl - s.pnl) > 1e-6 * \
+               (CASE WHEN abs(s.pnl) > 1.0 THEN abs(s.pnl) ELSE 1.0 END)",
         )?;
         let booked_trades: i64 = days.iter().map(|d| i64::from(d.trades_closed)).sum();
         let booked_pnl: f64 = days.iter().map(|d| d.realized_pnl).sum();
@@ -131,9 +173,13 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
             ),
         ));
 
-        let created: BTreeMap<String, i64> = diesel::sql_query(
-            "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS n FROM signals GROUP BY day",
-        )
+        let day_of_creation = match conn.backend() {
+            Backend::Sqlite => "substr(created_at, 1, 10)",
+            Backend::Postgres => "to_char(created_at, 'YYYY-MM-DD')",
+        };
+        let created: BTreeMap<String, i64> = diesel::sql_query(format!(
+            "SELECT {day_of_creation} AS day, COUNT(*) AS n FROM signals GROUP BY 1"
+        ))
         .load::<DayCount>(conn)?
         .into_iter()
         .map(|d| (d.day, d.n))
@@ -181,22 +227,7 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
             },
         ));
 
-        let integrity: Vec<String> =
-            diesel::sql_query("SELECT quick_check AS text FROM pragma_quick_check")
-                .load::<Line>(conn)?
-                .into_iter()
-                .map(|l| l.text)
-                .collect();
-        let foreign = count(conn, "SELECT COUNT(*) AS n FROM pragma_foreign_key_check")?;
-        let intact = integrity == ["ok"] && foreign == 0;
-        findings.push(Finding::new(
-            "SQLite integrity and foreign keys",
-            intact,
-            format!(
-                "quick_check: {}; {foreign} foreign key violations",
-                integrity.join("; ")
-            ),
-        ));
+        findings.push(integrity(conn)?);
 
         Ok(findings)
     })

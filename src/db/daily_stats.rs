@@ -76,8 +76,8 @@ pub fn ensure_day(
             total_pnl: carried_total_pnl,
             updated_at: now,
         })
-        .returning(DailyStatsRow::as_returning())
-        .get_result(conn)
+        .returning(super::schema::daily_stats::all_columns)
+        .get_result::<DailyStatsRow>(conn)
 }
 
 /// Count one strategy scan on `now`'s day.

@@ -14,8 +14,8 @@ pub fn add_journal_entry(conn: &mut Conn, entry: &NewJournalEntry) -> QueryResul
     use super::schema::journal_entries::dsl::*;
     diesel::insert_into(journal_entries)
         .values(entry)
-        .returning(JournalEntryRow::as_returning())
-        .get_result(conn)
+        .returning(super::schema::journal_entries::all_columns)
+        .get_result::<JournalEntryRow>(conn)
 }
 
 /// Entries of trades closed on the UTC day `day`, newest first (a range on `closed_at`).
@@ -53,8 +53,8 @@ pub fn update_notes(
     use super::schema::journal_entries::dsl::*;
     diesel::update(journal_entries.find(entry_id))
         .set((notes.eq(new_notes), tags.eq(new_tags), updated_at.eq(now)))
-        .returning(JournalEntryRow::as_returning())
-        .get_result(conn)
+        .returning(super::schema::journal_entries::all_columns)
+        .get_result::<JournalEntryRow>(conn)
 }
 
 /// Filters of `GET /api/journal` and the journal page, all optional.
@@ -126,19 +126,13 @@ pub fn balance_points(
 }
 
 /// Results of one symbol over a period.
-#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct SymbolResult {
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub symbol: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub trades: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub wins: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub losses: i64,
-    #[diesel(sql_type = diesel::sql_types::Double)]
     pub pnl: f64,
-    #[diesel(sql_type = diesel::sql_types::Double)]
     pub average_r: f64,
 }
 
@@ -149,17 +143,28 @@ pub fn symbol_results(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<SymbolResult>> {
-    use diesel::sql_types::Timestamp;
-    diesel::sql_query(
-        "SELECT symbol, COUNT(*) AS trades, \
-                SUM(outcome = 'WIN') AS wins, SUM(outcome = 'LOSS') AS losses, \
-                TOTAL(pnl) AS pnl, AVG(r_multiple) AS average_r \
-         FROM journal_entries WHERE closed_at >= ? AND closed_at < ? \
-         GROUP BY symbol ORDER BY pnl DESC",
-    )
-    .bind::<Timestamp, _>(clamp_bound(from))
-    .bind::<Timestamp, _>(clamp_bound(to))
-    .load(conn)
+    use super::schema::journal_entries::dsl::*;
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::{BigInt, Double};
+    // Written in the SQL both backends speak (no SQLite TOTAL() or boolean SUM()).
+    let total_pnl = || sql::<Double>("COALESCE(SUM(pnl), 0.0)");
+    journal_entries
+        .filter(
+            closed_at
+                .ge(clamp_bound(from))
+                .and(closed_at.lt(clamp_bound(to))),
+        )
+        .group_by(symbol)
+        .select((
+            symbol,
+            count_star(),
+            sql::<BigInt>("SUM(CASE WHEN outcome = 'WIN' THEN 1 ELSE 0 END)"),
+            sql::<BigInt>("SUM(CASE WHEN outcome = 'LOSS' THEN 1 ELSE 0 END)"),
+            total_pnl(),
+            sql::<Double>("AVG(r_multiple)"),
+        ))
+        .order(total_pnl().desc())
+        .load(conn)
 }
 
 /// Up to `limit` journal entries closed in `[from, to)` with ids above `after`, by id: one page

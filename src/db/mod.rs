@@ -1,6 +1,6 @@
 //! The database: the only source of truth for signals, trades, the journal, the balance and the
-//! daily statistics (DESIGN.md §1, §2). Owns the connection pool, the SQLite settings and the
-//! embedded migrations; one file per table holds its queries. Depends on `domain`, never on
+//! daily statistics (DESIGN.md §1, §2). Owns the connection pool, each backend's settings and
+//! embedded migrations (`backend`); one file per table holds its queries. Depends on `domain`, never on
 //! `web` or the engine.
 
 pub mod check;
@@ -20,23 +20,36 @@ mod types;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel::r2d2::{self, R2D2Connection};
 use diesel::sql_types::Text;
+use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-/// The one connection type every query takes; the backend behind it is `db`'s business.
-pub use diesel::SqliteConnection as Conn;
+mod backend;
+pub use backend::{Backend, Conn, MultiBackend};
 
 /// The SQLite migrations under `migrations/sqlite/`, compiled into the binary and run at start.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL migrations under `migrations/postgres/`: the same tables, constraints and
+/// indexes in PostgreSQL's types.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// How long a writer waits for another writer before giving up with "database is locked".
+/// How long a writer waits for another writer before giving up: SQLite's "database is
+/// locked", PostgreSQL's lock timeout.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
-pub type DbPool = r2d2::Pool<ConnectionManager<Conn>>;
-pub type PooledConn = PooledConnection<ConnectionManager<Conn>>;
+/// The PostgreSQL advisory lock every write transaction takes first, so writers run one at a
+/// time as they do on SQLite (`BEGIN IMMEDIATE`): a gate read inside the transaction cannot be
+/// overtaken by another instance's write.
+const WRITE_LOCK: i64 = 0x5349_474e_4445_534b; // "SIGNDESK"
+/// The PostgreSQL advisory lock held while migrations run, so instances starting at once
+/// migrate one after the other.
+const MIGRATION_LOCK: i64 = 0x5349_474e_4d49_4752; // "SIGNMIGR"
+
+pub type DbPool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// Failures outside a single query: opening, pooling, migrating, copying.
 #[derive(Debug, thiserror::Error)]
@@ -61,24 +74,21 @@ pub enum DbError {
     Refused(String),
 }
 
-/// The settings every connection gets: foreign keys enforced, a busy timeout so a reader or a
-/// second writer waits instead of failing, and full fsync so a committed close survives a crash.
+/// The settings every connection gets. SQLite: foreign keys enforced, a busy timeout so a second
+/// writer waits instead of failing, and full fsync so a committed close survives a crash.
+/// PostgreSQL: a lock timeout of the same length, and UTC as the session's time zone.
 fn configure(conn: &mut Conn) -> QueryResult<()> {
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-    ))
-}
-
-#[derive(Debug)]
-struct ConnectionSettings;
-
-impl CustomizeConnection<Conn, r2d2::Error> for ConnectionSettings {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
-        configure(conn).map_err(r2d2::Error::QueryError)
+    match conn {
+        Conn::Sqlite(conn) => conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+        )),
+        Conn::Postgres(conn) => conn.batch_execute(&format!(
+            "SET lock_timeout = {BUSY_TIMEOUT_MS}; SET TIME ZONE 'UTC';"
+        )),
     }
 }
 
-/// The file path of a `DATABASE_URL` (`data/x.db`, `sqlite://data/x.db` or `file:data/x.db`).
+/// The file path of a SQLite `DATABASE_URL` (`data/x.db`, `sqlite://data/x.db`, `file:data/x.db`).
 pub fn sqlite_path(database_url: &str) -> &str {
     database_url
         .strip_prefix("sqlite://")
@@ -87,38 +97,110 @@ pub fn sqlite_path(database_url: &str) -> &str {
         .unwrap_or(database_url)
 }
 
-/// Open one connection with the signaldesk settings, creating the file and its folder.
-pub fn connect(database_url: &str) -> Result<Conn, DbError> {
-    let path = sqlite_path(database_url);
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+/// A connection to the backend the URL names (no settings applied yet).
+fn establish(database_url: &str) -> ConnectionResult<Conn> {
+    match Backend::of(database_url) {
+        Backend::Postgres => PgConnection::establish(database_url).map(Conn::Postgres),
+        Backend::Sqlite => SqliteConnection::establish(sqlite_path(database_url)).map(Conn::Sqlite),
     }
-    let mut conn = Conn::establish(path).map_err(|source| DbError::Connect {
-        url: database_url.to_owned(),
+}
+
+/// Opens the pool's connections on the backend of its URL, with the signaldesk settings.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        let mut conn = establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+        configure(&mut conn).map_err(r2d2::Error::QueryError)?;
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Open one connection with the signaldesk settings; for SQLite, create the file and its folder.
+pub fn connect(database_url: &str) -> Result<Conn, DbError> {
+    if Backend::of(database_url) == Backend::Sqlite {
+        let path = sqlite_path(database_url);
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    let mut conn = establish(database_url).map_err(|source| DbError::Connect {
+        url: redact(database_url),
         source,
     })?;
     configure(&mut conn)?;
-    // WAL is a property of the file: readers never block the writer, the writer never blocks
-    // readers (DESIGN.md §6).
-    conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    if let Conn::Sqlite(sqlite) = &mut conn {
+        // WAL is a property of the file: readers never block the writer, the writer never
+        // blocks readers (DESIGN.md §6).
+        sqlite.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
     Ok(conn)
 }
 
-/// Run `f` in one write transaction, committed when it returns `Ok`, rolled back otherwise. On
-/// SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up front, so concurrent writers queue
-/// (behind the busy timeout) and a gate read inside `f` cannot be overtaken by another writer.
+/// A `DATABASE_URL` fit for a log line or an error: a PostgreSQL password is masked.
+pub fn redact(database_url: &str) -> String {
+    let Some((scheme, rest)) = database_url.split_once("://") else {
+        return database_url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+            None => database_url.to_owned(),
+        },
+        None => database_url.to_owned(),
+    }
+}
+
+/// Run `f` in one write transaction, committed when it returns `Ok`, rolled back otherwise.
+/// Writers run one at a time, so a gate read inside `f` cannot be overtaken by another writer:
+/// on SQLite the transaction is `BEGIN IMMEDIATE` (the write lock taken up front, writers queue
+/// behind the busy timeout); on PostgreSQL it takes the advisory lock [`WRITE_LOCK`] first.
 pub fn write_tx<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    conn.immediate_transaction(f)
+    match conn {
+        Conn::Sqlite(sqlite) => {
+            // As diesel's SqliteConnection::immediate_transaction, on the connection enum.
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    <Conn as TransactionManager<Conn>>::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    <Conn as TransactionManager<Conn>>::rollback_transaction(conn)?;
+                    Err(e)
+                }
+            }
+        }
+        Conn::Postgres(_) => conn.transaction(|conn| {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+                .execute(conn)?;
+            f(conn)
+        }),
+    }
 }
 
 /// Run `f` in a savepoint of the write transaction the caller holds: an error rolls back what
@@ -130,17 +212,34 @@ where
     conn.transaction(f)
 }
 
-/// Apply every pending embedded migration; returns the versions applied.
+/// Apply every pending embedded migration of the connection's backend; returns the versions
+/// applied. On PostgreSQL, instances starting at once take turns ([`MIGRATION_LOCK`]).
 pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| DbError::Migration(e.to_string()))
+    fn versions<V: ToString>(
+        applied: Result<Vec<V>, Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<Vec<String>, DbError> {
+        applied
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| DbError::Migration(e.to_string()))
+    }
+    match conn {
+        Conn::Sqlite(conn) => versions(conn.run_pending_migrations(SQLITE_MIGRATIONS)),
+        Conn::Postgres(conn) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = versions(conn.run_pending_migrations(POSTGRES_MIGRATIONS));
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            applied
+        }
+    }
 }
 
 /// Whether the database lacks migrations this binary embeds.
 pub fn has_pending_migrations(conn: &mut Conn) -> Result<bool, DbError> {
-    conn.has_pending_migration(MIGRATIONS)
-        .map_err(|e| DbError::Migration(e.to_string()))
+    match conn {
+        Conn::Sqlite(conn) => conn.has_pending_migration(SQLITE_MIGRATIONS),
+        Conn::Postgres(conn) => conn.has_pending_migration(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))
 }
 
 /// A round trip to the database: `Ok` while it answers queries.
@@ -167,11 +266,12 @@ pub fn open_pool(database_url: &str, max_size: u32) -> Result<DbPool, DbError> {
         log::info!("applied migrations: {}", applied.join(", "));
     }
     drop(conn);
-    let manager = ConnectionManager::<Conn>::new(sqlite_path(database_url));
+    let manager = Manager {
+        url: database_url.to_owned(),
+    };
     Ok(r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(ConnectionSettings))
         .build(manager)?)
 }
 
@@ -190,9 +290,38 @@ pub fn backup(conn: &mut Conn, target: &Path) -> Result<(), DbError> {
             source,
         })?;
     }
+    let Conn::Sqlite(sqlite) = conn else {
+        return Err(DbError::Refused(
+            "backup copies a SQLite database; for PostgreSQL use pg_dump".to_owned(),
+        ));
+    };
     let target = target.to_string_lossy().into_owned();
     diesel::sql_query("VACUUM INTO ?")
         .bind::<Text, _>(target)
-        .execute(conn)?;
+        .execute(sqlite)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_password_never_reaches_a_log_line() {
+        let cases = [
+            (
+                "postgres://desk:s3cret@db.example:5432/signaldesk",
+                "postgres://desk:****@db.example:5432/signaldesk",
+            ),
+            (
+                "postgres://desk@localhost/signaldesk",
+                "postgres://desk@localhost/signaldesk",
+            ),
+            ("data/signaldesk.db", "data/signaldesk.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact(url), shown);
+            assert!(!redact(url).contains("s3cret"));
+        }
+    }
 }

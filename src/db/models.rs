@@ -49,7 +49,7 @@ impl std::fmt::Display for SignalId {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = signals, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = signals, check_for_backend(crate::db::MultiBackend))]
 pub struct SignalRow {
     pub id: i32,
     pub symbol: String,
@@ -116,7 +116,7 @@ pub struct NewSignal {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = journal_entries, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = journal_entries, check_for_backend(crate::db::MultiBackend))]
 pub struct JournalEntryRow {
     pub id: i32,
     pub signal_id: i32,
@@ -169,7 +169,7 @@ pub struct NewJournalEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = daily_stats, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = daily_stats, check_for_backend(crate::db::MultiBackend))]
 pub struct DailyStatsRow {
     pub id: i32,
     pub date: NaiveDate,
@@ -198,7 +198,7 @@ pub struct NewDailyStats {
 
 /// The latest accepted quote of a symbol (DESIGN.md §9).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = quotes, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = quotes, check_for_backend(crate::db::MultiBackend))]
 pub struct QuoteRow {
     pub symbol: String,
     pub price: f64,

@@ -18,9 +18,17 @@ pub fn get_or_create(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<u8>> {
     use super::schema::secrets::dsl::*;
-    diesel::insert_or_ignore_into(secrets)
-        .values((name.eq(key), value.eq(candidate), created_at.eq(now)))
-        .execute(conn)?;
+    let row = (name.eq(key), value.eq(candidate), created_at.eq(now));
+    // "Insert unless there is one" is each backend's own syntax.
+    match conn {
+        Conn::Sqlite(sqlite) => diesel::insert_or_ignore_into(secrets)
+            .values(row)
+            .execute(sqlite)?,
+        Conn::Postgres(pg) => diesel::insert_into(secrets)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+    };
     secrets.filter(name.eq(key)).select(value).first(conn)
 }
 

@@ -47,8 +47,8 @@ pub fn insert_signal(
     }
     let row = diesel::insert_into(signals)
         .values(new)
-        .returning(SignalRow::as_returning())
-        .get_result(conn)?;
+        .returning(super::schema::signals::all_columns)
+        .get_result::<SignalRow>(conn)?;
     daily_stats::count_signal(conn, initial_balance, new.created_at)?;
     Ok(AddOutcome::Created(row))
 }
@@ -231,8 +231,8 @@ pub fn close_in_transaction(
         closed_at.eq(at),
         updated_at.eq(at),
     ))
-    .returning(SignalRow::as_returning())
-    .get_result(conn)?;
+    .returning(super::schema::signals::all_columns)
+    .get_result::<SignalRow>(conn)?;
     let balance_after =
         daily_stats::book_close(conn, figures.pnl, figures.outcome, initial_balance, at)?;
     let journal = journal::add_journal_entry(

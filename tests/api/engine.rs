@@ -318,7 +318,7 @@ fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_
     let mut conn = db.conn();
     // The database as it was before the quotes table (and the sessions after it).
     for _ in 0..2 {
-        conn.revert_last_migration(db::MIGRATIONS).unwrap();
+        conn.revert_last_migration(db::SQLITE_MIGRATIONS).unwrap();
     }
     let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));

@@ -1,0 +1,1 @@
+DROP INDEX signals_active_idx;

@@ -1,0 +1,1 @@
+DROP INDEX signals_symbol_closed_at_idx;
