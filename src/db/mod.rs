@@ -212,6 +212,20 @@ where
     conn.transaction(f)
 }
 
+/// Run `f`, a single statement, inside the caller's write transaction so that its failure
+/// leaves that transaction usable: SQLite undoes a failed statement by itself and goes on;
+/// PostgreSQL aborts the whole transaction on any error, so there the statement runs in a
+/// savepoint.
+pub fn single_statement<T, F>(conn: &mut Conn, f: F) -> QueryResult<T>
+where
+    F: FnOnce(&mut Conn) -> QueryResult<T>,
+{
+    match conn.backend() {
+        Backend::Sqlite => f(conn),
+        Backend::Postgres => savepoint(conn, f),
+    }
+}
+
 /// Apply every pending embedded migration of the connection's backend; returns the versions
 /// applied. On PostgreSQL, instances starting at once take turns ([`MIGRATION_LOCK`]).
 pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {

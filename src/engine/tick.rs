@@ -3,7 +3,7 @@
 //! closed (take-profit, stop-loss, time exits) or has its live figures refreshed; a trade without
 //! a fresh quote is left untouched and retried on the next tick. The tick is one immediate
 //! transaction and each trade's booking is isolated (a savepoint around a close, a single
-//! statement for a refresh): a trade that cannot be booked (a constraint fails, say) is rolled
+//! statement, `db::single_statement`, for a refresh): a trade that cannot be booked (a constraint fails, say) is rolled
 //! back alone, reported, and retried on the next tick, while every other trade is booked.
 
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ use crate::db::signals::{
     close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
     PnlUpdate,
 };
-use crate::db::{savepoint, write_tx, Conn};
+use crate::db::{savepoint, single_statement, write_tx, Conn};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
@@ -109,9 +109,11 @@ pub fn follow_trades(
         };
         let (update, exit) = judge_trade(&signal, quote, rules, priced_at);
         let followed = match exit {
-            // One statement, atomic by itself: SQLite undoes a failed statement and the
-            // transaction goes on (PostgreSQL would need a savepoint here too).
-            None => update_signal_pnl(conn, signal.signal_id(), &update, priced_at).map(|_| None),
+            // One statement, isolated as cheaply as the backend allows.
+            None => single_statement(conn, |conn| {
+                update_signal_pnl(conn, signal.signal_id(), &update, priced_at)
+            })
+            .map(|_| None),
             // A savepoint: a failure rolls back this trade's whole booking only.
             Some(exit) => savepoint(conn, |conn| {
                 update_signal_pnl(conn, signal.signal_id(), &update, priced_at)?;

@@ -229,7 +229,11 @@ fn a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close() {
     let failure = &body["engine"]["booking_failures"][0];
     assert_eq!(failure["signal_id"], broken.0, "{body}");
     assert!(
-        failure["error"].as_str().unwrap().contains("UNIQUE"),
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("unique"),
         "{body}"
     );
     let closed = get_signal(&mut db.conn(), fine).unwrap();

@@ -13,7 +13,7 @@ use signaldesk::db::models::{NewSignal, SignalId, SignalRow};
 use signaldesk::db::signals::{
     close_in_transaction, insert_signal, AddOutcome, CloseOutcome, CloseRequest,
 };
-use signaldesk::db::{self, Conn};
+use signaldesk::db::{self, Backend, Conn};
 use signaldesk::domain::pnl::fill_fee;
 use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, Symbol};
@@ -23,30 +23,196 @@ pub const INITIAL_BALANCE: f64 = 10_000.0;
 pub const API_TOKEN: &str = "test-token-0123456789";
 pub const FEE_RATE: f64 = 0.001;
 
-/// A migrated SQLite file in its own temporary folder, removed on drop.
+/// A migrated database of either backend, with a temporary working folder, removed on drop:
+/// a SQLite file in that folder, or a fresh PostgreSQL database on the test server
+/// (`SIGNALDESK_TEST_POSTGRES_URL`, the URL of a role that may create databases).
 pub struct TempDb {
     pub dir: TempDir,
+    /// The SQLite file (for a PostgreSQL database, where it would be: never created).
     pub path: PathBuf,
+    url: String,
+    postgres: Option<PgDatabase>,
+}
+
+/// A PostgreSQL database made for one test, dropped with it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+/// The PostgreSQL server the tests may create databases on, if one is configured.
+fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("SIGNALDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("SIGNALDESK_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("SIGNALDESK_REQUIRE_POSTGRES=1 but SIGNALDESK_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
 }
 
 impl TempDb {
+    /// A migrated SQLite file.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("data").join("signaldesk.db");
-        let db = TempDb { dir, path };
+        let url = path.to_string_lossy().into_owned();
+        TempDb::migrated(TempDb {
+            dir,
+            path,
+            url,
+            postgres: None,
+        })
+    }
+
+    /// A migrated SQLite file (the name beside [`TempDb::postgres`]).
+    pub fn sqlite() -> Self {
+        TempDb::new()
+    }
+
+    /// A migrated, empty PostgreSQL database, or `None` (with a message) when no test server is
+    /// configured; with `SIGNALDESK_REQUIRE_POSTGRES=1` a missing server fails the test.
+    pub fn postgres() -> Option<Self> {
+        let Some(admin_url) = postgres_admin_url() else {
+            eprintln!(
+                "skipped: the PostgreSQL half of this test needs SIGNALDESK_TEST_POSTGRES_URL"
+            );
+            return None;
+        };
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "sd_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            chrono::Utc::now().timestamp_subsec_micros()
+        );
+        let mut admin = db::connect(&admin_url).expect("connect to the PostgreSQL test server");
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut admin,
+            &format!("CREATE DATABASE {name}"),
+        )
+        .expect("create a test database");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("data").join("signaldesk.db");
+        let url = with_database(&admin_url, &name);
+        Some(TempDb::migrated(TempDb {
+            dir,
+            path,
+            url,
+            postgres: Some(PgDatabase { admin_url, name }),
+        }))
+    }
+
+    fn migrated(db: TempDb) -> TempDb {
         let mut conn = db.conn();
         db::run_migrations(&mut conn).expect("migrations");
         db
     }
 
+    /// The `DATABASE_URL` of this database.
     pub fn url(&self) -> String {
-        self.path.to_string_lossy().into_owned()
+        self.url.clone()
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend::of(&self.url)
     }
 
     /// A fresh connection with the production settings.
     pub fn conn(&self) -> Conn {
         db::connect(&self.url()).expect("connect")
     }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        if let Some(pg) = &self.postgres {
+            if let Ok(mut admin) = db::connect(&pg.admin_url) {
+                let _ = diesel::connection::SimpleConnection::batch_execute(
+                    &mut admin,
+                    &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name),
+                );
+            }
+        }
+    }
+}
+
+/// What a server or CLI run needs of a database: its `DATABASE_URL` and a working folder.
+pub trait Database {
+    fn database_url(&self) -> String;
+    fn workdir(&self) -> PathBuf;
+}
+
+impl Database for TempDb {
+    fn database_url(&self) -> String {
+        self.url()
+    }
+
+    fn workdir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+/// A SQLite file given by its path; its folder's parent is the working folder.
+impl Database for Path {
+    fn database_url(&self) -> String {
+        self.to_string_lossy().into_owned()
+    }
+
+    fn workdir(&self) -> PathBuf {
+        self.parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    }
+}
+
+impl Database for PathBuf {
+    fn database_url(&self) -> String {
+        self.as_path().database_url()
+    }
+
+    fn workdir(&self) -> PathBuf {
+        self.as_path().workdir()
+    }
+}
+
+/// For each named fn taking a `TempDb`, two tests: `name::sqlite` runs it on a migrated SQLite
+/// file, `name::postgres` on a fresh PostgreSQL database (skipped with a message when no test
+/// server is configured, see [`TempDb::postgres`]).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::helpers::TempDb::sqlite());
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(db) = $crate::helpers::TempDb::postgres() {
+                    super::$name(db);
+                }
+            }
+        }
+    )+};
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC.
@@ -174,19 +340,18 @@ pub fn binary() -> &'static str {
 }
 
 /// Run a CLI subcommand against `db`; returns (exit code, stdout, stderr).
-pub fn run_cli(db_path: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+pub fn run_cli(
+    db: &(impl Database + ?Sized),
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let output = Command::new(binary())
         .args(args)
         .env_clear()
-        .env("DATABASE_URL", db_path)
+        .env("DATABASE_URL", db.database_url())
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
-        .current_dir(
-            db_path
-                .parent()
-                .and_then(Path::parent)
-                .unwrap_or(Path::new(".")),
-        )
+        .current_dir(db.workdir())
         .output()
         .expect("run signaldesk");
     (
@@ -198,7 +363,7 @@ pub fn run_cli(db_path: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Str
 
 /// `signaldesk check` on `db` exits 0: every invariant holds.
 pub fn assert_check_passes(db: &TempDb) {
-    let (code, out, err) = run_cli(&db.path, &["check"], &[]);
+    let (code, out, err) = run_cli(db, &["check"], &[]);
     assert_eq!(code, 0, "check failed:\n{out}{err}");
 }
 
@@ -211,16 +376,20 @@ pub struct TestServer {
 
 impl TestServer {
     /// Start `signaldesk serve` on port 0 and wait for its "listening on" line.
-    pub fn start(db_path: &Path, env: &[(&str, &str)]) -> Self {
-        TestServer::start_with_stderr(db_path, env, Stdio::inherit())
+    pub fn start(db: &(impl Database + ?Sized), env: &[(&str, &str)]) -> Self {
+        TestServer::start_with_stderr(db, env, Stdio::inherit())
     }
 
     /// `start`, with the server's log (stderr) sent to `stderr`, e.g. a file to read back.
-    pub fn start_with_stderr(db_path: &Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
+    pub fn start_with_stderr(
+        db: &(impl Database + ?Sized),
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Self {
         let mut child = Command::new(binary())
             .arg("serve")
             .env_clear()
-            .env("DATABASE_URL", db_path)
+            .env("DATABASE_URL", db.database_url())
             .env("SIGNALDESK_BIND", "127.0.0.1:0")
             .env("SIGNALDESK_SCAN", "off")
             .env("SIGNALDESK_FEED", "bybit")
@@ -229,12 +398,7 @@ impl TestServer {
             .env("SIGNALDESK_INITIAL_BALANCE", INITIAL_BALANCE.to_string())
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
-            .current_dir(
-                db_path
-                    .parent()
-                    .and_then(Path::parent)
-                    .unwrap_or(Path::new(".")),
-            )
+            .current_dir(db.workdir())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

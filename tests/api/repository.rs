@@ -34,9 +34,7 @@ fn assert_invariants_hold(db: &TempDb) {
     assert!(failed.is_empty(), "violated: {failed:#?}");
 }
 
-#[test]
-fn closing_a_trade_books_signal_journal_and_balance_in_one_go() {
-    let db = TempDb::new();
+fn closing_a_trade_books_signal_journal_and_balance_in_one_go(db: TempDb) {
     let mut conn = db.conn();
     let signal = SignalBuilder::long("BTCUSDT")
         .levels(100.0, 95.0, 110.0)
@@ -84,9 +82,7 @@ fn closing_a_trade_books_signal_journal_and_balance_in_one_go() {
     assert_invariants_hold(&db);
 }
 
-#[test]
-fn a_second_close_books_nothing_and_says_why() {
-    let db = TempDb::new();
+fn a_second_close_books_nothing_and_says_why(db: TempDb) {
     let mut conn = db.conn();
     let signal = SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     let first = close_trade(
@@ -125,9 +121,7 @@ fn a_second_close_books_nothing_and_says_why() {
     assert_invariants_hold(&db);
 }
 
-#[test]
-fn closing_an_unknown_signal_is_not_found_and_writes_nothing() {
-    let db = TempDb::new();
+fn closing_an_unknown_signal_is_not_found_and_writes_nothing(db: TempDb) {
     let mut conn = db.conn();
     let result = close_trade(
         &mut conn,
@@ -138,9 +132,7 @@ fn closing_an_unknown_signal_is_not_found_and_writes_nothing() {
     assert_eq!(daily_stats::latest(&mut conn).unwrap(), None);
 }
 
-#[test]
-fn balance_is_carried_across_utc_midnight_and_across_missed_days() {
-    let db = TempDb::new();
+fn balance_is_carried_across_utc_midnight_and_across_missed_days(db: TempDb) {
     let mut conn = db.conn();
     let winner = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 22:00:00"));
     close_trade(
@@ -182,9 +174,7 @@ fn balance_is_carried_across_utc_midnight_and_across_missed_days() {
     assert_invariants_hold(&db);
 }
 
-#[test]
-fn today_starts_at_midnight_utc_exactly() {
-    let db = TempDb::new();
+fn today_starts_at_midnight_utc_exactly(db: TempDb) {
     let mut conn = db.conn();
     let yesterday =
         SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 23:59:59.999999"));
@@ -241,9 +231,7 @@ fn today_starts_at_midnight_utc_exactly() {
     assert_invariants_hold(&db);
 }
 
-#[test]
-fn a_repeated_external_id_returns_the_existing_signal_and_counts_once() {
-    let db = TempDb::new();
+fn a_repeated_external_id_returns_the_existing_signal_and_counts_once(db: TempDb) {
     let mut conn = db.conn();
     let now = at("2026-11-25 12:00:00");
     let row = SignalBuilder::long("BTCUSDT")
@@ -261,9 +249,7 @@ fn a_repeated_external_id_returns_the_existing_signal_and_counts_once() {
     assert_invariants_hold(&db);
 }
 
-#[test]
-fn pnl_refresh_touches_only_open_trades() {
-    let db = TempDb::new();
+fn pnl_refresh_touches_only_open_trades(db: TempDb) {
     let mut conn = db.conn();
     let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     let update = PnlUpdate {
@@ -306,9 +292,7 @@ fn pnl_refresh_touches_only_open_trades() {
     assert_eq!(closed.unrealized_pnl, 0.0);
 }
 
-#[test]
-fn the_database_refuses_levels_on_the_wrong_side() {
-    let db = TempDb::new();
+fn the_database_refuses_levels_on_the_wrong_side(db: TempDb) {
     let mut conn = db.conn();
     // A SHORT carrying a LONG's levels: the original stored this and closed it at once.
     let mut row = SignalBuilder::short("BTCUSDT").build(at("2026-11-25 09:00:00"));
@@ -328,9 +312,7 @@ fn the_database_refuses_levels_on_the_wrong_side() {
     assert_eq!(daily_stats::latest(&mut conn).unwrap(), None);
 }
 
-#[test]
-fn check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance() {
-    let db = TempDb::new();
+fn check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance(db: TempDb) {
     let mut conn = db.conn();
     let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     close_trade(
@@ -360,9 +342,7 @@ fn check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance()
     );
 }
 
-#[test]
-fn check_finds_a_miscounted_day() {
-    let db = TempDb::new();
+fn check_finds_a_miscounted_day(db: TempDb) {
     let mut conn = db.conn();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     diesel::sql_query("UPDATE daily_stats SET signals_generated = 3")
@@ -467,9 +447,7 @@ fn open_trade_queries_keep_their_index_after_analyze() {
     }
 }
 
-#[test]
-fn a_close_booked_on_an_earlier_day_carries_into_the_later_days() {
-    let db = TempDb::new();
+fn a_close_booked_on_an_earlier_day_carries_into_the_later_days(db: TempDb) {
     let mut conn = db.conn();
     let trade = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 20:00:00"));
     // Another write opens the 25th's row before the tick that polled at 23:59:59 writes.
@@ -494,3 +472,17 @@ fn a_close_booked_on_an_earlier_day_carries_into_the_later_days() {
     assert_close(closed.balance_after, day2.paper_balance);
     assert_invariants_hold(&db);
 }
+
+crate::on_both_backends!(
+    closing_a_trade_books_signal_journal_and_balance_in_one_go,
+    a_second_close_books_nothing_and_says_why,
+    closing_an_unknown_signal_is_not_found_and_writes_nothing,
+    balance_is_carried_across_utc_midnight_and_across_missed_days,
+    today_starts_at_midnight_utc_exactly,
+    a_repeated_external_id_returns_the_existing_signal_and_counts_once,
+    pnl_refresh_touches_only_open_trades,
+    the_database_refuses_levels_on_the_wrong_side,
+    check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance,
+    check_finds_a_miscounted_day,
+    a_close_booked_on_an_earlier_day_carries_into_the_later_days,
+);

@@ -10,6 +10,8 @@ use signaldesk::domain::{ExitReason, SignalStatus};
 use signaldesk::engine::tick::update_paper_trades;
 use signaldesk::feeds::Quote;
 
+use signaldesk::db::Backend;
+
 use crate::helpers::{at, day, SignalBuilder, TempDb, INITIAL_BALANCE};
 
 /// A journal row for `signal_id` that should not exist (a hand edit, an import gone wrong): it
@@ -48,9 +50,7 @@ fn quotes(list: &[(&str, f64, f64, f64)], when: &str) -> BTreeMap<String, Quote>
         .collect()
 }
 
-#[test]
-fn a_tick_refreshes_closes_and_leaves_unpriced_trades_alone() {
-    let db = TempDb::new();
+fn a_tick_refreshes_closes_and_leaves_unpriced_trades_alone(db: TempDb) {
     let mut conn = db.conn();
     let rules = TradingRules::defaults_for(INITIAL_BALANCE);
     let open = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
@@ -103,9 +103,7 @@ fn a_tick_refreshes_closes_and_leaves_unpriced_trades_alone() {
         .all(|f| f.ok));
 }
 
-#[test]
-fn time_exits_close_at_market_on_their_day() {
-    let db = TempDb::new();
+fn time_exits_close_at_market_on_their_day(db: TempDb) {
     let mut conn = db.conn();
     let mut rules = TradingRules::defaults_for(INITIAL_BALANCE);
     rules.max_hold_hours = Some(4.0);
@@ -143,9 +141,7 @@ fn time_exits_close_at_market_on_their_day() {
         .all(|f| f.ok));
 }
 
-#[test]
-fn a_trade_that_cannot_be_booked_is_skipped_and_every_other_trade_is_booked() {
-    let db = TempDb::new();
+fn a_trade_that_cannot_be_booked_is_skipped_and_every_other_trade_is_booked(db: TempDb) {
     let mut conn = db.conn();
     let rules = TradingRules::defaults_for(INITIAL_BALANCE);
     let broken = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
@@ -171,7 +167,10 @@ fn a_trade_that_cannot_be_booked_is_skipped_and_every_other_trade_is_booked() {
     assert_eq!(outcome.closed[0].signal_id, fine.id);
     assert_eq!(outcome.failed.len(), 1);
     assert_eq!(outcome.failed[0].signal_id, broken.id);
-    assert!(outcome.failed[0].error.contains("UNIQUE"), "{outcome:?}");
+    assert!(
+        outcome.failed[0].error.to_lowercase().contains("unique"),
+        "{outcome:?}"
+    );
     // Rolled back alone: not even its live figures moved.
     assert_eq!(get_signal(&mut conn, broken.signal_id()).unwrap(), broken);
     let closed = get_signal(&mut conn, fine.signal_id()).unwrap();
@@ -182,9 +181,7 @@ fn a_trade_that_cannot_be_booked_is_skipped_and_every_other_trade_is_booked() {
     assert_eq!(stats.trades_closed, 1);
 }
 
-#[test]
-fn a_trade_is_priced_up_to_the_time_of_the_quote_that_priced_it() {
-    let db = TempDb::new();
+fn a_trade_is_priced_up_to_the_time_of_the_quote_that_priced_it(db: TempDb) {
     let mut conn = db.conn();
     let rules = TradingRules::defaults_for(INITIAL_BALANCE);
     let open = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
@@ -217,9 +214,7 @@ fn a_trade_is_priced_up_to_the_time_of_the_quote_that_priced_it() {
     assert_eq!(closed.closed_at, Some(at("2026-11-25 09:00:40")));
 }
 
-#[test]
-fn a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick() {
-    let db = TempDb::new();
+fn a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick(db: TempDb) {
     let mut conn = db.conn();
     let mut rules = TradingRules::defaults_for(INITIAL_BALANCE);
     rules.eod_close_utc = chrono::NaiveTime::from_hms_opt(21, 0, 0);
@@ -253,20 +248,30 @@ fn a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick() {
     );
 }
 
-#[test]
-fn a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits() {
+/// A trigger that makes every update of signal `id` fail, in the backend's own dialect.
+fn refuse_updates_of(db: &TempDb, conn: &mut signaldesk::db::Conn, id: i32) {
     use diesel::connection::SimpleConnection;
-    let db = TempDb::new();
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON signals WHEN OLD.id = {id} \
+             BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;"
+        ),
+        Backend::Postgres => format!(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by a trigger'; END $$; \
+             CREATE TRIGGER refuse BEFORE UPDATE ON signals FOR EACH ROW \
+             WHEN (OLD.id = {id}) EXECUTE FUNCTION refuse();"
+        ),
+    };
+    conn.batch_execute(&sql).unwrap();
+}
+
+fn a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits(db: TempDb) {
     let mut conn = db.conn();
     let rules = TradingRules::defaults_for(INITIAL_BALANCE);
     let broken = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     let fine = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
-    conn.batch_execute(&format!(
-        "CREATE TRIGGER refuse BEFORE UPDATE ON signals WHEN OLD.id = {} \
-         BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;",
-        broken.id
-    ))
-    .unwrap();
+    refuse_updates_of(&db, &mut conn, broken.id);
 
     let outcome = update_paper_trades(
         &mut conn,
@@ -290,3 +295,12 @@ fn a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits() {
     let refreshed = get_signal(&mut conn, fine.signal_id()).unwrap();
     assert_eq!(refreshed.current_price, 101.0);
 }
+
+crate::on_both_backends!(
+    a_tick_refreshes_closes_and_leaves_unpriced_trades_alone,
+    time_exits_close_at_market_on_their_day,
+    a_trade_that_cannot_be_booked_is_skipped_and_every_other_trade_is_booked,
+    a_trade_is_priced_up_to_the_time_of_the_quote_that_priced_it,
+    a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits,
+    a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick,
+);
