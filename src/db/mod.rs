@@ -43,7 +43,7 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// The PostgreSQL advisory lock every write transaction takes first, so writers run one at a
 /// time as they do on SQLite (`BEGIN IMMEDIATE`): a gate read inside the transaction cannot be
 /// overtaken by another instance's write.
-const WRITE_LOCK: i64 = 0x5349_474e_4445_534b; // "SIGNDESK"
+pub const WRITE_LOCK: i64 = 0x5349_474e_4445_534b; // "SIGNDESK"
 /// The PostgreSQL advisory lock held while migrations run, so instances starting at once
 /// migrate one after the other.
 const MIGRATION_LOCK: i64 = 0x5349_474e_4d49_4752; // "SIGNMIGR"

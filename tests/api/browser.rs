@@ -249,7 +249,7 @@ fn every_page_renders_in_a_real_browser_and_a_note_is_edited_through_the_form() 
     SignalBuilder::short("ETHUSDT").insert(&mut conn, now);
     let exchange = FakeExchange::start(&[("ETHUSDT", 98.0), ("BTCUSDT", 104.0)]);
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT"),

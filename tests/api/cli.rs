@@ -32,7 +32,7 @@ fn check_exits_one_for_a_closed_signal_without_journal_entry() {
     .execute(&mut conn)
     .unwrap();
 
-    let (code, out, err) = run_cli(&db.path, &["check"], &[]);
+    let (code, out, err) = run_cli(&db, &["check"], &[]);
 
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -60,7 +60,7 @@ fn backup_copies_a_database_that_checks_clean_and_holds_the_same_rows() {
     }
     let target = db.dir.path().join("backups").join("copy.db");
 
-    let (code, out, err) = run_cli(&db.path, &["backup", target.to_str().unwrap()], &[]);
+    let (code, out, err) = run_cli(&db, &["backup", target.to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{out}{err}");
 
     let (code, out, err) = run_cli(&target, &["check"], &[]);
@@ -70,7 +70,7 @@ fn backup_copies_a_database_that_checks_clean_and_holds_the_same_rows() {
     let original = signaldesk::db::signals::get_active_signals(&mut conn).unwrap();
     assert_eq!(copied, original);
 
-    let (code, _, err) = run_cli(&db.path, &["backup", target.to_str().unwrap()], &[]);
+    let (code, _, err) = run_cli(&db, &["backup", target.to_str().unwrap()], &[]);
     assert_eq!(code, 1, "never overwrites an existing file");
     assert!(err.contains("already exists"), "{err}");
 }
@@ -84,7 +84,7 @@ fn a_bad_configuration_value_stops_with_a_message_naming_the_key() {
         ("SIGNALDESK_TICK_SECS", "soon"),
     ];
     for (key, value) in cases {
-        let (code, _, err) = run_cli(&db.path, &["serve"], &[(key, value)]);
+        let (code, _, err) = run_cli(&db, &["serve"], &[(key, value)]);
         assert_eq!(code, 2, "{key}={value}: {err}");
         assert!(err.contains(key), "{key}: {err}");
     }
@@ -95,11 +95,7 @@ fn check_uses_the_accounts_own_initial_balance() {
     let db = TempDb::new();
     let mut conn = db.conn();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
-    let (code, out, err) = run_cli(
-        &db.path,
-        &["check"],
-        &[("SIGNALDESK_INITIAL_BALANCE", "500")],
-    );
+    let (code, out, err) = run_cli(&db, &["check"], &[("SIGNALDESK_INITIAL_BALANCE", "500")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("the account started at 10000"), "{out}");
 }

@@ -43,7 +43,7 @@ fn count(page: &Value, key: &str) -> usize {
 fn the_last_representable_day_ends_a_range_on_every_endpoint_and_page() {
     let db = history();
     let exchange = FakeExchange::start(&[]);
-    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+    let server = TestServer::start(&db, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
     // The day before always worked; the last day must find the same rows.
     let mut counts = Vec::new();
     for to in ["9999-12-30", "9999-12-31"] {
@@ -89,11 +89,11 @@ fn the_last_representable_day_ends_a_range_on_every_endpoint_and_page() {
 fn export_to_the_last_representable_day_exports_everything() {
     let db = history();
     for what in ["signals", "journal", "daily"] {
-        let (code, all, err) = run_cli(&db.path, &["export", "--what", what], &[]);
+        let (code, all, err) = run_cli(&db, &["export", "--what", what], &[]);
         assert_eq!(code, 0, "{err}");
         for to in ["9999-12-31", "9999-12-31T23:59:59Z"] {
             let (code, bounded, err) = run_cli(
-                &db.path,
+                &db,
                 &["export", "--what", what, "--from", "2026-01-01", "--to", to],
                 &[],
             );
@@ -109,9 +109,9 @@ fn csv_export_of_no_rows_still_prints_the_header() {
     let db = TempDb::new();
     let full = history();
     for what in ["signals", "journal", "daily"] {
-        let (code, empty, err) = run_cli(&db.path, &["export", "--what", what], &[]);
+        let (code, empty, err) = run_cli(&db, &["export", "--what", what], &[]);
         assert_eq!(code, 0, "{err}");
-        let (_, seeded, _) = run_cli(&full.path, &["export", "--what", what], &[]);
+        let (_, seeded, _) = run_cli(&full, &["export", "--what", what], &[]);
         let header = seeded.lines().next().unwrap();
         assert!(header.starts_with("id,"), "{what}: {header}");
         assert_eq!(
@@ -121,13 +121,13 @@ fn csv_export_of_no_rows_still_prints_the_header() {
         );
         // A range that matches nothing prints it too.
         let (_, none, _) = run_cli(
-            &full.path,
+            &full,
             &["export", "--what", what, "--from", "2030-01-01"],
             &[],
         );
         assert_eq!(none, format!("{header}\n"), "--what {what} with no match");
         let (_, json_none, _) = run_cli(
-            &full.path,
+            &full,
             &[
                 "export",
                 "--what",
@@ -166,7 +166,7 @@ fn pages_show_a_small_coins_prices_with_their_digits() {
         close_trade(&mut conn, row.signal_id(), &request).unwrap();
     }
     let exchange = FakeExchange::start(&[]);
-    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+    let server = TestServer::start(&db, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
 
     let journal = server
         .get("/journal?from=2026-11-25&to=2026-11-25")
@@ -188,7 +188,7 @@ fn pages_show_a_small_coins_prices_with_their_digits() {
 /// A server whose watch-list is BTCUSDT (priced 100) and ETHUSDT (no price yet).
 fn priced_server(db: &TempDb, exchange: &FakeExchange) -> TestServer {
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT"),
@@ -292,7 +292,7 @@ fn the_trade_page_draws_rows_stored_before_the_level_bounds() {
         .levels(100.0, f64::MAX, f64::MIN_POSITIVE)
         .insert(&mut conn, opened);
     let exchange = FakeExchange::start(&[]);
-    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+    let server = TestServer::start(&db, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
     for id in [1, 2] {
         let response = server.get(&format!("/trades/{id}"));
         assert_eq!(response.status(), 200);

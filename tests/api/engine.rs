@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use actix::Actor;
 use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
 use signaldesk::config::Config;
 use signaldesk::db::signals::get_signal;
 use signaldesk::db::{self, quotes};
@@ -62,9 +61,7 @@ fn stored_price(db: &TempDb) -> f64 {
         .price
 }
 
-#[test]
-fn the_glitch_guard_keeps_its_reference_across_a_restart() {
-    let db = TempDb::new();
+fn the_glitch_guard_keeps_its_reference_across_a_restart(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let config = config(&db, &exchange.url);
     actix_web::rt::System::new().block_on(async {
@@ -91,9 +88,7 @@ fn the_glitch_guard_keeps_its_reference_across_a_restart() {
     });
 }
 
-#[test]
-fn after_a_one_poll_glitch_the_normal_price_is_accepted_at_once() {
-    let db = TempDb::new();
+fn after_a_one_poll_glitch_the_normal_price_is_accepted_at_once(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let config = config(&db, &exchange.url);
     actix_web::rt::System::new().block_on(async {
@@ -110,9 +105,7 @@ fn after_a_one_poll_glitch_the_normal_price_is_accepted_at_once() {
     });
 }
 
-#[test]
-fn a_move_that_lasts_is_accepted_on_the_next_poll() {
-    let db = TempDb::new();
+fn a_move_that_lasts_is_accepted_on_the_next_poll(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let config = config(&db, &exchange.url);
     actix_web::rt::System::new().block_on(async {
@@ -225,9 +218,7 @@ async fn ticks_through_one_failure<F: PriceFeed + Send + Sync + 'static>(
     );
 }
 
-#[test]
-fn a_tick_that_panics_is_counted_and_the_next_tick_runs() {
-    let db = TempDb::new();
+fn a_tick_that_panics_is_counted_and_the_next_tick_runs(db: TempDb) {
     let config = config(&db, "http://127.0.0.1:9");
     actix_web::rt::System::new().block_on(async {
         let engine = engine(&config, Scripted::new(FirstCall::Panic));
@@ -236,9 +227,7 @@ fn a_tick_that_panics_is_counted_and_the_next_tick_runs() {
     });
 }
 
-#[test]
-fn a_tick_that_hangs_is_timed_out_and_the_next_tick_runs() {
-    let db = TempDb::new();
+fn a_tick_that_hangs_is_timed_out_and_the_next_tick_runs(db: TempDb) {
     let config = config(&db, "http://127.0.0.1:9");
     actix_web::rt::System::new().block_on(async {
         let engine = Arc::into_inner(engine(&config, Scripted::new(FirstCall::Hang)))
@@ -248,9 +237,7 @@ fn a_tick_that_hangs_is_timed_out_and_the_next_tick_runs() {
     });
 }
 
-#[test]
-fn a_scan_that_panics_is_counted_and_the_next_scan_runs() {
-    let db = TempDb::new();
+fn a_scan_that_panics_is_counted_and_the_next_scan_runs(db: TempDb) {
     let config = config(&db, "http://127.0.0.1:9");
     actix_web::rt::System::new().block_on(async {
         let engine = engine(&config, Scripted::new(FirstCall::Panic));
@@ -270,9 +257,7 @@ fn a_scan_that_panics_is_counted_and_the_next_scan_runs() {
     });
 }
 
-#[test]
-fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced() {
-    let db = TempDb::new();
+fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced(db: TempDb) {
     let config = config(&db, "http://127.0.0.1:9");
     let opened = Utc::now().naive_utc() - chrono::Duration::minutes(1);
     // The scripted price, 100, is through this trade's target.
@@ -288,11 +273,10 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced() {
 
         // Another writer holds the lock past the tick's time limit: the tick gives up while its
         // write waits (for up to the 5 s busy timeout) and lands once the lock is free.
-        let mut blocker = db.conn();
-        blocker.batch_execute("BEGIN IMMEDIATE").unwrap();
+        let blocker = db.hold_write_lock();
         let result = engine.tick().await;
         assert!(matches!(result, Err(TickError::TimedOut(_))), "{result:?}");
-        blocker.batch_execute("ROLLBACK").unwrap();
+        blocker.release();
 
         let announced = actix_web::rt::time::timeout(Duration::from_secs(20), async {
             loop {
@@ -311,14 +295,16 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced() {
     });
 }
 
-#[test]
-fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at() {
+fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at(db: TempDb) {
     use diesel_migrations::MigrationHarness;
-    let db = TempDb::new();
     let mut conn = db.conn();
     // The database as it was before the quotes table (and the sessions after it).
     for _ in 0..2 {
-        conn.revert_last_migration(db::SQLITE_MIGRATIONS).unwrap();
+        match &mut conn {
+            db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
+            db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
+        }
+        .unwrap();
     }
     let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
@@ -342,3 +328,14 @@ fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_
     assert_eq!(btc.price_time, at("2026-11-26 09:00:00"));
     assert_eq!(btc.pending_price, None);
 }
+
+crate::on_both_backends!(
+    after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at,
+    the_glitch_guard_keeps_its_reference_across_a_restart,
+    after_a_one_poll_glitch_the_normal_price_is_accepted_at_once,
+    a_move_that_lasts_is_accepted_on_the_next_poll,
+    a_tick_that_panics_is_counted_and_the_next_tick_runs,
+    a_tick_that_hangs_is_timed_out_and_the_next_tick_runs,
+    a_scan_that_panics_is_counted_and_the_next_scan_runs,
+    a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced,
+);

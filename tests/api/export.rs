@@ -68,7 +68,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 fn journal_csv_round_trips_with_the_tables_column_names() {
     let db = seeded();
     let (code, out, err) = run_cli(
-        &db.path,
+        &db,
         &["export", "--what", "journal", "--format", "csv"],
         &[],
     );
@@ -95,7 +95,7 @@ fn signals_json_round_trips_and_filters_by_date() {
     let db = seeded();
     let out_file = db.dir.path().join("signals.json");
     let (code, _, err) = run_cli(
-        &db.path,
+        &db,
         &[
             "export",
             "--what",
@@ -122,7 +122,7 @@ fn signals_json_round_trips_and_filters_by_date() {
     assert_eq!(exported, expected);
 
     let (_, one_day, _) = run_cli(
-        &db.path,
+        &db,
         &[
             "export",
             "--what",
@@ -142,9 +142,9 @@ fn signals_json_round_trips_and_filters_by_date() {
         .map(|s| s["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, [2, 3, 4]);
-    let (_, daily, _) = run_cli(&db.path, &["export", "--what", "daily"], &[]);
+    let (_, daily, _) = run_cli(&db, &["export", "--what", "daily"], &[]);
     assert_eq!(parse_csv(&daily).len(), 3, "header and two days");
-    let (code, _, err) = run_cli(&db.path, &["export", "--what", "trades"], &[]);
+    let (code, _, err) = run_cli(&db, &["export", "--what", "trades"], &[]);
     assert_eq!(code, 1);
     assert!(err.contains("--what `trades`"), "{err}");
 }
@@ -152,7 +152,7 @@ fn signals_json_round_trips_and_filters_by_date() {
 #[test]
 fn reset_backs_up_then_starts_a_fresh_account() {
     let db = seeded();
-    let (code, _, err) = run_cli(&db.path, &["reset"], &[]);
+    let (code, _, err) = run_cli(&db, &["reset"], &[]);
     assert_eq!(code, 1);
     assert!(err.contains("--yes"), "{err}");
     assert_eq!(
@@ -161,7 +161,7 @@ fn reset_backs_up_then_starts_a_fresh_account() {
         "nothing deleted"
     );
 
-    let (code, out, err) = run_cli(&db.path, &["reset", "--yes"], &[]);
+    let (code, out, err) = run_cli(&db, &["reset", "--yes"], &[]);
     assert_eq!(code, 0, "{err}");
     let backup = out
         .split(" to ")
@@ -186,6 +186,6 @@ fn reset_backs_up_then_starts_a_fresh_account() {
         ),
         (INITIAL_BALANCE, 0, 0)
     );
-    let (code, out, _) = run_cli(&db.path, &["check"], &[]);
+    let (code, out, _) = run_cli(&db, &["check"], &[]);
     assert_eq!(code, 0, "{out}");
 }

@@ -4,11 +4,9 @@
 //! healthy, and `/api/health` must say when it does.
 
 use chrono::Utc;
-use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 use signaldesk::db::models::SignalId;
 use signaldesk::db::signals::get_signal;
-use signaldesk::db::Conn;
 use signaldesk::domain::{ExitReason, SignalStatus};
 
 use crate::fake_exchange::{FakeExchange, Mode};
@@ -25,7 +23,7 @@ pub fn start(db: &TempDb, exchange: &FakeExchange, env: &[(&str, &str)]) -> Test
         ("SIGNALDESK_COOLDOWN_MINUTES", "0"),
     ];
     all.extend_from_slice(env);
-    TestServer::start(&db.path, &all)
+    TestServer::start(&db, &all)
 }
 
 fn signal(symbol: &str, stop: f64, target: f64) -> Value {
@@ -54,9 +52,7 @@ pub fn open(
     SignalId(body["id"].as_i64().unwrap() as i32)
 }
 
-#[test]
-fn a_lasting_crash_stops_the_trade_out_at_the_gap_price_on_the_next_poll() {
-    let db = TempDb::new();
+fn a_lasting_crash_stops_the_trade_out_at_the_gap_price_on_the_next_poll(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 50_000.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -91,9 +87,7 @@ fn a_lasting_crash_stops_the_trade_out_at_the_gap_price_on_the_next_poll() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade() {
-    let db = TempDb::new();
+fn a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -120,9 +114,7 @@ fn a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade() {
     assert_eq!(row.exit_reason, Some(ExitReason::TakeProfit));
 }
 
-#[test]
-fn a_wick_a_lagging_exchange_reports_late_is_still_caught() {
-    let db = TempDb::new();
+fn a_wick_a_lagging_exchange_reports_late_is_still_caught(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     // Everything the exchange says is 20 s old: still fresh under the 30 s limit.
     exchange.set_lag(20);
@@ -150,9 +142,7 @@ fn a_wick_a_lagging_exchange_reports_late_is_still_caught() {
     assert_eq!(row.exit_reason, Some(ExitReason::StopLoss));
 }
 
-#[test]
-fn an_absurd_retry_after_never_stops_the_ticks() {
-    let db = TempDb::new();
+fn an_absurd_retry_after_never_stops_the_ticks(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     exchange.set_mode(Mode::RateLimited(u64::MAX));
     let server = start(&db, &exchange, &[]);
@@ -173,17 +163,14 @@ fn an_absurd_retry_after_never_stops_the_ticks() {
     assert!((3_500..=3_600).contains(&wait), "{body}");
 }
 
-#[test]
-fn health_is_down_while_ticks_cannot_write_and_recovers_after() {
-    let db = TempDb::new();
+fn health_is_down_while_ticks_cannot_write_and_recovers_after(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_ticks(1);
 
     // Another process holds the write lock: every tick's write waits out the busy timeout and
     // fails, while reads (and so the pages) keep answering.
-    let mut blocker: Conn = db.conn();
-    blocker.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let blocker = db.hold_write_lock();
     let stalled = wait_until("health to say the ticks stalled", || {
         let (status, body) = health(&server);
         (status == 503 && body["stalled"] == true).then_some(body)
@@ -193,24 +180,23 @@ fn health_is_down_while_ticks_cannot_write_and_recovers_after() {
     assert_eq!(stalled["db"]["status"], "ok", "reads still work");
     wait_until("the failed tick to be counted", || {
         let (_, body) = health(&server);
+        // SQLite: "database is locked"; PostgreSQL: "canceling statement due to lock timeout".
         body["engine"]["last_error"]
             .as_str()?
-            .contains("locked")
+            .contains("lock")
             .then_some(())
     });
     let metrics = server.get("/metrics").text().unwrap();
     assert!(metrics.contains("signaldesk_stalled 1"), "{metrics}");
 
-    blocker.batch_execute("ROLLBACK").unwrap();
+    blocker.release();
     wait_until("ticks to resume", || {
         let (status, body) = health(&server);
         (status == 200 && body["stalled"] == false).then_some(())
     });
 }
 
-#[test]
-fn a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close() {
-    let db = TempDb::new();
+fn a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -246,3 +232,12 @@ fn a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close() {
         "{metrics}"
     );
 }
+
+crate::on_both_backends!(
+    a_lasting_crash_stops_the_trade_out_at_the_gap_price_on_the_next_poll,
+    a_spike_far_beyond_its_own_candle_after_entry_never_freezes_the_trade,
+    a_wick_a_lagging_exchange_reports_late_is_still_caught,
+    an_absurd_retry_after_never_stops_the_ticks,
+    health_is_down_while_ticks_cannot_write_and_recovers_after,
+    a_trade_that_cannot_be_booked_is_reported_and_the_others_still_close,
+);

@@ -177,7 +177,7 @@ fn the_server_runs_on_the_replay_feed_and_shows_the_market_time() {
     let db = crate::helpers::TempDb::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay");
     let server = crate::helpers::TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_FEED", "replay"),
             ("SIGNALDESK_REPLAY_DIR", dir.to_str().unwrap()),

@@ -28,8 +28,6 @@ pub const FEE_RATE: f64 = 0.001;
 /// (`SIGNALDESK_TEST_POSTGRES_URL`, the URL of a role that may create databases).
 pub struct TempDb {
     pub dir: TempDir,
-    /// The SQLite file (for a PostgreSQL database, where it would be: never created).
-    pub path: PathBuf,
     url: String,
     postgres: Option<PgDatabase>,
 }
@@ -71,11 +69,14 @@ impl TempDb {
     /// A migrated SQLite file.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("data").join("signaldesk.db");
-        let url = path.to_string_lossy().into_owned();
+        let url = dir
+            .path()
+            .join("data")
+            .join("signaldesk.db")
+            .to_string_lossy()
+            .into_owned();
         TempDb::migrated(TempDb {
             dir,
-            path,
             url,
             postgres: None,
         })
@@ -109,11 +110,9 @@ impl TempDb {
         )
         .expect("create a test database");
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("data").join("signaldesk.db");
         let url = with_database(&admin_url, &name);
         Some(TempDb::migrated(TempDb {
             dir,
-            path,
             url,
             postgres: Some(PgDatabase { admin_url, name }),
         }))
@@ -153,6 +152,35 @@ impl Drop for TempDb {
     }
 }
 
+/// Another process's writer holding the database's write lock until [`WriteLock::release`]:
+/// every write transaction waits behind it (and gives up after the busy or lock timeout), while
+/// reads go on.
+pub struct WriteLock(Conn);
+
+impl TempDb {
+    pub fn hold_write_lock(&self) -> WriteLock {
+        let mut conn = self.conn();
+        let sql = match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE".to_owned(),
+            Backend::Postgres => format!("SELECT pg_advisory_lock({})", db::WRITE_LOCK),
+        };
+        diesel::connection::SimpleConnection::batch_execute(&mut conn, &sql)
+            .expect("take the write lock");
+        WriteLock(conn)
+    }
+}
+
+impl WriteLock {
+    pub fn release(mut self) {
+        let sql = match self.0.backend() {
+            Backend::Sqlite => "ROLLBACK".to_owned(),
+            Backend::Postgres => format!("SELECT pg_advisory_unlock({})", db::WRITE_LOCK),
+        };
+        diesel::connection::SimpleConnection::batch_execute(&mut self.0, &sql)
+            .expect("release the write lock");
+    }
+}
+
 /// What a server or CLI run needs of a database: its `DATABASE_URL` and a working folder.
 pub trait Database {
     fn database_url(&self) -> String;
@@ -166,6 +194,16 @@ impl Database for TempDb {
 
     fn workdir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
+    }
+}
+
+impl<T: Database + ?Sized> Database for &T {
+    fn database_url(&self) -> String {
+        (**self).database_url()
+    }
+
+    fn workdir(&self) -> PathBuf {
+        (**self).workdir()
     }
 }
 

@@ -24,7 +24,7 @@ use crate::helpers::{
 fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
     let mut env = env.to_vec();
     env.push(("SIGNALDESK_FEED", "simulated"));
-    TestServer::start(&db.path, &env)
+    TestServer::start(&db, &env)
 }
 
 fn port_of(server: &TestServer) -> String {

@@ -60,7 +60,7 @@ fn seeded() -> (TempDb, FakeExchange, TestServer) {
         }
     }
     let exchange = FakeExchange::start(&[]);
-    let server = TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
+    let server = TestServer::start(&db, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
     (db, exchange, server)
 }
 

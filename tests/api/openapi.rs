@@ -57,7 +57,7 @@ fn server() -> (TempDb, FakeExchange, TestServer) {
     close_trade(&mut conn, row.signal_id(), &close).unwrap();
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0)]);
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT"),

@@ -34,7 +34,7 @@ fn with_trades() -> (TempDb, FakeExchange, TestServer) {
     SignalBuilder::short("ETHUSDT").insert(&mut conn, now);
     let exchange = FakeExchange::start(&[("ETHUSDT", 100.0)]);
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "ETHUSDT,BTCUSDT"),

@@ -55,7 +55,7 @@ fn a_setup_in_the_klines_opens_one_ict_signal() {
     exchange.set_series("BTCUSDT", "5", 300, &setup_five_minutes());
     exchange.set_series("BTCUSDT", "60", 3_600, &bullish_hours());
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "BTCUSDT"),

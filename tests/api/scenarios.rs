@@ -19,9 +19,7 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-#[test]
-fn a_short_through_a_lasting_spike_up_stops_out_at_the_gap_price() {
-    let db = TempDb::new();
+fn a_short_through_a_lasting_spike_up_stops_out_at_the_gap_price(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -45,9 +43,7 @@ fn a_short_through_a_lasting_spike_up_stops_out_at_the_gap_price() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_crash_while_the_exchange_lags_stops_the_trade_out_at_the_gap_price() {
-    let db = TempDb::new();
+fn a_crash_while_the_exchange_lags_stops_the_trade_out_at_the_gap_price(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 50_000.0), ("ETHUSDT", 2_000.0)]);
     exchange.set_lag(20);
     let server = start(&db, &exchange, &[]);
@@ -108,9 +104,7 @@ fn long_at_100(db: &TempDb, exchange: &FakeExchange) -> SignalId {
     id
 }
 
-#[test]
-fn a_one_poll_glitch_then_kill_9_never_reaches_the_trade_after_the_restart() {
-    let db = TempDb::new();
+fn a_one_poll_glitch_then_kill_9_never_reaches_the_trade_after_the_restart(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let id = long_at_100(&db, &exchange);
     exchange.set_price("BTCUSDT", 10.0);
@@ -131,9 +125,7 @@ fn a_one_poll_glitch_then_kill_9_never_reaches_the_trade_after_the_restart() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_crash_refused_just_before_a_kill_9_is_booked_on_the_first_poll_after_the_restart() {
-    let db = TempDb::new();
+fn a_crash_refused_just_before_a_kill_9_is_booked_on_the_first_poll_after_the_restart(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let id = long_at_100(&db, &exchange);
     exchange.set_price("BTCUSDT", 10.0);
@@ -153,9 +145,7 @@ fn a_crash_refused_just_before_a_kill_9_is_booked_on_the_first_poll_after_the_re
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_close_time_missed_across_a_kill_9_closes_at_the_first_tick_after_the_restart() {
-    let db = TempDb::new();
+fn a_close_time_missed_across_a_kill_9_closes_at_the_first_tick_after_the_restart(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_ticks(1);
@@ -187,9 +177,7 @@ fn a_close_time_missed_across_a_kill_9_closes_at_the_first_tick_after_the_restar
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_broken_symbol_never_stops_the_others() {
-    let db = TempDb::new();
+fn a_broken_symbol_never_stops_the_others(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0), ("SOLUSDT", 150.0)]);
     let server = start(
@@ -229,9 +217,7 @@ fn a_broken_symbol_never_stops_the_others() {
     server.kill();
     assert_check_passes(&db);
 }
-#[test]
-fn an_exchange_that_times_out_is_a_feed_outage_not_a_stall() {
-    let db = TempDb::new();
+fn an_exchange_that_times_out_is_a_feed_outage_not_a_stall(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[("SIGNALDESK_TICK_SECS", "2")]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -252,9 +238,7 @@ fn an_exchange_that_times_out_is_a_feed_outage_not_a_stall() {
     assert_eq!(body["engine"]["failed_ticks"], 0, "{body}");
 }
 
-#[test]
-fn a_candle_stamped_at_the_end_of_time_fails_its_symbol_not_the_tick() {
-    let db = TempDb::new();
+fn a_candle_stamped_at_the_end_of_time_fails_its_symbol_not_the_tick(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -293,9 +277,7 @@ fn a_candle_stamped_at_the_end_of_time_fails_its_symbol_not_the_tick() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_candle_stamped_after_the_price_it_came_with_never_closes_a_trade() {
-    let db = TempDb::new();
+fn a_candle_stamped_after_the_price_it_came_with_never_closes_a_trade(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -323,9 +305,7 @@ fn a_candle_stamped_after_the_price_it_came_with_never_closes_a_trade() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_scanner_against_an_exchange_that_times_out_is_not_stalled() {
-    let db = TempDb::new();
+fn a_scanner_against_an_exchange_that_times_out_is_not_stalled(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     exchange.set_mode(Mode::Timeout);
     let server = start(
@@ -353,9 +333,7 @@ fn a_scanner_against_an_exchange_that_times_out_is_not_stalled() {
     }
 }
 
-#[test]
-fn a_lasting_absurd_price_is_bad_data_never_a_booking() {
-    let db = TempDb::new();
+fn a_lasting_absurd_price_is_bad_data_never_a_booking(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 2_000.0)]);
     let server = start(&db, &exchange, &[]);
     server.wait_for_stats("a fresh price", |s| s["feed"]["status"] == "ok");
@@ -386,3 +364,17 @@ fn a_lasting_absurd_price_is_bad_data_never_a_booking() {
     server.kill();
     assert_check_passes(&db);
 }
+
+crate::on_both_backends!(
+    a_short_through_a_lasting_spike_up_stops_out_at_the_gap_price,
+    a_crash_while_the_exchange_lags_stops_the_trade_out_at_the_gap_price,
+    a_one_poll_glitch_then_kill_9_never_reaches_the_trade_after_the_restart,
+    a_crash_refused_just_before_a_kill_9_is_booked_on_the_first_poll_after_the_restart,
+    a_close_time_missed_across_a_kill_9_closes_at_the_first_tick_after_the_restart,
+    a_broken_symbol_never_stops_the_others,
+    an_exchange_that_times_out_is_a_feed_outage_not_a_stall,
+    a_candle_stamped_at_the_end_of_time_fails_its_symbol_not_the_tick,
+    a_candle_stamped_after_the_price_it_came_with_never_closes_a_trade,
+    a_scanner_against_an_exchange_that_times_out_is_not_stalled,
+    a_lasting_absurd_price_is_bad_data_never_a_booking,
+);

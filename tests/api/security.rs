@@ -25,14 +25,14 @@ use crate::helpers::{
 fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
     let mut env = env.to_vec();
     env.push(("SIGNALDESK_FEED", "simulated"));
-    TestServer::start(&db.path, &env)
+    TestServer::start(&db, &env)
 }
 
 #[test]
 fn tokens_shorter_than_16_characters_stop_the_start_naming_the_key() {
     let db = TempDb::new();
     for key in ["SIGNALDESK_API_TOKEN", "SIGNALDESK_WEBHOOK_TOKEN"] {
-        let (code, _, err) = run_cli(&db.path, &["serve"], &[(key, "2c")]);
+        let (code, _, err) = run_cli(&db, &["serve"], &[(key, "2c")]);
         assert_eq!(code, 2, "{key}: {err}");
         assert!(err.contains(key), "{key}: {err}");
         assert!(err.contains("at least 16 characters"), "{key}: {err}");
@@ -519,7 +519,7 @@ fn ten_failed_secrets_lock_the_address_out_even_with_the_right_token() {
     let log_path = db.dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let env = [("SIGNALDESK_FEED", "simulated"), ("RUST_LOG", "warn")];
-    let server = TestServer::start_with_stderr(&db.path, &env, Stdio::from(log));
+    let server = TestServer::start_with_stderr(&db, &env, Stdio::from(log));
     let guess = "wrong-guess-\n\u{1b}[31mFAKE LOG LINE";
     // Logins, bearer and webhook tokens share one record per address.
     for attempt in 0..10 {
@@ -598,7 +598,7 @@ fn the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body() {
     with_journal_entry(&db);
     let exchange = FakeExchange::start(&[("ETHUSDT", 100.0)]);
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "ETHUSDT"),
@@ -687,7 +687,7 @@ fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
             env.push(("SIGNALDESK_WEBHOOK_TOKEN", token));
         }
         let log = std::fs::File::create(&log_path).unwrap();
-        let server = TestServer::start_with_stderr(&db.path, &env, Stdio::from(log));
+        let server = TestServer::start_with_stderr(&db, &env, Stdio::from(log));
         drop(server);
         let log = std::fs::read_to_string(&log_path).unwrap();
         assert_eq!(

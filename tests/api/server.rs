@@ -12,7 +12,7 @@ use crate::helpers::{close_trade, SignalBuilder, TempDb, TestServer, FEE_RATE, I
 /// A server whose exchange lists none of the symbols: ticks run but never price a trade, so
 /// what the test wrote stays exactly as written.
 fn start_unpriced(db: &TempDb, exchange: &FakeExchange) -> TestServer {
-    TestServer::start(&db.path, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)])
+    TestServer::start(&db, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)])
 }
 
 /// `/api/data` without the process-local parts (feed status, last tick).
@@ -24,9 +24,7 @@ fn data_without_status(server: &TestServer) -> Value {
     data
 }
 
-#[test]
-fn data_written_while_running_is_served_and_survives_restarts() {
-    let db = TempDb::new();
+fn data_written_while_running_is_served_and_survives_restarts(db: TempDb) {
     let exchange = FakeExchange::start(&[]);
     let server = start_unpriced(&db, &exchange);
     let empty = server.get_json("/api/stats");
@@ -115,9 +113,7 @@ fn data_written_while_running_is_served_and_survives_restarts() {
     assert_eq!(data_without_status(&after_kill), before);
 }
 
-#[test]
-fn stats_and_health_answer_with_the_documented_fields() {
-    let db = TempDb::new();
+fn stats_and_health_answer_with_the_documented_fields(db: TempDb) {
     let exchange = FakeExchange::start(&[]);
     let server = start_unpriced(&db, &exchange);
 
@@ -159,3 +155,8 @@ fn stats_and_health_answer_with_the_documented_fields() {
         .unwrap()
         .contains("/api/nothing-here"));
 }
+
+crate::on_both_backends!(
+    data_written_while_running_is_served_and_survives_restarts,
+    stats_and_health_answer_with_the_documented_fields,
+);

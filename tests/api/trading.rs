@@ -14,7 +14,7 @@ const SLIP: f64 = 0.0005;
 
 fn start(db: &TempDb, exchange: &FakeExchange) -> TestServer {
     let server = TestServer::start(
-        &db.path,
+        &db,
         &[
             ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
             ("SIGNALDESK_SYMBOLS", "BTCUSDT,ETHUSDT,SOLUSDT"),
@@ -36,10 +36,8 @@ fn assert_close(a: f64, b: f64, what: &str) {
     );
 }
 
-#[test]
-fn the_original_plans_checklist_holds() {
+fn the_original_plans_checklist_holds(db: TempDb) {
     // Start fresh.
-    let db = TempDb::new();
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let server = start(&db, &exchange);
@@ -144,9 +142,7 @@ fn the_original_plans_checklist_holds() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_wick_between_two_ticks_closes_the_trade() {
-    let db = TempDb::new();
+fn a_wick_between_two_ticks_closes_the_trade(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let server = start(&db, &exchange);
@@ -169,9 +165,7 @@ fn a_wick_between_two_ticks_closes_the_trade() {
     assert_eq!(row.max_adverse_price, 94.0);
 }
 
-#[test]
-fn nothing_closes_while_the_feed_is_failing() {
-    let db = TempDb::new();
+fn nothing_closes_while_the_feed_is_failing(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let server = start(&db, &exchange);
@@ -215,9 +209,7 @@ fn nothing_closes_while_the_feed_is_failing() {
     server.wait_for_stats("the close after recovery", |s| s["completed_trades"] == 1);
 }
 
-#[test]
-fn intake_answers_as_documented() {
-    let db = TempDb::new();
+fn intake_answers_as_documented(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let server = start(&db, &exchange);
@@ -342,9 +334,7 @@ fn intake_answers_as_documented() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn concurrent_posts_never_open_two_positions_on_one_symbol() {
-    let db = TempDb::new();
+fn concurrent_posts_never_open_two_positions_on_one_symbol(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let server = start(&db, &exchange);
@@ -373,9 +363,7 @@ fn concurrent_posts_never_open_two_positions_on_one_symbol() {
     assert_eq!(get_active_signals(&mut db.conn()).unwrap().len(), 1);
 }
 
-#[test]
-fn kill_dash_nine_at_random_moments_never_breaks_the_books() {
-    let db = TempDb::new();
+fn kill_dash_nine_at_random_moments_never_breaks_the_books(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let mut seed: u64 = 0x5eed;
@@ -407,9 +395,7 @@ fn kill_dash_nine_at_random_moments_never_breaks_the_books() {
     assert_check_passes(&db);
 }
 
-#[test]
-fn a_one_tick_price_glitch_never_closes_a_trade() {
-    let db = TempDb::new();
+fn a_one_tick_price_glitch_never_closes_a_trade(db: TempDb) {
     let exchange =
         FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 200.0), ("SOLUSDT", 50.0)]);
     let server = start(&db, &exchange);
@@ -440,3 +426,13 @@ fn a_one_tick_price_glitch_never_closes_a_trade() {
     exchange.set_price("BTCUSDT", 94.0); // a real move through the stop
     server.wait_for_stats("the stop", |s| s["completed_trades"] == 1);
 }
+
+crate::on_both_backends!(
+    the_original_plans_checklist_holds,
+    a_wick_between_two_ticks_closes_the_trade,
+    nothing_closes_while_the_feed_is_failing,
+    intake_answers_as_documented,
+    concurrent_posts_never_open_two_positions_on_one_symbol,
+    kill_dash_nine_at_random_moments_never_breaks_the_books,
+    a_one_tick_price_glitch_never_closes_a_trade,
+);
