@@ -20,9 +20,7 @@ fn migrate_then_check_on_a_new_database_exit_zero() {
     assert!(out.contains("up to date"), "{out}");
 }
 
-#[test]
-fn check_exits_one_for_a_closed_signal_without_journal_entry() {
-    let db = TempDb::new();
+fn check_exits_one_for_a_closed_signal_without_journal_entry(db: TempDb) {
     let mut conn = db.conn();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     diesel::sql_query(
@@ -75,9 +73,7 @@ fn backup_copies_a_database_that_checks_clean_and_holds_the_same_rows() {
     assert!(err.contains("already exists"), "{err}");
 }
 
-#[test]
-fn a_bad_configuration_value_stops_with_a_message_naming_the_key() {
-    let db = TempDb::new();
+fn a_bad_configuration_value_stops_with_a_message_naming_the_key(db: TempDb) {
     let cases = [
         ("SIGNALDESK_FEED", "kraken"),
         ("SIGNALDESK_FEE_RATE", "-1"),
@@ -90,12 +86,16 @@ fn a_bad_configuration_value_stops_with_a_message_naming_the_key() {
     }
 }
 
-#[test]
-fn check_uses_the_accounts_own_initial_balance() {
-    let db = TempDb::new();
+fn check_uses_the_accounts_own_initial_balance(db: TempDb) {
     let mut conn = db.conn();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     let (code, out, err) = run_cli(&db, &["check"], &[("SIGNALDESK_INITIAL_BALANCE", "500")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("the account started at 10000"), "{out}");
 }
+
+crate::on_both_backends!(
+    check_exits_one_for_a_closed_signal_without_journal_entry,
+    a_bad_configuration_value_stops_with_a_message_naming_the_key,
+    check_uses_the_accounts_own_initial_balance,
+);

@@ -12,8 +12,7 @@ use crate::helpers::{
 };
 
 /// Two trades closed on 2026-11-24 and 2026-11-25, one still open.
-fn history() -> TempDb {
-    let db = TempDb::new();
+fn history(db: TempDb) -> TempDb {
     let mut conn = db.conn();
     for (opened, exit) in [
         ("2026-11-24 09:00:00", 110.0),
@@ -39,9 +38,8 @@ fn count(page: &Value, key: &str) -> usize {
         .len()
 }
 
-#[test]
-fn the_last_representable_day_ends_a_range_on_every_endpoint_and_page() {
-    let db = history();
+fn the_last_representable_day_ends_a_range_on_every_endpoint_and_page(db: TempDb) {
+    let db = history(db);
     let exchange = FakeExchange::start(&[]);
     let server = TestServer::start(&db, &[("SIGNALDESK_EXCHANGE_URL", &exchange.url)]);
     // The day before always worked; the last day must find the same rows.
@@ -85,9 +83,8 @@ fn the_last_representable_day_ends_a_range_on_every_endpoint_and_page() {
     assert_eq!(count(&late, "signals"), 3);
 }
 
-#[test]
-fn export_to_the_last_representable_day_exports_everything() {
-    let db = history();
+fn export_to_the_last_representable_day_exports_everything(db: TempDb) {
+    let db = history(db);
     for what in ["signals", "journal", "daily"] {
         let (code, all, err) = run_cli(&db, &["export", "--what", what], &[]);
         assert_eq!(code, 0, "{err}");
@@ -104,10 +101,8 @@ fn export_to_the_last_representable_day_exports_everything() {
     }
 }
 
-#[test]
-fn csv_export_of_no_rows_still_prints_the_header() {
-    let db = TempDb::new();
-    let full = history();
+fn csv_export_of_no_rows_still_prints_the_header(db: TempDb) {
+    let full = history(db.another());
     for what in ["signals", "journal", "daily"] {
         let (code, empty, err) = run_cli(&db, &["export", "--what", what], &[]);
         assert_eq!(code, 0, "{err}");
@@ -143,9 +138,7 @@ fn csv_export_of_no_rows_still_prints_the_header() {
     }
 }
 
-#[test]
-fn pages_show_a_small_coins_prices_with_their_digits() {
-    let db = TempDb::new();
+fn pages_show_a_small_coins_prices_with_their_digits(db: TempDb) {
     let mut conn = db.conn();
     let opened = at("2026-11-25 09:00:00");
     let moves = [
@@ -230,9 +223,7 @@ fn api_signal(fields: Value) -> Value {
     body
 }
 
-#[test]
-fn levels_beyond_a_hundredfold_of_the_entry_are_400_naming_the_field() {
-    let db = TempDb::new();
+fn levels_beyond_a_hundredfold_of_the_entry_are_400_naming_the_field(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let server = priced_server(&db, &exchange);
     let cases = [
@@ -280,9 +271,7 @@ fn levels_beyond_a_hundredfold_of_the_entry_are_400_naming_the_field() {
     );
 }
 
-#[test]
-fn the_trade_page_draws_rows_stored_before_the_level_bounds() {
-    let db = TempDb::new();
+fn the_trade_page_draws_rows_stored_before_the_level_bounds(db: TempDb) {
     let mut conn = db.conn();
     let opened = at("2026-11-25 09:00:00");
     SignalBuilder::long("BTCUSDT")
@@ -304,9 +293,7 @@ fn the_trade_page_draws_rows_stored_before_the_level_bounds() {
     }
 }
 
-#[test]
-fn json_api_numbers_are_json_numbers_but_the_webhook_takes_strings() {
-    let db = TempDb::new();
+fn json_api_numbers_are_json_numbers_but_the_webhook_takes_strings(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let server = priced_server(&db, &exchange);
     let cases = [
@@ -349,9 +336,7 @@ fn json_api_numbers_are_json_numbers_but_the_webhook_takes_strings() {
     assert_eq!(created["confidence"], 0.9);
 }
 
-#[test]
-fn a_symbol_off_the_watch_list_is_400_before_any_price_is_looked_up() {
-    let db = TempDb::new();
+fn a_symbol_off_the_watch_list_is_400_before_any_price_is_looked_up(db: TempDb) {
     // The exchange prices SOLUSDT too, but it is not on the watch-list.
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("SOLUSDT", 50.0)]);
     let server = priced_server(&db, &exchange);
@@ -417,9 +402,7 @@ fn a_symbol_off_the_watch_list_is_400_before_any_price_is_looked_up() {
     );
 }
 
-#[test]
-fn the_api_takes_directions_as_documented() {
-    let db = TempDb::new();
+fn the_api_takes_directions_as_documented(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let server = priced_server(&db, &exchange);
     for direction in ["long", " LONG", "Long", "BUY"] {
@@ -434,3 +417,15 @@ fn the_api_takes_directions_as_documented() {
     let (status, answer) = server.post("/api/signals", &api_signal(json!({})));
     assert_eq!(status, 201, "{answer}");
 }
+
+crate::on_both_backends!(
+    the_last_representable_day_ends_a_range_on_every_endpoint_and_page,
+    export_to_the_last_representable_day_exports_everything,
+    csv_export_of_no_rows_still_prints_the_header,
+    pages_show_a_small_coins_prices_with_their_digits,
+    levels_beyond_a_hundredfold_of_the_entry_are_400_naming_the_field,
+    the_trade_page_draws_rows_stored_before_the_level_bounds,
+    json_api_numbers_are_json_numbers_but_the_webhook_takes_strings,
+    a_symbol_off_the_watch_list_is_400_before_any_price_is_looked_up,
+    the_api_takes_directions_as_documented,
+);

@@ -10,8 +10,7 @@ use crate::helpers::{
 };
 
 /// Three closed trades over two days, notes with a comma, quotes and a line break; one open.
-fn seeded() -> TempDb {
-    let db = TempDb::new();
+fn seeded(db: TempDb) -> TempDb {
     let mut conn = db.conn();
     for (i, opened) in [
         "2026-11-23 10:00:00",
@@ -64,9 +63,8 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-#[test]
-fn journal_csv_round_trips_with_the_tables_column_names() {
-    let db = seeded();
+fn journal_csv_round_trips_with_the_tables_column_names(db: TempDb) {
+    let db = seeded(db);
     let (code, out, err) = run_cli(
         &db,
         &["export", "--what", "journal", "--format", "csv"],
@@ -90,9 +88,8 @@ fn journal_csv_round_trips_with_the_tables_column_names() {
     }
 }
 
-#[test]
-fn signals_json_round_trips_and_filters_by_date() {
-    let db = seeded();
+fn signals_json_round_trips_and_filters_by_date(db: TempDb) {
+    let db = seeded(db);
     let out_file = db.dir.path().join("signals.json");
     let (code, _, err) = run_cli(
         &db,
@@ -151,7 +148,7 @@ fn signals_json_round_trips_and_filters_by_date() {
 
 #[test]
 fn reset_backs_up_then_starts_a_fresh_account() {
-    let db = seeded();
+    let db = seeded(TempDb::new());
     let (code, _, err) = run_cli(&db, &["reset"], &[]);
     assert_eq!(code, 1);
     assert!(err.contains("--yes"), "{err}");
@@ -189,3 +186,8 @@ fn reset_backs_up_then_starts_a_fresh_account() {
     let (code, out, _) = run_cli(&db, &["check"], &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+crate::on_both_backends!(
+    journal_csv_round_trips_with_the_tables_column_names,
+    signals_json_round_trips_and_filters_by_date,
+);

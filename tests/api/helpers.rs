@@ -118,6 +118,14 @@ impl TempDb {
         }))
     }
 
+    /// Another fresh database on the same backend.
+    pub fn another(&self) -> TempDb {
+        match self.backend() {
+            Backend::Sqlite => TempDb::sqlite(),
+            Backend::Postgres => TempDb::postgres().expect("the PostgreSQL test server"),
+        }
+    }
+
     fn migrated(db: TempDb) -> TempDb {
         let mut conn = db.conn();
         db::run_migrations(&mut conn).expect("migrations");

@@ -61,9 +61,7 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn compressed_bodies_are_refused_before_they_are_inflated() {
-    let db = TempDb::new();
+fn compressed_bodies_are_refused_before_they_are_inflated(db: TempDb) {
     let server = start(&db, &[]);
     let client = fresh_connections();
     let url = |path: &str| format!("{}{path}", server.address);
@@ -119,9 +117,7 @@ fn compressed_bodies_are_refused_before_they_are_inflated() {
     );
 }
 
-#[test]
-fn head_on_the_event_stream_holds_no_stream_open() {
-    let db = TempDb::new();
+fn head_on_the_event_stream_holds_no_stream_open(db: TempDb) {
     let server = start(&db, &[("SIGNALDESK_MAX_EVENT_STREAMS", "2")]);
     let client = fresh_connections();
     let url = format!("{}/api/events", server.address);
@@ -162,9 +158,7 @@ fn head_on_the_event_stream_holds_no_stream_open() {
     assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
 }
 
-#[test]
-fn pages_on_other_ports_of_this_host_cannot_post() {
-    let db = TempDb::new();
+fn pages_on_other_ports_of_this_host_cannot_post(db: TempDb) {
     let server = start(&db, &[]);
     let client = fresh_connections();
     let port = port_of(&server);
@@ -218,9 +212,7 @@ fn pages_on_other_ports_of_this_host_cannot_post() {
     assert_eq!(login(&own_name, API_TOKEN), 303);
 }
 
-#[test]
-fn tokens_are_checked_before_the_body_is_read() {
-    let db = TempDb::new();
+fn tokens_are_checked_before_the_body_is_read(db: TempDb) {
     let server = start(&db, &[]);
     let client = fresh_connections();
     let url = |path: &str| format!("{}{path}", server.address);
@@ -256,9 +248,7 @@ fn tokens_are_checked_before_the_body_is_read() {
     }
 }
 
-#[test]
-fn repeated_query_parameters_are_refused() {
-    let db = TempDb::new();
+fn repeated_query_parameters_are_refused(db: TempDb) {
     let server = start(&db, &[]);
     for path in [
         "/api/signals?status=active&status=closed",
@@ -295,9 +285,7 @@ fn mac_hex(key: &[u8], parts: &[&str]) -> String {
         .collect()
 }
 
-#[test]
-fn a_copy_of_the_database_opens_no_session() {
-    let db = TempDb::new();
+fn a_copy_of_the_database_opens_no_session(db: TempDb) {
     let mut conn = db.conn();
     let now = signaldesk::clock::now_utc();
     let signal = SignalBuilder::long("BTCUSDT").insert(&mut conn, now);
@@ -384,3 +372,12 @@ fn one_address_cannot_hold_every_connection() {
     });
     assert_eq!(health.status(), 200);
 }
+
+crate::on_both_backends!(
+    compressed_bodies_are_refused_before_they_are_inflated,
+    head_on_the_event_stream_holds_no_stream_open,
+    pages_on_other_ports_of_this_host_cannot_post,
+    tokens_are_checked_before_the_body_is_read,
+    repeated_query_parameters_are_refused,
+    a_copy_of_the_database_opens_no_session,
+);

@@ -13,8 +13,7 @@ use crate::helpers::{
 };
 
 /// Eight signals over two days: BTC, ETH and SOL, five closed (three wins).
-fn seeded() -> (TempDb, FakeExchange, TestServer) {
-    let db = TempDb::new();
+fn seeded(db: TempDb) -> (TempDb, FakeExchange, TestServer) {
     let mut conn = db.conn();
     let plan = [
         (
@@ -80,9 +79,8 @@ fn status_and_field(server: &TestServer, path: &str) -> (u16, Value) {
     (status, body["field"].clone())
 }
 
-#[test]
-fn signals_page_newest_first_and_the_cursor_walks_every_row_once() {
-    let (_db, _exchange, server) = seeded();
+fn signals_page_newest_first_and_the_cursor_walks_every_row_once(db: TempDb) {
+    let (_db, _exchange, server) = seeded(db);
     let all = server.get_json("/api/signals");
     assert_eq!(ids(&all, "signals"), [8, 7, 6, 5, 4, 3, 2, 1]);
     assert_eq!(all["next_before_id"], Value::Null);
@@ -105,9 +103,8 @@ fn signals_page_newest_first_and_the_cursor_walks_every_row_once() {
     assert!(ids(&server.get_json("/api/signals?before_id=1"), "signals").is_empty());
 }
 
-#[test]
-fn signal_filters_combine() {
-    let (_db, _exchange, server) = seeded();
+fn signal_filters_combine(db: TempDb) {
+    let (_db, _exchange, server) = seeded(db);
     assert_eq!(
         ids(&server.get_json("/api/signals?status=closed"), "signals"),
         [5, 4, 3, 2, 1]
@@ -145,9 +142,8 @@ fn signal_filters_combine() {
     );
 }
 
-#[test]
-fn bad_query_parameters_are_400_naming_them() {
-    let (_db, _exchange, server) = seeded();
+fn bad_query_parameters_are_400_naming_them(db: TempDb) {
+    let (_db, _exchange, server) = seeded(db);
     let cases = [
         ("/api/signals?limit=0", "limit"),
         ("/api/signals?limit=501", "limit"),
@@ -188,9 +184,8 @@ fn bad_query_parameters_are_400_naming_them() {
     assert_eq!(body["field"], Value::Null);
 }
 
-#[test]
-fn journal_pages_filters_and_edits() {
-    let (db, _exchange, server) = seeded();
+fn journal_pages_filters_and_edits(db: TempDb) {
+    let (db, _exchange, server) = seeded(db);
     let all = server.get_json("/api/journal");
     assert_eq!(ids(&all, "entries"), [5, 4, 3, 2, 1]);
     assert_eq!(
@@ -272,9 +267,8 @@ fn journal_pages_filters_and_edits() {
     assert_eq!(missing.status(), 404);
 }
 
-#[test]
-fn daily_and_equity_follow_the_balance() {
-    let (_db, _exchange, server) = seeded();
+fn daily_and_equity_follow_the_balance(db: TempDb) {
+    let (_db, _exchange, server) = seeded(db);
     let daily = server.get_json("/api/daily?from=2026-11-24&to=2026-11-25");
     let days = daily["days"].as_array().unwrap();
     assert_eq!(days.len(), 2);
@@ -295,9 +289,8 @@ fn daily_and_equity_follow_the_balance() {
         .starts_with("2026-11-24T09:30:00"));
 }
 
-#[test]
-fn metrics_openapi_and_events_answer() {
-    let (_db, _exchange, server) = seeded();
+fn metrics_openapi_and_events_answer(db: TempDb) {
+    let (_db, _exchange, server) = seeded(db);
     server.get_json("/api/stats");
     let metrics = server.get("/metrics").text().unwrap();
     for name in [
@@ -337,9 +330,8 @@ fn metrics_openapi_and_events_answer() {
     assert!(String::from_utf8_lossy(&first[..read]).starts_with("event: stats\ndata: {"));
 }
 
-#[test]
-fn oversized_and_malformed_bodies_are_refused() {
-    let (db, _exchange, server) = seeded();
+fn oversized_and_malformed_bodies_are_refused(db: TempDb) {
+    let (db, _exchange, server) = seeded(db);
     let big = json!({"notes": "x".repeat(70_000)});
     let response = server
         .client
@@ -365,3 +357,13 @@ fn oversized_and_malformed_bodies_are_refused() {
     assert_eq!(count, 8, "nothing written");
     drop(db);
 }
+
+crate::on_both_backends!(
+    signals_page_newest_first_and_the_cursor_walks_every_row_once,
+    signal_filters_combine,
+    bad_query_parameters_are_400_naming_them,
+    journal_pages_filters_and_edits,
+    daily_and_equity_follow_the_balance,
+    metrics_openapi_and_events_answer,
+    oversized_and_malformed_bodies_are_refused,
+);

@@ -18,6 +18,7 @@ mod pages;
 mod repository;
 mod scanner;
 mod scenarios;
+mod schema;
 mod security;
 mod server;
 mod tick;

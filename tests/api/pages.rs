@@ -17,8 +17,7 @@ fn no_redirects() -> reqwest::blocking::Client {
 }
 
 /// A server with one open trade (id 2) and one closed (id 1, journal entry 1) today.
-fn with_trades() -> (TempDb, FakeExchange, TestServer) {
-    let db = TempDb::new();
+fn with_trades(db: TempDb) -> (TempDb, FakeExchange, TestServer) {
     let mut conn = db.conn();
     let now = signaldesk::clock::now_utc();
     let closed = SignalBuilder::long("BTCUSDT")
@@ -75,9 +74,8 @@ fn csrf_of(html: &str) -> String {
     html[start..start + 64].to_owned()
 }
 
-#[test]
-fn pages_show_the_databases_figures() {
-    let (_db, _exchange, server) = with_trades();
+fn pages_show_the_databases_figures(db: TempDb) {
+    let (_db, _exchange, server) = with_trades(db);
     let stats = server.get_json("/api/stats");
     let (status, dashboard) = page(&server, "/", None);
     assert_eq!(status, 200);
@@ -125,9 +123,8 @@ fn pages_show_the_databases_figures() {
         .contains("/trades/1"));
 }
 
-#[test]
-fn user_text_is_escaped_on_every_page() {
-    let (_db, _exchange, server) = with_trades();
+fn user_text_is_escaped_on_every_page(db: TempDb) {
+    let (_db, _exchange, server) = with_trades(db);
     let response = server
         .client
         .patch(format!("{}/api/journal/1", server.address))
@@ -151,9 +148,8 @@ fn user_text_is_escaped_on_every_page() {
     );
 }
 
-#[test]
-fn missing_pages_are_friendly_404s() {
-    let (_db, _exchange, server) = with_trades();
+fn missing_pages_are_friendly_404s(db: TempDb) {
+    let (_db, _exchange, server) = with_trades(db);
     for path in ["/nope", "/trades/999", "/trades/abc"] {
         let (status, html) = page(&server, path, None);
         assert_eq!(status, 404, "{path}");
@@ -164,9 +160,8 @@ fn missing_pages_are_friendly_404s() {
     assert!(html.contains("outcome"));
 }
 
-#[test]
-fn browser_writes_need_a_session_and_its_csrf_token() {
-    let (db, _exchange, server) = with_trades();
+fn browser_writes_need_a_session_and_its_csrf_token(db: TempDb) {
+    let (db, _exchange, server) = with_trades(db);
     let client = no_redirects();
     let post = |path: &str, cookie: Option<&str>, form: &[(&str, &str)]| {
         let mut request = client.post(format!("{}{path}", server.address)).form(form);
@@ -230,3 +225,10 @@ fn browser_writes_need_a_session_and_its_csrf_token() {
     assert_eq!(closed.exit_reason, Some(ExitReason::Manual));
     assert_eq!(post("/logout", Some(&cookie), &[("csrf", &csrf)]), 303);
 }
+
+crate::on_both_backends!(
+    pages_show_the_databases_figures,
+    user_text_is_escaped_on_every_page,
+    missing_pages_are_friendly_404s,
+    browser_writes_need_a_session_and_its_csrf_token,
+);

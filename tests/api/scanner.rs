@@ -48,9 +48,7 @@ fn setup_five_minutes() -> Vec<(f64, f64, f64, f64)> {
     ]
 }
 
-#[test]
-fn a_setup_in_the_klines_opens_one_ict_signal() {
-    let db = TempDb::new();
+fn a_setup_in_the_klines_opens_one_ict_signal(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 102.6)]);
     exchange.set_series("BTCUSDT", "5", 300, &setup_five_minutes());
     exchange.set_series("BTCUSDT", "60", 3_600, &bullish_hours());
@@ -105,3 +103,5 @@ fn a_setup_in_the_klines_opens_one_ict_signal() {
         "{result}"
     );
 }
+
+crate::on_both_backends!(a_setup_in_the_klines_opens_one_ict_signal,);

@@ -28,9 +28,7 @@ fn start(db: &TempDb, env: &[(&str, &str)]) -> TestServer {
     TestServer::start(&db, &env)
 }
 
-#[test]
-fn tokens_shorter_than_16_characters_stop_the_start_naming_the_key() {
-    let db = TempDb::new();
+fn tokens_shorter_than_16_characters_stop_the_start_naming_the_key(db: TempDb) {
     for key in ["SIGNALDESK_API_TOKEN", "SIGNALDESK_WEBHOOK_TOKEN"] {
         let (code, _, err) = run_cli(&db, &["serve"], &[(key, "2c")]);
         assert_eq!(code, 2, "{key}: {err}");
@@ -55,9 +53,7 @@ fn next_field(html: &str) -> String {
     html[start..start + len].to_owned()
 }
 
-#[test]
-fn login_follows_only_same_site_paths() {
-    let db = TempDb::new();
+fn login_follows_only_same_site_paths(db: TempDb) {
     let server = start(&db, &[]);
     let client = no_redirects();
     let long = format!("/{}", "a".repeat(5_000));
@@ -138,9 +134,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-frame-options", "DENY"),
 ];
 
-#[test]
-fn every_response_carries_the_security_headers() {
-    let db = TempDb::new();
+fn every_response_carries_the_security_headers(db: TempDb) {
     let server = start(&db, &[]);
     let client = no_redirects();
     let url = |path: &str| format!("{}{path}", server.address);
@@ -179,9 +173,7 @@ fn every_response_carries_the_security_headers() {
     }
 }
 
-#[test]
-fn foreign_host_names_are_refused() {
-    let db = TempDb::new();
+fn foreign_host_names_are_refused(db: TempDb) {
     let server = start(&db, &[("SIGNALDESK_ALLOWED_HOSTS", "desk.example.org")]);
     let port = socket_of(&server).rsplit(':').next().unwrap().to_owned();
     let get = |host: Option<&str>, version: &str| {
@@ -248,9 +240,7 @@ fn foreign_host_names_are_refused() {
     assert_eq!(status_of(&two), 400, "two Host headers");
 }
 
-#[test]
-fn a_body_that_does_not_arrive_in_10_seconds_is_a_408() {
-    let db = TempDb::new();
+fn a_body_that_does_not_arrive_in_10_seconds_is_a_408(db: TempDb) {
     let server = start(&db, &[]);
     let answer = raw(
         &server,
@@ -265,9 +255,7 @@ fn a_body_that_does_not_arrive_in_10_seconds_is_a_408() {
     assert!(answer.contains("within 10 s"), "{answer}");
 }
 
-#[test]
-fn event_streams_are_capped_and_slow_clients_do_not_starve_the_server() {
-    let db = TempDb::new();
+fn event_streams_are_capped_and_slow_clients_do_not_starve_the_server(db: TempDb) {
     let server = start(&db, &[("SIGNALDESK_MAX_EVENT_STREAMS", "3")]);
     let events = || {
         server
@@ -313,9 +301,7 @@ fn event_streams_are_capped_and_slow_clients_do_not_starve_the_server() {
     drop(slow);
 }
 
-#[test]
-fn static_files_come_only_from_the_binary() {
-    let db = TempDb::new();
+fn static_files_come_only_from_the_binary(db: TempDb) {
     // The server's working directory is the temp folder: a static/ folder there is not served.
     let folder = db.dir.path().join("static");
     std::fs::create_dir_all(&folder).unwrap();
@@ -393,9 +379,7 @@ fn save_note(server: &TestServer, cookie: &str, csrf: &str, notes: &str) -> u16 
         .as_u16()
 }
 
-#[test]
-fn logout_ends_the_session_on_the_server() {
-    let db = TempDb::new();
+fn logout_ends_the_session_on_the_server(db: TempDb) {
     with_journal_entry(&db);
     let server = start(&db, &[]);
     let (cookie, _) = log_in(&server);
@@ -417,9 +401,7 @@ fn logout_ends_the_session_on_the_server() {
     assert_eq!(left, 0, "the session row is gone");
 }
 
-#[test]
-fn a_changed_api_token_ends_every_session() {
-    let db = TempDb::new();
+fn a_changed_api_token_ends_every_session(db: TempDb) {
     with_journal_entry(&db);
     let server = start(&db, &[]);
     let (cookie, _) = log_in(&server);
@@ -436,9 +418,7 @@ fn a_changed_api_token_ends_every_session() {
     );
 }
 
-#[test]
-fn sessions_are_signed_with_a_random_key_from_the_database_not_the_token() {
-    let db = TempDb::new();
+fn sessions_are_signed_with_a_random_key_from_the_database_not_the_token(db: TempDb) {
     with_journal_entry(&db);
     // Two servers starting at once on one new database end with one key.
     let (a, b) = std::thread::scope(|s| {
@@ -479,9 +459,7 @@ fn sessions_are_signed_with_a_random_key_from_the_database_not_the_token() {
     assert_eq!(save_note(&a, &forged, &forged_csrf, "forged"), 403);
 }
 
-#[test]
-fn session_cookies_are_secure_behind_https() {
-    let db = TempDb::new();
+fn session_cookies_are_secure_behind_https(db: TempDb) {
     let server = start(
         &db,
         &[("SIGNALDESK_PUBLIC_URL", "https://desk.example.org")],
@@ -513,9 +491,7 @@ fn wrong_attempt(server: &TestServer, kind: usize, token: &str) -> u16 {
     request.send().unwrap().status().as_u16()
 }
 
-#[test]
-fn ten_failed_secrets_lock_the_address_out_even_with_the_right_token() {
-    let db = TempDb::new();
+fn ten_failed_secrets_lock_the_address_out_even_with_the_right_token(db: TempDb) {
     let log_path = db.dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let env = [("SIGNALDESK_FEED", "simulated"), ("RUST_LOG", "warn")];
@@ -573,9 +549,7 @@ fn ten_failed_secrets_lock_the_address_out_even_with_the_right_token() {
     assert!(!log.contains(API_TOKEN), "{log}");
 }
 
-#[test]
-fn successful_requests_do_not_count_and_missing_tokens_are_not_guesses() {
-    let db = TempDb::new();
+fn successful_requests_do_not_count_and_missing_tokens_are_not_guesses(db: TempDb) {
     let server = start(&db, &[]);
     for _ in 0..15 {
         log_in(&server);
@@ -592,9 +566,7 @@ fn successful_requests_do_not_count_and_missing_tokens_are_not_guesses() {
 
 const WEBHOOK_TOKEN: &str = "hook-token-0123456789";
 
-#[test]
-fn the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body() {
-    let db = TempDb::new();
+fn the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body(db: TempDb) {
     with_journal_entry(&db);
     let exchange = FakeExchange::start(&[("ETHUSDT", 100.0)]);
     let server = TestServer::start(
@@ -677,9 +649,7 @@ fn the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body() {
     assert_eq!(answer["field"], "action");
 }
 
-#[test]
-fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
-    let db = TempDb::new();
+fn the_start_log_says_when_the_webhook_accepts_the_api_token(db: TempDb) {
     let log_path = db.dir.path().join("server.log");
     for (webhook_token, said) in [(None, true), (Some(WEBHOOK_TOKEN), false)] {
         let mut env = vec![("SIGNALDESK_FEED", "simulated"), ("RUST_LOG", "info")];
@@ -706,9 +676,7 @@ fn the_start_log_says_when_the_webhook_accepts_the_api_token() {
     }
 }
 
-#[test]
-fn head_is_get_without_a_body_and_other_methods_are_405_with_allow() {
-    let db = TempDb::new();
+fn head_is_get_without_a_body_and_other_methods_are_405_with_allow(db: TempDb) {
     let server = start(&db, &[]);
     for path in [
         "/",
@@ -746,9 +714,7 @@ fn head_is_get_without_a_body_and_other_methods_are_405_with_allow() {
     }
 }
 
-#[test]
-fn unsafe_requests_from_other_sites_are_refused_before_they_count() {
-    let db = TempDb::new();
+fn unsafe_requests_from_other_sites_are_refused_before_they_count(db: TempDb) {
     let server = start(&db, &[]);
     let client = no_redirects();
     let url = |path: &str| format!("{}{path}", server.address);
@@ -801,9 +767,7 @@ fn unsafe_requests_from_other_sites_are_refused_before_they_count() {
     assert!(read.headers().get("access-control-allow-origin").is_none());
 }
 
-#[test]
-fn a_client_that_half_closes_its_connection_still_gets_its_answer() {
-    let db = TempDb::new();
+fn a_client_that_half_closes_its_connection_still_gets_its_answer(db: TempDb) {
     let server = start(&db, &[]);
     let mut stream = TcpStream::connect(socket_of(&server)).unwrap();
     stream
@@ -817,3 +781,24 @@ fn a_client_that_half_closes_its_connection_still_gets_its_answer() {
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer:?}");
 }
+
+crate::on_both_backends!(
+    tokens_shorter_than_16_characters_stop_the_start_naming_the_key,
+    login_follows_only_same_site_paths,
+    every_response_carries_the_security_headers,
+    foreign_host_names_are_refused,
+    a_body_that_does_not_arrive_in_10_seconds_is_a_408,
+    event_streams_are_capped_and_slow_clients_do_not_starve_the_server,
+    static_files_come_only_from_the_binary,
+    logout_ends_the_session_on_the_server,
+    a_changed_api_token_ends_every_session,
+    sessions_are_signed_with_a_random_key_from_the_database_not_the_token,
+    session_cookies_are_secure_behind_https,
+    ten_failed_secrets_lock_the_address_out_even_with_the_right_token,
+    successful_requests_do_not_count_and_missing_tokens_are_not_guesses,
+    the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body,
+    the_start_log_says_when_the_webhook_accepts_the_api_token,
+    head_is_get_without_a_body_and_other_methods_are_405_with_allow,
+    unsafe_requests_from_other_sites_are_refused_before_they_count,
+    a_client_that_half_closes_its_connection_still_gets_its_answer,
+);
