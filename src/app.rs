@@ -88,14 +88,15 @@ impl App {
         let addr = listener.local_addr().map_err(bind_error)?;
         let feed = AnyFeed::from_config(&config, chrono::Utc::now())?;
         let status = StatusBoard::new(feed.source());
+        log::info!("instance {}", status.identity().id);
         let config = Arc::new(config);
         let events = EventBus::default();
+        events.relay(pool.clone());
         let engine = Arc::new(Engine::new(
             pool.clone(),
             Arc::clone(&config),
             feed,
             status.clone(),
-            events.clone(),
         ));
         if config.webhook_token.is_none() && config.api_token.is_some() {
             log::info!(
@@ -181,12 +182,13 @@ impl App {
     }
 
     /// Serve until SIGINT/SIGTERM; in-flight requests and a running tick's database write
-    /// finish first.
+    /// finish first, then the leader gives its lease up so another instance takes over at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let engine = self.engine;
         let _ = actix_web::rt::task::spawn_blocking(move || {
-            engine.wait_idle(std::time::Duration::from_secs(30))
+            engine.wait_idle(std::time::Duration::from_secs(30));
+            engine.resign();
         })
         .await;
         served

@@ -27,6 +27,7 @@ pub const KEYS: &[&str] = &[
     "replay_speed",
     "symbols",
     "tick_secs",
+    "leader_lease_secs",
     "scan",
     "scan_secs",
     "timeframe",
@@ -118,6 +119,9 @@ pub struct Config {
     pub symbols: Vec<Symbol>,
     /// `update_paper_trades` interval.
     pub tick_secs: u64,
+    /// How long the leader's lease lasts after each renewal (DESIGN.md §9): another instance
+    /// takes over this long after the leader's last tick.
+    pub leader_lease_secs: u64,
     /// Whether the strategy scanner runs.
     pub scan: bool,
     pub scan_secs: u64,
@@ -593,6 +597,7 @@ impl Config {
                 "must differ from the API token: it is the webhook's own secret",
             ));
         }
+        let tick_secs = l.parse("tick_secs", 5, whole(1))?;
         Ok(Config {
             database_url: l.parse("database_url", "data/signaldesk.db".to_owned(), |s| {
                 Ok(s.to_owned())
@@ -610,7 +615,21 @@ impl Config {
                     .collect(),
                 symbol_list,
             )?,
-            tick_secs: l.parse("tick_secs", 5, whole(1))?,
+            tick_secs,
+            leader_lease_secs: l.parse(
+                "leader_lease_secs",
+                tick_secs.saturating_mul(3),
+                |s| {
+                    let secs: u64 = whole(1)(s)?;
+                    if secs < tick_secs.saturating_mul(2) {
+                        Err(format!(
+                            "must be at least twice tick_secs ({tick_secs}): the leader renews it every tick"
+                        ))
+                    } else {
+                        Ok(secs)
+                    }
+                },
+            )?,
             scan: l.parse("scan", true, switch)?,
             scan_secs: l.parse("scan_secs", 60, whole(1))?,
             timeframe: l.parse("timeframe", Timeframe::M5, timeframe)?,
@@ -667,6 +686,7 @@ impl fmt::Display for Config {
                     .join(","),
             ),
             ("tick_secs", self.tick_secs.to_string()),
+            ("leader_lease_secs", self.leader_lease_secs.to_string()),
             ("scan", if self.scan { "on" } else { "off" }.to_owned()),
             ("scan_secs", self.scan_secs.to_string()),
             ("timeframe", self.timeframe.as_str().to_owned()),
@@ -758,6 +778,24 @@ mod tests {
         assert_eq!(config.rules.min_balance, 1_000.0);
         assert_eq!(config.rules.eod_close_utc, None);
         assert_eq!(config.api_token, None);
+    }
+
+    #[test]
+    fn the_leader_lease_follows_the_tick_and_must_outlast_two_ticks() {
+        let config = Config::from_layers(None, env(&[("SIGNALDESK_TICK_SECS", "4")]), &[]).unwrap();
+        assert_eq!(config.leader_lease_secs, 12, "3 × tick_secs by default");
+        let err = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_TICK_SECS", "4"),
+                ("SIGNALDESK_LEADER_LEASE_SECS", "7"),
+            ]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SIGNALDESK_LEADER_LEASE_SECS"), "{err}");
+        assert!(err.contains("twice tick_secs"), "{err}");
     }
 
     #[test]

@@ -80,16 +80,15 @@ pub fn ensure_day(
         .get_result::<DailyStatsRow>(conn)
 }
 
-/// Count one strategy scan on `now`'s day.
+/// Count one strategy scan on `now`'s day, inside the caller's write transaction (the
+/// scanner's, fenced by the leader's lease).
 pub fn record_scan(conn: &mut Conn, initial_balance: f64, now: NaiveDateTime) -> QueryResult<()> {
     use super::schema::daily_stats::dsl::*;
-    super::write_tx(conn, |conn| {
-        let row = ensure_day(conn, now.date(), initial_balance, now)?;
-        diesel::update(daily_stats.find(row.id))
-            .set((scan_count.eq(scan_count + 1), updated_at.eq(now)))
-            .execute(conn)
-            .map(drop)
-    })
+    let row = ensure_day(conn, now.date(), initial_balance, now)?;
+    diesel::update(daily_stats.find(row.id))
+        .set((scan_count.eq(scan_count + 1), updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Count one new signal on `now`'s day. Part of the transaction that inserts it.

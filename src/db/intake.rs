@@ -87,8 +87,9 @@ pub fn exposure(
     })
 }
 
-/// Open `request` as a paper trade at `market_price` moved by slippage against the trader. A
-/// repeated `external_id` returns the existing signal before any gate runs.
+/// Open `request` as a paper trade at `market_price` moved by slippage against the trader, in
+/// one write transaction. A repeated `external_id` returns the existing signal before any gate
+/// runs.
 pub fn open_signal(
     conn: &mut Conn,
     request: &SignalRequest,
@@ -98,34 +99,47 @@ pub fn open_signal(
     now: NaiveDateTime,
 ) -> Result<AddOutcome, IntakeError> {
     super::write_tx(conn, |conn| {
-        if let Some(client_id) = &request.external_id {
-            if let Some(existing) = signals::find_by_external_id(conn, client_id)? {
-                return Ok(AddOutcome::Existing(existing));
-            }
-        }
-        let entry = market_fill(
-            market_price,
-            rules.slippage,
-            opens_by_buying(request.direction),
-        );
-        let levels = Levels::new(
-            request.direction,
-            entry,
-            request.stop_loss,
-            request.take_profit,
-        )?;
-        let exposure = exposure(conn, request.symbol.as_str(), initial_balance, now)?;
-        let sizing = size_position(exposure.balance, &levels, rules);
-        check_gates(
-            &exposure,
-            request.confidence,
-            sizing.risk_amount,
-            rules,
-            now,
-        )?;
-        let row = opened_signal(request, levels.entry(), &sizing, now);
-        Ok(signals::insert_signal(conn, &row, initial_balance)?)
+        open_in_transaction(conn, request, market_price, rules, initial_balance, now)
     })
+}
+
+/// [`open_signal`] inside a write transaction the caller holds (the scanner's, fenced by the
+/// leader's lease).
+pub fn open_in_transaction(
+    conn: &mut Conn,
+    request: &SignalRequest,
+    market_price: f64,
+    rules: &TradingRules,
+    initial_balance: f64,
+    now: NaiveDateTime,
+) -> Result<AddOutcome, IntakeError> {
+    if let Some(client_id) = &request.external_id {
+        if let Some(existing) = signals::find_by_external_id(conn, client_id)? {
+            return Ok(AddOutcome::Existing(existing));
+        }
+    }
+    let entry = market_fill(
+        market_price,
+        rules.slippage,
+        opens_by_buying(request.direction),
+    );
+    let levels = Levels::new(
+        request.direction,
+        entry,
+        request.stop_loss,
+        request.take_profit,
+    )?;
+    let exposure = exposure(conn, request.symbol.as_str(), initial_balance, now)?;
+    let sizing = size_position(exposure.balance, &levels, rules);
+    check_gates(
+        &exposure,
+        request.confidence,
+        sizing.risk_amount,
+        rules,
+        now,
+    )?;
+    let row = opened_signal(request, levels.entry(), &sizing, now);
+    Ok(signals::insert_signal(conn, &row, initial_balance)?)
 }
 
 /// The row of `request` opened at `now` at the fill `entry` with `sizing`: ACTIVE, priced at its

@@ -5,8 +5,11 @@
 
 pub mod check;
 pub mod daily_stats;
+pub mod events;
+pub mod instances;
 pub mod intake;
 pub mod journal;
+pub mod leases;
 pub mod models;
 pub mod overview;
 pub mod quotes;
@@ -39,6 +42,11 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 /// How long a writer waits for another writer before giving up: SQLite's "database is
 /// locked", PostgreSQL's lock timeout.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
+/// PostgreSQL ends a session that sits this long inside a transaction without a statement: an
+/// instance paused (or cut off) mid-transaction would otherwise hold the write lock, and stop
+/// every instance writing, until it woke. signaldesk's transactions never wait between
+/// statements (a tick polls before it begins its transaction).
+const IDLE_IN_TRANSACTION_MS: u32 = 15_000;
 
 /// The PostgreSQL advisory lock every write transaction takes first, so writers run one at a
 /// time as they do on SQLite (`BEGIN IMMEDIATE`): a gate read inside the transaction cannot be
@@ -76,14 +84,16 @@ pub enum DbError {
 
 /// The settings every connection gets. SQLite: foreign keys enforced, a busy timeout so a second
 /// writer waits instead of failing, and full fsync so a committed close survives a crash.
-/// PostgreSQL: a lock timeout of the same length, and UTC as the session's time zone.
+/// PostgreSQL: a lock timeout of the same length, UTC as the session's time zone, and an end to
+/// transactions left idle ([`IDLE_IN_TRANSACTION_MS`]).
 fn configure(conn: &mut Conn) -> QueryResult<()> {
     match conn {
         Conn::Sqlite(conn) => conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
         )),
         Conn::Postgres(conn) => conn.batch_execute(&format!(
-            "SET lock_timeout = {BUSY_TIMEOUT_MS}; SET TIME ZONE 'UTC';"
+            "SET lock_timeout = {BUSY_TIMEOUT_MS}; SET TIME ZONE 'UTC'; \
+             SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS};"
         )),
     }
 }
@@ -268,6 +278,8 @@ pub fn delete_account(conn: &mut Conn) -> QueryResult<()> {
         diesel::sql_query("DELETE FROM journal_entries").execute(conn)?;
         diesel::sql_query("DELETE FROM signals").execute(conn)?;
         diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;
+        // The streams' announcements of what was just deleted.
+        diesel::sql_query("DELETE FROM events").execute(conn)?;
         Ok(())
     })
 }

@@ -18,6 +18,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (id) {
+        id -> Integer,
+        kind -> Text,
+        signal_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        hostname -> Text,
+        pid -> Integer,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
+        is_leader -> Bool,
+        last_tick_at -> Nullable<Timestamp>,
+        last_tick_ms -> Nullable<Double>,
+        last_ok_at -> Nullable<Timestamp>,
+        tick_error -> Nullable<Text>,
+        ticks -> BigInt,
+        failed_ticks -> BigInt,
+        feed_source -> Text,
+        feed_status -> Text,
+        feed_error -> Nullable<Text>,
+        feed_updated_at -> Nullable<Timestamp>,
+        booking_failures -> Text,
+        booking_failures_total -> BigInt,
+        scanned_at -> Nullable<Timestamp>,
+        scans -> BigInt,
+        failed_scans -> BigInt,
+        scan_error -> Nullable<Text>,
+        scan_results -> Text,
+    }
+}
+
+diesel::table! {
     journal_entries (id) {
         id -> Integer,
         signal_id -> Integer,
@@ -39,6 +76,16 @@ diesel::table! {
         tags -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        epoch -> BigInt,
+        acquired_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -110,7 +157,10 @@ diesel::joinable!(journal_entries -> signals (signal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     daily_stats,
+    events,
+    instances,
     journal_entries,
+    leases,
     quotes,
     secrets,
     sessions,

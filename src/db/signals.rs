@@ -12,6 +12,7 @@ use super::{daily_stats, journal};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::time::day_bounds;
 use crate::domain::{ExitReason, SignalStatus};
+use crate::events::Event;
 
 /// What [`insert_signal`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,7 @@ pub fn insert_signal(
         .returning(super::schema::signals::all_columns)
         .get_result::<SignalRow>(conn)?;
     daily_stats::count_signal(conn, initial_balance, new.created_at)?;
+    super::events::record(conn, Event::SignalOpened(row.id), new.created_at)?;
     Ok(AddOutcome::Created(row))
 }
 
@@ -259,6 +261,7 @@ pub fn close_in_transaction(
             updated_at: at,
         },
     )?;
+    super::events::record(conn, Event::TradeClosed(closed.id), at)?;
     Ok(CloseOutcome::Closed(Box::new(ClosedTrade {
         signal: closed,
         journal,

@@ -1,15 +1,17 @@
-//! The actix actor that runs [`Engine::tick`] every `SIGNALDESK_TICK_SECS`. A tick never overlaps
-//! the previous one: while one runs, the next interval is skipped. A failing, panicking or hung
-//! tick is logged and counted (`Engine::tick` catches and times it out) and the actor keeps
-//! ticking: the "running" flag is cleared however the tick ends.
+//! The actix actor that runs [`Engine::turn`] every `SIGNALDESK_TICK_SECS`: a tick while this
+//! instance leads, an attempt to take the lease otherwise (made again right when the holder's
+//! lease runs out, so a dead leader is replaced within one lease). A tick never overlaps the
+//! previous one: the next turn is scheduled when one ends, one interval after it began (at once
+//! when it took longer). A failing, panicking or hung tick is logged and counted
+//! (`Engine::turn` catches and times it out) and the actor keeps going.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::Engine;
+use super::{Engine, Turn};
 use crate::feeds::{AnyFeed, PriceFeed};
 
 /// Clears a job's "running" flag when the job's future ends or is dropped.
@@ -30,18 +32,13 @@ impl Drop for Running {
 
 pub struct TickActor<F: 'static = AnyFeed> {
     engine: Arc<Engine<F>>,
-    running: Arc<AtomicBool>,
     interval: Duration,
 }
 
 impl<F: PriceFeed + Send + Sync + 'static> TickActor<F> {
     pub fn new(engine: Arc<Engine<F>>) -> Self {
         let interval = Duration::from_secs(engine.config.tick_secs);
-        TickActor {
-            engine,
-            running: Arc::new(AtomicBool::new(false)),
-            interval,
-        }
+        TickActor { engine, interval }
     }
 
     /// The same actor ticking every `interval` instead of `SIGNALDESK_TICK_SECS`.
@@ -50,18 +47,21 @@ impl<F: PriceFeed + Send + Sync + 'static> TickActor<F> {
         self
     }
 
-    fn start_tick(&mut self, ctx: &mut Context<Self>) {
-        let Some(running) = Running::claim(&self.running) else {
-            log::debug!("previous tick still running; skipping this interval");
-            return;
-        };
+    fn start_turn(&mut self, ctx: &mut Context<Self>) {
         let engine = Arc::clone(&self.engine);
+        let interval = self.interval;
         ctx.spawn(
             async move {
-                let _running = running;
-                let _ = engine.tick().await;
+                let began = Instant::now();
+                match engine.turn().await {
+                    Turn::Led(_) => interval.saturating_sub(began.elapsed()),
+                    Turn::Followed { retry_in, .. } => retry_in.min(interval),
+                }
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(|next, _actor, ctx| {
+                ctx.run_later(next, |actor, ctx| actor.start_turn(ctx));
+            }),
         );
     }
 }
@@ -70,7 +70,6 @@ impl<F: PriceFeed + Send + Sync + 'static> Actor for TickActor<F> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.start_tick(ctx);
-        ctx.run_interval(self.interval, |actor, ctx| actor.start_tick(ctx));
+        self.start_turn(ctx);
     }
 }

@@ -1,7 +1,12 @@
 //! The paper-trading engine: the `update_paper_trades` tick and the actors that run it (and the
 //! scanner) on their intervals. Depends on `domain`, `db` and `feeds`; reports to the web layer
-//! only through the database and the [`StatusBoard`]. A tick or scan that panics or hangs is
-//! caught (or timed out), counted as failed, and the next one runs (DESIGN.md §13).
+//! only through the database (its `instances` row, `events`). A tick or scan that panics or hangs
+//! is caught (or timed out), counted as failed, and the next one runs (DESIGN.md §13).
+//!
+//! Only the leader ticks and scans (DESIGN.md §9). An instance without the lease tries to take it
+//! at every turn (and right when the holder's lease runs out); the leader renews it in every
+//! tick's own write transaction, and every write it makes as leader is fenced: it lands only
+//! while the lease is still this leader's, at the same epoch.
 
 pub mod actor;
 pub mod market;
@@ -12,19 +17,25 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Utc;
 use futures_util::FutureExt;
 
 use crate::config::Config;
-use crate::db::{signals, DbPool};
+use crate::db::leases::{self, Claim, Fence, LEADER};
+use crate::db::{events, instances, signals, write_tx, DbPool};
 use crate::domain::time::truncate_to_micros;
-use crate::events::{Event, EventBus};
+use crate::events::Event;
 use crate::feeds::{poll_within, AnyFeed, PriceFeed, QuoteRequest, Window};
 use crate::status::StatusBoard;
-use tick::{book_poll, TickOutcome};
+use tick::{book_poll_as_leader, TickOutcome};
+
+/// How long after the holder's lease runs out a follower tries to take it.
+const TAKEOVER_MARGIN: StdDuration = StdDuration::from_millis(50);
+/// Events are kept this long for the streams of every instance.
+const EVENTS_KEPT: chrono::Duration = chrono::Duration::hours(1);
 
 /// Everything a tick needs. Holds no trading state: open trades and the last quotes are read
 /// from the database on every tick. Generic over the feed so tests can drive it with their own.
@@ -33,7 +44,11 @@ pub struct Engine<F = AnyFeed> {
     pub config: Arc<Config>,
     pub feed: F,
     pub status: StatusBoard,
-    pub events: EventBus,
+    /// How long the leader's lease lasts from each renewal.
+    pub lease: StdDuration,
+    /// This instance's proof of leadership, while it believes it leads; every write as leader
+    /// is checked against the database with it.
+    fence: Mutex<Option<Fence>>,
     /// Longest a tick may run before it is abandoned and counted as failed.
     pub tick_timeout: StdDuration,
     /// Longest a scan may run.
@@ -63,6 +78,22 @@ pub enum TickError {
     Panic(String),
     #[error("timed out after {0:?}")]
     TimedOut(StdDuration),
+    /// Another instance leads (or took over while this tick ran); nothing was written.
+    #[error("not the leader: {0}")]
+    NotLeader(String),
+}
+
+/// What one turn of the tick actor came to.
+#[derive(Debug)]
+pub enum Turn {
+    /// This instance leads and ran a tick.
+    Led(Result<TickOutcome, TickError>),
+    /// Another instance leads (or the lease could not be read): try again after `retry_in`,
+    /// when the holder's lease runs out unless it renews, at most one interval.
+    Followed {
+        holder: String,
+        retry_in: StdDuration,
+    },
 }
 
 /// The message of a caught panic.
@@ -95,13 +126,7 @@ fn joined<T>(result: Result<T, actix_web::rt::task::JoinError>) -> Result<T, Tic
 }
 
 impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
-    pub fn new(
-        pool: DbPool,
-        config: Arc<Config>,
-        feed: F,
-        status: StatusBoard,
-        events: EventBus,
-    ) -> Self {
+    pub fn new(pool: DbPool, config: Arc<Config>, feed: F, status: StatusBoard) -> Self {
         // Generous next to a slow but working poll (every request timed out and retried), so
         // only a real hang is cut short.
         let tick_timeout = StdDuration::from_secs(config.tick_secs.saturating_mul(6).max(60));
@@ -114,10 +139,11 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         let scan_fetch_timeout = StdDuration::from_millis(config.scan_secs.saturating_mul(1_500));
         Engine {
             pool,
+            lease: StdDuration::from_secs(config.leader_lease_secs),
             config,
             feed,
             status,
-            events,
+            fence: Mutex::new(None),
             tick_timeout,
             scan_timeout,
             poll_timeout,
@@ -133,32 +159,196 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         self
     }
 
-    /// Poll the feed for the watch-list and every symbol with open trades (windows from the
-    /// database), then, in one transaction, store the quotes the glitch guard accepts and run
-    /// `update_paper_trades` on them. Never panics and never runs past `tick_timeout`.
+    /// This instance's fence, while it believes it leads.
+    pub fn fence(&self) -> Option<Fence> {
+        self.fence
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_fence(&self, fence: Option<Fence>) {
+        *self.fence.lock().unwrap_or_else(PoisonError::into_inner) = fence;
+    }
+
+    /// Whether this instance believes it leads (the database has the last word on every write).
+    pub fn is_leader(&self) -> bool {
+        self.fence().is_some()
+    }
+
+    /// One turn of the tick actor: lead (taking the lease when it is free) and tick, or follow.
+    pub async fn turn(self: &Arc<Self>) -> Turn {
+        let interval = StdDuration::from_secs(self.config.tick_secs);
+        let fence = match self.fence() {
+            Some(fence) => fence,
+            None => match self.try_lead().await {
+                Ok(Claim::Leader { fence, .. }) => fence,
+                Ok(Claim::Follower { lease, now }) => {
+                    let left = (lease.expires_at - now).to_std().unwrap_or_default();
+                    return Turn::Followed {
+                        holder: lease.holder,
+                        retry_in: (left + TAKEOVER_MARGIN).min(interval),
+                    };
+                }
+                Err(e) => {
+                    log::warn!("could not claim the leader's lease, trying again: {e}");
+                    return Turn::Followed {
+                        holder: String::new(),
+                        retry_in: interval,
+                    };
+                }
+            },
+        };
+        Turn::Led(self.tick_as(fence).await)
+    }
+
+    /// Take the leader's lease if it is free (or renew it), and beat this instance's heartbeat.
+    pub async fn try_lead(self: &Arc<Self>) -> Result<Claim, TickError> {
+        let claim = guarded(self.tick_timeout, self.claim()).await?;
+        match &claim {
+            Claim::Leader { fence, lease } => {
+                if self.fence().as_ref() != Some(fence) {
+                    log::info!(
+                        "leading as {} (lease epoch {}, until {})",
+                        fence.holder,
+                        fence.epoch,
+                        lease.expires_at
+                    );
+                }
+                self.set_fence(Some(fence.clone()));
+            }
+            Claim::Follower { .. } => self.set_fence(None),
+        }
+        Ok(claim)
+    }
+
+    /// Take or renew the lease, and beat this instance's heartbeat, in one write transaction.
+    async fn claim(self: &Arc<Self>) -> Result<Claim, TickError> {
+        let engine = Arc::clone(self);
+        joined(
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = engine
+                    .pool
+                    .get()
+                    .map_err(|e| TickError::Db(e.to_string()))?;
+                let identity = engine.status.identity();
+                let me = identity.id.clone();
+                let gone = |hostname: &str, pid: i32| identity.has_died(hostname, pid);
+                write_tx(&mut conn, |conn| {
+                    let claim =
+                        leases::claim_in_transaction(conn, LEADER, &me, engine.lease, &gone)?;
+                    let now = leases::db_now(conn)?;
+                    let leads = matches!(claim, Claim::Leader { .. });
+                    instances::store(conn, &engine.status.row(now, leads))?;
+                    if leads {
+                        instances::set_leader(conn, &me)?;
+                    }
+                    Ok::<_, diesel::result::Error>(claim)
+                })
+                .map_err(|e| TickError::Db(e.to_string()))
+            })
+            .await,
+        )?
+    }
+
+    /// One tick as this instance, whatever it holds: `Err(NotLeader)` when another instance
+    /// leads. What tests and the benchmarks call.
     pub async fn tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
+        match self.turn().await {
+            Turn::Led(result) => result,
+            Turn::Followed { holder, .. } => {
+                Err(TickError::NotLeader(format!("{holder} holds the lease")))
+            }
+        }
+    }
+
+    /// Poll the feed for the watch-list and every symbol with open trades (windows from the
+    /// database), then, in one transaction fenced by the lease, store the quotes the glitch guard
+    /// accepts and run `update_paper_trades` on them. Never panics and never runs past
+    /// `tick_timeout`.
+    async fn tick_as(self: &Arc<Self>, fence: Fence) -> Result<TickOutcome, TickError> {
         let started = Instant::now();
-        let result = guarded(self.tick_timeout, self.run_tick()).await;
+        let result = guarded(self.tick_timeout, self.run_tick(fence)).await;
+        if let Err(TickError::NotLeader(why)) = &result {
+            log::warn!("lost the leader's lease ({why}); this tick booked nothing");
+            self.set_fence(None);
+            self.report(false);
+            return result;
+        }
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let now = Utc::now();
         self.status
             .record_tick(now, ms, result.as_ref().err().map(ToString::to_string));
         match &result {
             Ok(_) => {}
-            // A write under way is not abandoned with its tick: it lands (or not) on its own
-            // and announces what it booked (`announce`).
+            // A write under way is not abandoned with its tick: it lands (or not) on its own.
             Err(e @ TickError::TimedOut(_)) => log::warn!(
                 "tick {e}, retrying next tick; a database write under way still completes"
             ),
             Err(e) => log::warn!("tick failed, nothing changed, retrying next tick: {e}"),
         }
-        self.events.publish(Event::Tick);
+        self.report(true);
         result
     }
 
-    /// Report what a committed tick booked: its closes as events and in the log, the trades it
-    /// could not book on the status board. Called by the blocking job right after its commit, so
-    /// a close is announced even when the tick that started it was given up for lost.
+    /// Write this instance's status to its `instances` row, and (`ticked`) announce a tick to
+    /// every instance's streams; as leader, forget instances that stopped beating long ago and
+    /// old events. In the background: a database that is slow to answer never holds up the
+    /// next tick, and the row is built when it is written, so it is never older than one before.
+    fn report(self: &Arc<Self>, ticked: bool) {
+        let engine = Arc::clone(self);
+        actix_web::rt::task::spawn_blocking(move || {
+            let written = engine
+                .pool
+                .get()
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| {
+                    write_tx(&mut conn, |conn| {
+                        let now = leases::db_now(conn)?;
+                        let leads = engine.is_leader();
+                        instances::store(conn, &engine.status.row(now, leads))?;
+                        if ticked {
+                            events::record(conn, Event::Tick, now)?;
+                        }
+                        if leads {
+                            let forgotten = chrono::Duration::from_std(engine.lease * 10)
+                                .unwrap_or(EVENTS_KEPT)
+                                .max(chrono::Duration::minutes(1));
+                            instances::prune(conn, now - forgotten)?;
+                            events::prune(conn, now - EVENTS_KEPT)?;
+                        }
+                        Ok::<_, diesel::result::Error>(())
+                    })
+                    .map_err(|e| e.to_string())
+                });
+            if let Err(e) = written {
+                log::warn!("could not write this instance's status: {e}");
+            }
+        });
+    }
+
+    /// Give the lease up and remove this instance's row (a clean stop), so another instance
+    /// takes over at its next try.
+    pub fn resign(&self) {
+        let me = self.status.identity().id.clone();
+        let resigned = self
+            .pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                leases::release(&mut conn, LEADER, &me)
+                    .and_then(|()| instances::remove(&mut conn, &me))
+                    .map_err(|e| e.to_string())
+            });
+        self.set_fence(None);
+        if let Err(e) = resigned {
+            log::warn!("could not give the leader's lease up: {e}");
+        }
+    }
+
+    /// Report what a committed tick booked: its closes in the log (their events were committed
+    /// with them), the trades it could not book on the status board. Called by the blocking job
+    /// right after its commit, so this happens even when the tick was given up for lost.
     fn announce(&self, outcome: &TickOutcome) {
         let failures: Vec<(i32, String, String)> = outcome
             .failed
@@ -175,7 +365,6 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         }
         self.status.record_booking_failures(Utc::now(), &failures);
         for closed in &outcome.closed {
-            self.events.publish(Event::TradeClosed(closed.signal_id));
             log::info!(
                 "closed #{} {} {} at {} pnl {:.4}",
                 closed.signal_id,
@@ -187,7 +376,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         }
     }
 
-    async fn run_tick(self: &Arc<Self>) -> Result<TickOutcome, TickError> {
+    async fn run_tick(self: &Arc<Self>, fence: Fence) -> Result<TickOutcome, TickError> {
         let pool = self.pool.clone();
         let windows = joined(
             actix_web::rt::task::spawn_blocking(move || {
@@ -243,14 +432,22 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                     .pool
                     .get()
                     .map_err(|e| TickError::Db(e.to_string()))?;
-                let booked = book_poll(
+                let booked = book_poll_as_leader(
                     &mut conn,
+                    &fence,
+                    engine.lease,
                     quotes,
                     &engine.config.rules,
                     engine.config.initial_balance,
                     truncate_to_micros(now.naive_utc()),
                 )
-                .map_err(|e| TickError::Db(e.to_string()))?;
+                .map_err(|e| TickError::Db(e.to_string()))?
+                .ok_or_else(|| {
+                    TickError::NotLeader(format!(
+                        "{}'s lease of epoch {} ran out or passed to another instance",
+                        fence.holder, fence.epoch
+                    ))
+                })?;
                 engine.announce(&booked.1);
                 Ok(booked)
             })

@@ -15,21 +15,20 @@ use serde::Serialize;
 
 use super::actor::Running;
 use super::{guarded, Engine};
-use crate::db::intake::{open_signal, IntakeError, SignalRequest};
+use crate::db::intake::{open_in_transaction, IntakeError, SignalRequest};
 use crate::db::signals::AddOutcome;
-use crate::db::{daily_stats, quotes};
+use crate::db::{daily_stats, leases, quotes};
 use crate::domain::market::{Candle, Timeframe};
 use crate::domain::strategy::{ict, Setup};
 use crate::domain::time::truncate_to_micros;
 use crate::domain::Symbol;
-use crate::events::Event;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
 
 /// Candles the strategy reads per timeframe.
 pub const CANDLES: usize = 200;
 
 /// What one symbol's scan came to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SymbolScan {
     pub symbol: String,
     /// `no setup`, `opened #12`, `already opened`, `refused: <gate reason>`, `invalid: …`, `error: …`.
@@ -94,6 +93,9 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             reasons: setup.reasons,
             notes: None,
         };
+        let Some(fence) = self.fence() else {
+            return "not the leader: skipped".to_owned();
+        };
         let engine = Arc::clone(self);
         let opened = actix_web::rt::task::spawn_blocking(move || {
             let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
@@ -103,20 +105,22 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                 .map_err(|e| format!("database: {e}"))?
                 .filter(|q| q.is_fresh(now, engine.config.stale_secs));
             Ok::<_, String>(quote.map(|quote| {
-                open_signal(
-                    &mut conn,
-                    &request,
-                    quote.price,
-                    &engine.config.rules,
-                    engine.config.initial_balance,
-                    now,
-                )
+                // Fenced: a scanner that lost the lease mid-scan opens nothing.
+                leases::fenced(&mut conn, &fence, |conn| {
+                    open_in_transaction(
+                        conn,
+                        &request,
+                        quote.price,
+                        &engine.config.rules,
+                        engine.config.initial_balance,
+                        now,
+                    )
+                })
             }))
         })
         .await;
         match opened {
-            Ok(Ok(Some(Ok(AddOutcome::Created(row))))) => {
-                self.events.publish(Event::SignalOpened(row.id));
+            Ok(Ok(Some(Ok(Some(AddOutcome::Created(row)))))) => {
                 log::info!(
                     "scanner opened #{} {} {}: {}",
                     row.id,
@@ -126,7 +130,8 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                 );
                 format!("opened #{}", row.id)
             }
-            Ok(Ok(Some(Ok(AddOutcome::Existing(_))))) => "already opened".to_owned(),
+            Ok(Ok(Some(Ok(Some(AddOutcome::Existing(_)))))) => "already opened".to_owned(),
+            Ok(Ok(Some(Ok(None)))) => "not the leader: skipped".to_owned(),
             Ok(Ok(Some(Err(IntakeError::Refused(refusal))))) => {
                 self.status.count_refusal(refusal.gate);
                 log::info!(
@@ -148,12 +153,18 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
     /// candles, then hands each symbol's setup to the intake in watch-list order.
     pub async fn scan(self: &Arc<Self>) -> Vec<SymbolScan> {
         let now = Utc::now();
+        let Some(fence) = self.fence() else {
+            return Vec::new();
+        };
         let engine = Arc::clone(self);
         let counted = actix_web::rt::task::spawn_blocking(move || {
             let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
             let at = truncate_to_micros(Utc::now().naive_utc());
-            daily_stats::record_scan(&mut conn, engine.config.initial_balance, at)
-                .map_err(|e| e.to_string())
+            leases::fenced(&mut conn, &fence, |conn| {
+                daily_stats::record_scan(conn, engine.config.initial_balance, at)
+            })
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "not the leader".to_owned())
         })
         .await;
         if let Ok(Err(e)) | Err(e) = counted.map_err(|e| e.to_string()) {
@@ -185,6 +196,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             });
         }
         self.status.record_scan(Utc::now(), results.clone());
+        self.report(false);
         results
     }
 }
@@ -205,6 +217,10 @@ impl<F: PriceFeed + Send + Sync + 'static> ScanActor<F> {
     }
 
     fn start_scan(&mut self, ctx: &mut Context<Self>) {
+        // Only the leader scans (DESIGN.md §9); its writes are fenced as well.
+        if !self.engine.is_leader() {
+            return;
+        }
         let Some(running) = Running::claim(&self.running) else {
             return;
         };
@@ -216,6 +232,7 @@ impl<F: PriceFeed + Send + Sync + 'static> ScanActor<F> {
                 if let Err(e) = scanned.await {
                     log::error!("scan failed, the next one runs on time: {e}");
                     engine.status.record_failed_scan(e.to_string());
+                    engine.report(false);
                 }
             }
             .into_actor(self),

@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use super::market::{guard_quotes, Guarded};
+use crate::db::leases::{self, Fence};
 use crate::db::models::SignalRow;
 use crate::db::signals::{
     close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
@@ -69,8 +70,9 @@ pub fn update_paper_trades(
     })
 }
 
-/// The live tick's write (DESIGN.md §9): in one immediate transaction, store the polled quotes
-/// the glitch guard accepts (`market::guard_quotes`) and follow every open trade to them.
+/// A tick's write (DESIGN.md §9): in one immediate transaction, store the polled quotes the
+/// glitch guard accepts (`market::guard_quotes`) and follow every open trade to them. The live
+/// tick runs it fenced by the leader's lease ([`book_poll_as_leader`]).
 pub fn book_poll(
     conn: &mut Conn,
     polled: BTreeMap<String, Quote>,
@@ -82,6 +84,28 @@ pub fn book_poll(
         let guarded = guard_quotes(conn, polled, now)?;
         let outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
         Ok((guarded, outcome))
+    })
+}
+
+/// [`book_poll`] as the leader holding `fence` (DESIGN.md §9): in the same transaction, renew the
+/// lease for `lease` first, and write nothing (`None`) when it is no longer this leader's, so a
+/// leader that was paused or cut off past its lease books nothing when it wakes.
+pub fn book_poll_as_leader(
+    conn: &mut Conn,
+    fence: &Fence,
+    lease: std::time::Duration,
+    polled: BTreeMap<String, Quote>,
+    rules: &TradingRules,
+    initial_balance: f64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(Guarded, TickOutcome)>> {
+    write_tx(conn, |conn| {
+        if !leases::renew(conn, fence, lease)? {
+            return Ok(None);
+        }
+        let guarded = guard_quotes(conn, polled, now)?;
+        let outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        Ok(Some((guarded, outcome)))
     })
 }
 

@@ -39,13 +39,7 @@ fn config(db: &TempDb, exchange_url: &str) -> Arc<Config> {
 fn engine<F: PriceFeed + Send + Sync + 'static>(config: &Arc<Config>, feed: F) -> Arc<Engine<F>> {
     let pool = db::open_pool(&config.database_url, 4).expect("pool");
     let status = StatusBoard::new(feed.source());
-    Arc::new(Engine::new(
-        pool,
-        Arc::clone(config),
-        feed,
-        status,
-        EventBus::default(),
-    ))
+    Arc::new(Engine::new(pool, Arc::clone(config), feed, status))
 }
 
 /// A new process on the same database: nothing carried over in memory.
@@ -65,8 +59,11 @@ fn the_glitch_guard_keeps_its_reference_across_a_restart(db: TempDb) {
     let exchange = FakeExchange::start(&[("BTCUSDT", 100.0)]);
     let config = config(&db, &exchange.url);
     actix_web::rt::System::new().block_on(async {
-        exchange_engine(&config).tick().await.unwrap();
+        let first = exchange_engine(&config);
+        first.tick().await.unwrap();
         assert_eq!(stored_price(&db), 100.0);
+        // A clean stop gives the lease up for the next process.
+        first.resign();
 
         exchange.set_price("BTCUSDT", 10.0);
         let restarted = exchange_engine(&config);
@@ -241,6 +238,8 @@ fn a_scan_that_panics_is_counted_and_the_next_scan_runs(db: TempDb) {
     let config = config(&db, "http://127.0.0.1:9");
     actix_web::rt::System::new().block_on(async {
         let engine = engine(&config, Scripted::new(FirstCall::Panic));
+        // Only the leader scans.
+        engine.try_lead().await.unwrap();
         ScanActor::new(Arc::clone(&engine)).start();
         until("a scan after the panic", || {
             engine.status.scan().last_scan_at.is_some()
@@ -269,7 +268,12 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced(db: Te
             .unwrap()
             .with_timeouts(Duration::from_millis(300), Duration::from_millis(300));
         let engine = Arc::new(engine);
-        let mut events = engine.events.subscribe();
+        // Every instance's streams get what the database recorded.
+        let bus = EventBus::default();
+        let mut events = bus.subscribe();
+        bus.relay(engine.pool.clone());
+        // Leading already, so the tick goes straight to its write.
+        engine.try_lead().await.unwrap();
 
         // Another writer holds the lock past the tick's time limit: the tick gives up while its
         // write waits (for up to the 5 s busy timeout) and lands once the lock is free.
@@ -296,10 +300,11 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced(db: Te
 }
 
 fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at(db: TempDb) {
+    use diesel::RunQueryDsl;
     use diesel_migrations::MigrationHarness;
     let mut conn = db.conn();
-    // The database as it was before the quotes table (and the sessions after it).
-    for _ in 0..2 {
+    // The database as it was before the quotes table (and the sessions and instances after it).
+    for _ in 0..3 {
         match &mut conn {
             db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
             db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
@@ -307,11 +312,20 @@ fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_
         .unwrap();
     }
     let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
-    SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
-    SignalBuilder::long("BTCUSDT")
-        .levels(120.0, 110.0, 130.0)
-        .insert(&mut conn, at("2026-11-26 09:00:00"));
-    SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 10:00:00"));
+    // Rows as that version stored them (today's intake also records an event, a later table).
+    let rows = [
+        SignalBuilder::long("BTCUSDT").build(at("2026-11-25 09:00:00")),
+        SignalBuilder::long("BTCUSDT")
+            .levels(120.0, 110.0, 130.0)
+            .build(at("2026-11-26 09:00:00")),
+        SignalBuilder::short("ETHUSDT").build(at("2026-11-25 10:00:00")),
+    ];
+    for row in &rows {
+        diesel::insert_into(signaldesk::db::schema::signals::table)
+            .values(row)
+            .execute(&mut conn)
+            .unwrap();
+    }
 
     db::run_migrations(&mut conn).unwrap();
     let seeded: Vec<(String, f64)> = quotes::for_symbols(&mut conn, &["BTCUSDT", "ETHUSDT"])

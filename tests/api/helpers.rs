@@ -542,6 +542,16 @@ impl TestServer {
         self.child.wait().expect("wait for signaldesk")
     }
 
+    /// Send `signal` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {pid}")])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
     /// SIGKILL: the process gets no chance to clean up.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -12,6 +12,8 @@ mod faults;
 mod feeds;
 mod helpers;
 mod hostile;
+mod instances;
+mod leases;
 mod lists;
 mod openapi;
 mod pages;

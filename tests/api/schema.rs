@@ -35,6 +35,7 @@ fn postgres_type(sql_type: &str) -> &'static str {
     match sql_type {
         "Integer" => "integer",
         "BigInt" => "bigint",
+        "Bool" => "boolean",
         "Double" => "double precision",
         "Text" => "text",
         "Timestamp" => "timestamp without time zone",

@@ -1,13 +1,16 @@
-//! `GET /api/health`: is the database reachable, how is the feed, is the engine ticking. `down`
-//! (503) when the database does not answer or when trading has stalled: no tick (or, with the
-//! scanner on, no scan) has run to its end for three of its intervals (DESIGN.md §13).
+//! `GET /api/health`: is the database reachable, how is the feed, is the engine ticking, who
+//! leads. `down` (503) when the database does not answer or when trading has stalled: no tick
+//! (or, with the scanner on, no scan) has run to its end for three of its intervals (DESIGN.md
+//! §13). The engine's figures are the database's (DESIGN.md §9), the same on every instance.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::super::{ApiError, AppState};
-use crate::status::{BookingFailure, FeedHealth, FeedStatus, ScanStatus};
+use crate::db::instances::InstanceRow;
+use crate::db::models::rfc3339;
+use crate::status::{BookingFailure, EngineView, FeedHealth, FeedStatus, ScanStatus};
 
 #[derive(Serialize)]
 struct DbHealth {
@@ -31,6 +34,49 @@ struct HealthResponse {
     engine: Engine,
     /// The strategy scanner: off, or its last scan per symbol.
     scanner: Scanner,
+    /// This instance's id.
+    instance: String,
+    /// Who holds the leader's lease, until when; `null` before anyone took it.
+    leader: Option<Leader>,
+    /// Every instance on this database, the most recent heartbeat first.
+    instances: Vec<Instance>,
+}
+
+#[derive(Serialize)]
+struct Leader {
+    holder: String,
+    /// Whether the lease has run out (the holder stopped renewing it; another takes over).
+    expired: bool,
+    #[serde(with = "rfc3339")]
+    expires_at: chrono::NaiveDateTime,
+    #[serde(with = "rfc3339")]
+    acquired_at: chrono::NaiveDateTime,
+    epoch: i64,
+}
+
+#[derive(Serialize)]
+struct Instance {
+    id: String,
+    hostname: String,
+    pid: i32,
+    is_leader: bool,
+    #[serde(with = "rfc3339")]
+    started_at: chrono::NaiveDateTime,
+    #[serde(with = "rfc3339")]
+    heartbeat_at: chrono::NaiveDateTime,
+}
+
+impl From<&InstanceRow> for Instance {
+    fn from(row: &InstanceRow) -> Instance {
+        Instance {
+            id: row.id.clone(),
+            hostname: row.hostname.clone(),
+            pid: row.pid,
+            is_leader: row.is_leader,
+            started_at: row.started_at,
+            heartbeat_at: row.heartbeat_at,
+        }
+    }
 }
 
 /// The `update_paper_trades` ticks.
@@ -57,36 +103,57 @@ struct Scanner {
 
 /// 200 while the database answers and the engine ticks, 503 otherwise.
 pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let db = match state
-        .with_conn(|conn| crate::db::ping(conn).map_err(ApiError::from))
-        .await
-    {
-        Ok(()) => DbHealth {
-            status: "ok",
-            error: None,
-        },
-        Err(e) => DbHealth {
-            status: "down",
-            // The cause (paths, SQL) goes to the log, not to anyone who asks.
-            error: Some(match e {
-                ApiError::Internal(cause) => {
-                    log::error!("health check: {cause}");
-                    "the database query failed; see the server log".to_owned()
-                }
-                other => other.to_string(),
-            }),
-        },
+    let board = state.status.clone();
+    let read = state
+        .with_conn(move |conn| {
+            crate::db::ping(conn)?;
+            Ok(EngineView::read(conn, &board)?)
+        })
+        .await;
+    let (db, view) = match read {
+        Ok(view) => (
+            DbHealth {
+                status: "ok",
+                error: None,
+            },
+            view,
+        ),
+        Err(e) => (
+            DbHealth {
+                status: "down",
+                // The cause (paths, SQL) goes to the log, not to anyone who asks.
+                error: Some(match e {
+                    ApiError::Internal(cause) => {
+                        log::error!("health check: {cause}");
+                        "the database query failed; see the server log".to_owned()
+                    }
+                    other => other.to_string(),
+                }),
+            },
+            EngineView::new(
+                None,
+                None,
+                Vec::new(),
+                crate::clock::now_utc(),
+                state.config.feed.as_str(),
+            ),
+        ),
     };
-    let now = Utc::now();
     let config = &state.config;
-    let feed = state.status.feed();
-    let engine = state.status.engine();
-    let stall = state.status.stall(
-        now,
+    let stall = view.stall(
+        state.status.started_at(),
         config.tick_secs,
         config.scan.then_some(config.scan_secs),
     );
     let stalled = stall.any();
+    let EngineView {
+        feed,
+        engine,
+        scan,
+        leader,
+        instances,
+        now,
+    } = view;
     let status = if db.status != "ok" || stalled {
         "down"
     } else if feed.status != FeedHealth::Ok || !engine.booking_failures.is_empty() {
@@ -114,8 +181,17 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         scanner: Scanner {
             enabled: config.scan,
             stalled: stall.scans,
-            last: state.status.scan(),
+            last: scan,
         },
+        instance: state.status.identity().id.clone(),
+        leader: leader.map(|l| Leader {
+            expired: l.expires_at <= now,
+            holder: l.holder,
+            expires_at: l.expires_at,
+            acquired_at: l.acquired_at,
+            epoch: l.epoch,
+        }),
+        instances: instances.iter().map(Instance::from).collect(),
     };
     Ok(if status == "down" {
         HttpResponse::ServiceUnavailable().json(body)

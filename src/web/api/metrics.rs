@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 
 use super::super::{ApiError, AppState};
 use super::overview::current_stats;
-use crate::status::{FeedHealth, TICK_BUCKETS};
+use crate::status::{EngineView, FeedHealth, TICK_BUCKETS};
 
 fn escape(label: &str) -> String {
     label
@@ -18,6 +18,10 @@ fn escape(label: &str) -> String {
 
 pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let stats = current_stats(&state).await?;
+    let board = state.status.clone();
+    let view = state
+        .with_conn(move |conn| Ok(EngineView::read(conn, &board)?))
+        .await?;
     let f = &stats.figures;
     let engine = state.status.engine();
     let counters = state.status.counters();
@@ -77,17 +81,23 @@ pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, Api
         "# HELP signaldesk_tick_failures_total Ticks that changed nothing because of an error, a panic or a timeout.\n# TYPE signaldesk_tick_failures_total counter\nsignaldesk_tick_failures_total {}",
         engine.failed_ticks
     );
-    let now = chrono::Utc::now();
     let config = &state.config;
     let _ = writeln!(
         out,
         "# HELP signaldesk_stalled 1 while no tick (or, with the scanner on, no scan) has run to its end for three of its intervals.\n# TYPE signaldesk_stalled gauge\nsignaldesk_stalled {}",
         u8::from(
-            state
-                .status
-                .stall(now, config.tick_secs, config.scan.then_some(config.scan_secs))
-                .any()
+            view.stall(
+                state.status.started_at(),
+                config.tick_secs,
+                config.scan.then_some(config.scan_secs)
+            )
+            .any()
         )
+    );
+    let _ = writeln!(
+        out,
+        "# HELP signaldesk_is_leader 1 while this instance holds the leader's lease (it alone ticks and scans).\n# TYPE signaldesk_is_leader gauge\nsignaldesk_is_leader {}",
+        u8::from(view.is_leader(&state.status.identity().id))
     );
     let _ = writeln!(
         out,

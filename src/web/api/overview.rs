@@ -13,7 +13,7 @@ use super::super::{ApiError, AppState};
 use crate::clock::now_utc;
 use crate::db::models::{JournalEntryRow, SignalRow};
 use crate::db::overview::{self, Figures};
-use crate::status::FeedStatus;
+use crate::status::{EngineView, FeedStatus};
 
 #[derive(Serialize)]
 pub struct StatsResponse {
@@ -52,12 +52,16 @@ pub struct DataResponse {
     journal: Vec<JournalEntryRow>,
 }
 
-fn stats_response(state: &AppState, figures: Figures) -> StatsResponse {
+fn stats_response(
+    state: &AppState,
+    figures: Figures,
+    (feed, last_tick_at): (FeedStatus, Option<DateTime<Utc>>),
+) -> StatsResponse {
     StatsResponse {
         account_blown: figures.balance <= state.config.rules.min_balance,
         figures,
-        feed: state.status.feed(),
-        last_tick_at: state.status.engine().last_tick_at,
+        feed,
+        last_tick_at,
     }
 }
 
@@ -71,10 +75,16 @@ pub fn watched_quotes(conn: &mut Conn, config: &Config) -> Result<Vec<QuoteRow>,
 pub async fn current_stats(state: &AppState) -> Result<StatsResponse, ApiError> {
     let initial = state.config.initial_balance;
     let today = now_utc().date();
-    let figures = state
-        .with_conn(move |conn| Ok(overview::figures(conn, today, initial)?))
+    let board = state.status.clone();
+    let (figures, engine) = state
+        .with_conn(move |conn| {
+            Ok((
+                overview::figures(conn, today, initial)?,
+                EngineView::feed_and_tick(conn, &board)?,
+            ))
+        })
         .await?;
-    Ok(stats_response(state, figures))
+    Ok(stats_response(state, figures, engine))
 }
 
 pub async fn get_stats(state: web::Data<AppState>) -> Result<web::Json<StatsResponse>, ApiError> {
@@ -85,10 +95,12 @@ pub async fn get_data(state: web::Data<AppState>) -> Result<web::Json<DataRespon
     let initial = state.config.initial_balance;
     let now = now_utc();
     let config = state.config.clone();
-    let (today, quotes) = state
+    let board = state.status.clone();
+    let (today, quotes, engine) = state
         .with_conn(move |conn| {
             let today = overview::today(conn, now.date(), initial)?;
-            Ok((today, watched_quotes(conn, &config)?))
+            let engine = EngineView::feed_and_tick(conn, &board)?;
+            Ok((today, watched_quotes(conn, &config)?, engine))
         })
         .await?;
     let prices = state
@@ -111,7 +123,7 @@ pub async fn get_data(state: web::Data<AppState>) -> Result<web::Json<DataRespon
         })
         .collect();
     Ok(web::Json(DataResponse {
-        stats: stats_response(&state, today.figures),
+        stats: stats_response(&state, today.figures, engine),
         prices,
         signals_today: today.signals_today,
         active_trades: today.active_trades,

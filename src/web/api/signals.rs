@@ -16,7 +16,6 @@ use crate::db::quotes;
 use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
 use crate::domain::format::price;
 use crate::domain::{Direction, SignalStatus, Symbol};
-use crate::events::Event;
 
 const TEXT_LIMIT: usize = 2_000;
 const ID_LIMIT: usize = 128;
@@ -136,7 +135,6 @@ pub(super) async fn open_at_market(
         .await?;
     match result {
         Ok(AddOutcome::Created(row)) => {
-            state.events.publish(Event::SignalOpened(row.id));
             log::info!(
                 "opened #{} {} {} at {} ({})",
                 row.id,
@@ -263,7 +261,6 @@ pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, Ap
         .await?;
     match outcome {
         CloseOutcome::Closed(closed) => {
-            state.events.publish(Event::TradeClosed(closed.signal.id));
             log::info!(
                 "closed #{} {} MANUAL at {} pnl {:.4}",
                 closed.signal.id,

@@ -11,6 +11,7 @@ use super::views::{sessions, JournalRow, SessionRow, TradeRow};
 use super::{html, session_of, Layout, PageError};
 use crate::clock::now_utc;
 use crate::db::{daily_stats, journal, overview};
+use crate::status::EngineView;
 use crate::web::api::lists::daily_equity;
 use crate::web::api::overview::watched_quotes;
 use crate::web::AppState;
@@ -67,13 +68,15 @@ pub async fn dashboard_page(
     let now = now_utc();
     let initial = state.config.initial_balance;
     let config = state.config.clone();
-    let (today, days, closes, quotes) = state
+    let board = state.status.clone();
+    let (today, days, closes, quotes, view) = state
         .with_conn(move |conn| {
             let today = overview::today(conn, now.date(), initial)?;
             let days = daily_stats::list(conn, now.date() - Duration::days(29), now.date())?;
             let start = crate::domain::time::day_bounds(now.date()).0;
             let closes = journal::balance_points(conn, start, now + Duration::seconds(1), 500)?;
-            Ok((today, days, closes, watched_quotes(conn, &config)?))
+            let view = EngineView::read(conn, &board)?;
+            Ok((today, days, closes, watched_quotes(conn, &config)?, view))
         })
         .await?;
 
@@ -86,8 +89,7 @@ pub async fn dashboard_page(
     curve.extend(closes);
     curve.push((now, today.figures.balance));
 
-    let feed = state.status.feed();
-    let engine = state.status.engine();
+    let EngineView { feed, engine, .. } = view;
     let prices = state
         .config
         .symbols

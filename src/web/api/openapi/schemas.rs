@@ -306,10 +306,24 @@ fn health() -> Value {
         json!({"symbol": {"type": "string"},
                "result": {"type": "string", "description": "`no setup`, `opened #12`, `already opened`, `refused: …`, `invalid: …` or `error: …`"}}),
     );
+    let leader = row(
+        "The leader's lease (DESIGN.md §9): the instance that alone ticks and scans; null before \
+         any instance took it.",
+        json!({"holder": {"type": "string", "description": "the leader's instance id"},
+               "expired": {"type": "boolean", "description": "the holder stopped renewing it; another instance takes over"},
+               "expires_at": time(), "acquired_at": time(),
+               "epoch": {"type": "integer", "minimum": 1, "description": "counts the changes of holder"}}),
+    );
+    let instance = row(
+        "One instance on this database.",
+        json!({"id": {"type": "string"}, "hostname": {"type": "string"}, "pid": integer(),
+               "is_leader": {"type": "boolean"}, "started_at": time(), "heartbeat_at": time()}),
+    );
     row(
         "How the server is doing. `down` (with 503) when the database does not answer or trading \
          has stalled: no tick (with the scanner on: no scan) ran to its end for three of its \
-         intervals.",
+         intervals. The engine's figures are those of the instance that ticked last (the leader), \
+         the same on every instance.",
         json!({
             "status": {"type": "string", "enum": ["ok", "degraded", "down"],
                        "description": "degraded: the feed is not ok, or a trade cannot be booked"},
@@ -331,7 +345,11 @@ fn health() -> Value {
                 "last_scan_at": nullable_time(),
                 "scans": integer(), "failed_scans": integer(),
                 "last_error": nullable_text("why the last failed scan failed: a panic or a timeout"),
-                "results": {"type": "array", "items": scan_result}}))}),
+                "results": {"type": "array", "items": scan_result}})),
+            "instance": {"type": "string", "description": "this instance's id"},
+            "leader": nullable(leader),
+            "instances": {"type": "array", "items": instance,
+                          "description": "every instance on this database, the latest heartbeat first"}}),
     )
 }
 
