@@ -1,9 +1,10 @@
-//! The command line (DESIGN.md §6): `serve` (the default), `migrate`, `check`, `backup <file>`,
-//! `backtest`, `export`, `reset`.
+//! The command line (DESIGN.md §6, §9): `serve` (the default), `migrate`, `check`,
+//! `backup <file>`, `backtest`, `export`, `reset`, `convert-db --to <url>`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod convert;
 mod history;
 
 use clap::{Args, Parser, Subcommand};
@@ -60,6 +61,12 @@ pub enum Command {
         /// Really delete every signal, journal entry and daily row
         #[arg(long)]
         yes: bool,
+    },
+    /// Copy the whole account into an empty database of either backend, then check the copy
+    ConvertDb {
+        /// The target: a SQLite file path or a postgres:// URL, holding no account yet
+        #[arg(long, value_name = "DATABASE_URL")]
+        to: String,
     },
 }
 
@@ -138,6 +145,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Backtest(args) => history::backtest(&config, &args),
         Command::Export(args) => history::export(&config, &args),
         Command::Reset { yes } => history::reset(&config, yes),
+        Command::ConvertDb { to } => convert::convert_db(&config, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -246,11 +254,7 @@ fn check(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for finding in &findings {
-        let mark = if finding.ok { "ok  " } else { "FAIL" };
-        println!("{mark}  {}: {}", finding.name, finding.detail);
-    }
-    let failed = findings.iter().filter(|f| !f.ok).count();
+    let failed = print_findings(&findings);
     if failed == 0 {
         println!("all {} invariants hold", findings.len() + 1);
         ExitCode::SUCCESS
@@ -258,6 +262,15 @@ fn check(config: &Config) -> ExitCode {
         println!("{failed} invariant(s) violated");
         ExitCode::FAILURE
     }
+}
+
+/// One line per invariant, `ok` or `FAIL` with what was measured; returns how many failed.
+fn print_findings(findings: &[db::check::Finding]) -> usize {
+    for finding in findings {
+        let mark = if finding.ok { "ok  " } else { "FAIL" };
+        println!("{mark}  {}: {}", finding.name, finding.detail);
+    }
+    findings.iter().filter(|f| !f.ok).count()
 }
 
 fn backup(config: &Config, file: &Path) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! `web` or the engine.
 
 pub mod check;
+pub mod convert;
 pub mod daily_stats;
 pub mod events;
 pub mod instances;

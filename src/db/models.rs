@@ -1,6 +1,6 @@
-//! Row structs of the tables: `*Row` is read, `New*` is inserted. JSON is derived here so
-//! a signal in the API carries every column by its column name (DESIGN.md §7), with times as
-//! RFC 3339 UTC strings.
+//! Row structs of the tables: `*Row` is read (and inserted whole, id included, by `convert-db`),
+//! `New*` is inserted. JSON is derived here so a signal in the API carries every column by its
+//! column name (DESIGN.md §7), with times as RFC 3339 UTC strings.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -48,8 +48,9 @@ impl std::fmt::Display for SignalId {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = signals, check_for_backend(crate::db::MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct SignalRow {
     pub id: i32,
     pub symbol: String,
@@ -115,8 +116,9 @@ pub struct NewSignal {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = journal_entries, check_for_backend(crate::db::MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct JournalEntryRow {
     pub id: i32,
     pub signal_id: i32,
@@ -168,8 +170,9 @@ pub struct NewJournalEntry {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = daily_stats, check_for_backend(crate::db::MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct DailyStatsRow {
     pub id: i32,
     pub date: NaiveDate,
@@ -199,6 +202,7 @@ pub struct NewDailyStats {
 /// The latest accepted quote of a symbol (DESIGN.md §9).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = quotes, check_for_backend(crate::db::MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct QuoteRow {
     pub symbol: String,
     pub price: f64,

@@ -2,9 +2,20 @@
 //! shared by every process on the database. The caller brings the random bytes; this module only
 //! stores and reads them.
 
-use super::Conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use super::schema::secrets;
+use super::Conn;
+
+/// A stored key, as `convert-db` copies it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = secrets, check_for_backend(crate::db::MultiBackend))]
+pub struct SecretRow {
+    pub name: String,
+    pub value: Vec<u8>,
+    pub created_at: NaiveDateTime,
+}
 
 /// The name of the key that signs browser sessions and their CSRF tokens.
 pub const SESSION_KEY: &str = "session";

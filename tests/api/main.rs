@@ -5,6 +5,7 @@ mod backtest;
 mod browser;
 mod cli;
 mod contract;
+mod convert;
 mod engine;
 mod export;
 mod fake_exchange;
