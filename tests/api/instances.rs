@@ -140,6 +140,12 @@ fn three_instances_share_one_leader_and_a_killed_leader_is_replaced(db: TempDb) 
     assert_eq!(leaders[leader], 1);
     let health = servers[0].get_json("/api/health");
     assert_eq!(health["instances"].as_array().unwrap().len(), 3, "{health}");
+    let leader_id = instance(&servers[leader]);
+    let page = servers[(leader + 1) % 3].get("/").text().unwrap();
+    assert!(
+        page.contains(&format!("{leader_id} (this is ")),
+        "a follower's dashboard names the leader"
+    );
 
     // A signal posted on a follower is priced from the stored quotes, streamed by another
     // follower, and closed by the leader.

@@ -58,6 +58,8 @@ pub struct DashboardPage {
     pub feed_error: String,
     pub feed_update: String,
     pub last_tick: String,
+    /// Which instance leads (DESIGN.md §9), and whether it is this one.
+    pub leader: String,
 }
 
 pub async fn dashboard_page(
@@ -89,6 +91,15 @@ pub async fn dashboard_page(
     curve.extend(closes);
     curve.push((now, today.figures.balance));
 
+    let me = &state.status.identity().id;
+    let leader = match &view.leader {
+        Some(lease) if lease.expires_at <= view.now => {
+            format!("none (lease of {} ran out)", lease.holder)
+        }
+        Some(lease) if &lease.holder == me => format!("{} (this instance)", lease.holder),
+        Some(lease) => format!("{} (this is {me})", lease.holder),
+        None => "none yet".to_owned(),
+    };
     let EngineView { feed, engine, .. } = view;
     let prices = state
         .config
@@ -162,6 +173,7 @@ pub async fn dashboard_page(
                 )
             })
             .unwrap_or_else(|| "not yet".to_owned()),
+        leader,
     };
     html(&page)
 }
