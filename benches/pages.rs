@@ -1,10 +1,17 @@
 //! Latency of `/`, `/api/data`, `/api/stats` and a deep `/api/signals` page against databases with
 //! 1 000, 100 000 and 1 000 000 closed signals (issue 6 target: latency independent of history
-//! size, p50 under 2 ms for `/api/data` at 1 000 000). Run with `cargo bench --bench pages`.
+//! size, p50 under 2 ms for `/api/data` at 1 000 000; issue 11: the same on PostgreSQL).
 //!
-//! The fixture generator fills a SQLite file with SQL (a recursive CTE): N closed trades over
-//! the 1 000 days before today with their journal entries and a consistent daily_stats chain,
-//! then today's activity (open trades, closes) through the real repository functions. The real
+//! On SQLite, a file in a temporary folder: `cargo bench --bench pages`. On PostgreSQL, a fresh
+//! database per size, created on the server and dropped after it: give the URL of a role that
+//! may create databases,
+//! `SIGNALDESK_BENCH_DATABASE_URL=postgres://signaldesk:signaldesk@127.0.0.1:5432/postgres cargo bench --bench pages`.
+//!
+//! The fixture generator fills the database with SQL in one transaction (SQLite: a recursive
+//! CTE; PostgreSQL: `generate_series`): N closed trades over the 1 000 days before today with
+//! their journal entries and a consistent daily_stats chain, then today's activity (open trades,
+//! closes) through the real repository functions. On PostgreSQL it then runs `VACUUM ANALYZE`,
+//! the state autovacuum brings a freshly filled table to within a minute anyway. The real
 //! server is started in-process on a free port with a feed that is never reachable, so nothing
 //! changes during the measurement; requests are sequential over one keep-alive connection.
 
@@ -21,12 +28,23 @@ use signaldesk::db::signals::{close_in_transaction, insert_signal, CloseRequest}
 use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, ExitReason, Symbol};
 
+mod common;
+
 const INITIAL: f64 = 10_000.0;
 
 /// Fill `url` with `closed` historical trades and today's activity.
 fn generate(url: &str, closed: u64) {
     let mut conn = db::connect(url).expect("connect");
     db::run_migrations(&mut conn).expect("migrate");
+    match conn.backend() {
+        db::Backend::Sqlite => generate_sqlite_history(&mut conn, closed),
+        db::Backend::Postgres => generate_postgres_history(&mut conn, closed),
+    }
+    generate_today(&mut conn);
+}
+
+/// `closed` trades over the 1 000 days before today, their journal and daily stats, on SQLite.
+fn generate_sqlite_history(conn: &mut db::Conn, closed: u64) {
     let seconds_per_trade = 1_000.0 * 86_400.0 / closed as f64;
     conn.batch_execute(&format!(
         "BEGIN;
@@ -78,8 +96,62 @@ fn generate(url: &str, closed: u64) {
     if std::env::var("SIGNALDESK_BENCH_ANALYZE").is_ok_and(|v| v == "1") {
         conn.batch_execute("ANALYZE;").expect("analyze");
     }
+}
 
-    // Today: 12 signals, 8 of them closed, through the repository.
+/// The same history as [`generate_sqlite_history`], on PostgreSQL, then `VACUUM ANALYZE`.
+fn generate_postgres_history(conn: &mut db::Conn, closed: u64) {
+    let seconds_per_trade = 1_000.0 * 86_400.0 / closed as f64;
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, quantity,
+             risk_amount, confidence, strategy, timeframe, reasons, current_price, unrealized_pnl,
+             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, fees, created_at,
+             closed_at, updated_at)
+         SELECT symbol, CASE WHEN is_long THEN 'LONG' ELSE 'SHORT' END, 'CLOSED', 100.0,
+             CASE WHEN is_long THEN 95.0 ELSE 105.0 END, CASE WHEN is_long THEN 110.0 ELSE 90.0 END,
+             1.0, 5.0, 0.8, 'bench', '5m', 'fixture',
+             exit, 0, 100.0, 100.0, exit,
+             CASE WHEN win THEN 'TAKE_PROFIT' ELSE 'STOP_LOSS' END,
+             CASE WHEN win THEN 9.8 ELSE -5.2 END, 0.2, opened,
+             opened + interval '30 minutes', opened + interval '30 minutes'
+         FROM (SELECT n,
+                 CASE n % 4 WHEN 0 THEN 'BTCUSDT' WHEN 1 THEN 'ETHUSDT' WHEN 2 THEN 'SOLUSDT' ELSE 'XRPUSDT' END AS symbol,
+                 n % 2 = 0 AS is_long, n % 5 < 2 AS win,
+                 CASE WHEN n % 5 < 2 THEN (CASE WHEN n % 2 = 0 THEN 110.0 ELSE 90.0 END)
+                      ELSE (CASE WHEN n % 2 = 0 THEN 95.0 ELSE 105.0 END) END AS exit,
+                 (current_date - 1000)::timestamp
+                     + make_interval(secs => floor(n * {seconds_per_trade}::float8)) AS opened
+               FROM generate_series(1, {closed}) AS n) t
+         ORDER BY n;
+         INSERT INTO journal_entries (signal_id, symbol, direction, entry_price, exit_price, quantity,
+             pnl, pnl_pct, r_multiple, outcome, exit_reason, opened_at, closed_at, duration_secs,
+             balance_after, tags, created_at, updated_at)
+         SELECT id, symbol, direction, entry_price, exit_price, quantity, pnl, pnl, pnl / 5.0,
+             CASE WHEN pnl > 0 THEN 'WIN' ELSE 'LOSS' END, exit_reason, created_at, closed_at, 1800,
+             {INITIAL} + SUM(pnl) OVER (ORDER BY id), '', closed_at, closed_at
+         FROM signals ORDER BY id;
+         INSERT INTO daily_stats (date, scan_count, signals_generated, trades_closed, wins, losses,
+             starting_balance, paper_balance, realized_pnl, total_pnl, updated_at)
+         SELECT d.day, 0, coalesce(c.n, 0), d.trades, d.wins, d.losses,
+             {INITIAL} + d.total - d.day_pnl, {INITIAL} + d.total, d.day_pnl, d.total,
+             d.day + time '23:59:59'
+         FROM (SELECT closed_at::date AS day, COUNT(*)::int AS trades,
+                      (COUNT(*) FILTER (WHERE pnl > 0))::int AS wins,
+                      (COUNT(*) FILTER (WHERE pnl < 0))::int AS losses, SUM(pnl) AS day_pnl,
+                      SUM(SUM(pnl)) OVER (ORDER BY closed_at::date) AS total
+               FROM signals GROUP BY closed_at::date) d
+         LEFT JOIN (SELECT created_at::date AS day, COUNT(*)::int AS n
+                    FROM signals GROUP BY created_at::date) c ON c.day = d.day
+         ORDER BY d.day;
+         COMMIT;"
+    ))
+    .expect("generate history");
+    conn.batch_execute("VACUUM ANALYZE signals, journal_entries, daily_stats")
+        .expect("vacuum analyze");
+}
+
+/// Today: 12 signals, 8 of them closed, through the repository.
+fn generate_today(conn: &mut db::Conn) {
     let now = now_utc();
     for i in 0..12 {
         let request = SignalRequest {
@@ -100,7 +172,7 @@ fn generate(url: &str, closed: u64) {
             entry_fee: 0.1,
         };
         let row = opened_signal(&request, 100.0, &sizing, now);
-        db::write_tx(&mut conn, |conn| {
+        db::write_tx(conn, |conn| {
             let db::signals::AddOutcome::Created(row) = insert_signal(conn, &row, INITIAL)? else {
                 unreachable!()
             };
@@ -176,6 +248,13 @@ fn measure_with(runs: usize, mut request: impl FnMut()) -> (Duration, Duration) 
 fn main() {
     let client = reqwest::blocking::Client::new();
     println!(
+        "{}",
+        match common::backend() {
+            db::Backend::Sqlite => "SQLite file (WAL, synchronous=FULL)",
+            db::Backend::Postgres => "PostgreSQL",
+        }
+    );
+    println!(
         "{:>10} {:<44} {:>9} {:>9}",
         "closed", "endpoint", "p50", "p95"
     );
@@ -185,8 +264,8 @@ fn main() {
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 100_000, 1_000_000]);
     for closed in sizes {
-        let dir = tempfile::tempdir().unwrap();
-        let url = dir.path().join("pages.db").to_string_lossy().into_owned();
+        let database = common::BenchDb::new();
+        let url = database.url().to_owned();
         let started = Instant::now();
         generate(&url, closed);
         eprintln!(

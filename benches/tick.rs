@@ -1,8 +1,15 @@
 //! Benchmark of one tick's write (the glitch guard and the stored quotes, then `update_paper_trades`,
-//! as `engine::tick::book_poll` runs it live) on a SQLite file with 10, 1 000 and 10 000 ACTIVE
-//! trades (issue 5 targets: 1 000 under 20 ms, 10 000 under 150 ms). Run with
-//! `cargo bench --bench tick`; prints min / median / p95 per size. Prices move every tick but
-//! stay inside every trade's levels, so each tick refreshes every trade (the common case).
+//! as `engine::tick::book_poll` runs it live) with 10, 1 000 and 10 000 ACTIVE trades. Prices
+//! move every tick but stay inside every trade's levels, so each tick refreshes every trade (the
+//! common case). Prints min / median / p95 per size.
+//!
+//! On SQLite (issue 5 targets: 1 000 under 20 ms, 10 000 under 150 ms), a file in a temporary
+//! folder (WAL, `synchronous=FULL`): `cargo bench --bench tick`.
+//!
+//! On PostgreSQL (issue 11 targets: 1 000 under 30 ms, 10 000 under 250 ms), a fresh database per
+//! size, created on the server and dropped after it: give the URL of a role that may create
+//! databases,
+//! `SIGNALDESK_BENCH_DATABASE_URL=postgres://signaldesk:signaldesk@127.0.0.1:5432/postgres cargo bench --bench tick`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -17,6 +24,8 @@ use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, Symbol};
 use signaldesk::engine::tick::book_poll;
 use signaldesk::feeds::Quote;
+
+mod common;
 
 const SYMBOLS: usize = 50;
 
@@ -82,17 +91,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let rules = TradingRules::defaults_for(10_000.0);
-    println!(
-        "the tick's write (glitch guard, quotes, update_paper_trades), SQLite file (WAL, synchronous=FULL)"
-    );
+    let backend = match common::backend() {
+        db::Backend::Sqlite => "SQLite file (WAL, synchronous=FULL)",
+        db::Backend::Postgres => "PostgreSQL",
+    };
+    println!("the tick's write (glitch guard, quotes, update_paper_trades), {backend}");
     println!(
         "{:>12} {:>6} {:>10} {:>10} {:>10}",
         "open trades", "ticks", "min", "median", "p95"
     );
     for open_trades in [10usize, 1_000, 10_000] {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = dir.path().join("bench.db").to_string_lossy().into_owned();
-        let mut conn = db::connect(&url).expect("connect");
+        let database = common::BenchDb::new();
+        let mut conn = db::connect(database.url()).expect("connect");
         db::run_migrations(&mut conn).expect("migrate");
         seed(&mut conn, open_trades);
         let ticks = if open_trades >= 10_000 { 30 } else { 100 };
