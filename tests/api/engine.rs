@@ -298,8 +298,9 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced(db: Te
 fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at(db: TempDb) {
     use diesel_migrations::MigrationHarness;
     let mut conn = db.conn();
-    // The database as it was before the quotes table (and the sessions after it).
-    for _ in 0..2 {
+    // The database as it was before the quotes table (and the sessions and the signals
+    // fillfactor after it).
+    for _ in 0..3 {
         match &mut conn {
             db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
             db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
