@@ -57,8 +57,39 @@ pub fn insert_signal(
 /// `status = 'ACTIVE'` written as a literal: SQLite uses the partial index `signals_active_idx`
 /// only for a literal term, and that index keeps open-trade queries small however long the
 /// history (migration 2026-11-25-000004).
-pub fn is_active() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql("signals.status = 'ACTIVE'")
+pub fn is_active() -> IsActive {
+    IsActive
+}
+
+/// The expression [`is_active`] returns. diesel never keeps the prepared statement of a query
+/// holding a `diesel::dsl::sql` literal (it cannot know the text is the same every time); this
+/// one is, so a query using it is prepared once per connection (and, on PostgreSQL, planned
+/// once) instead of on every call.
+#[derive(Debug, Clone, Copy, diesel::expression::ValidGrouping, diesel::query_builder::QueryId)]
+pub struct IsActive;
+
+impl diesel::Expression for IsActive {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for IsActive {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("signals.status = 'ACTIVE'");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for IsActive where
+    super::schema::signals::status: diesel::AppearsOnTable<QS>
+{
+}
+
+impl<QS> diesel::SelectableExpression<QS> for IsActive where
+    super::schema::signals::status: diesel::SelectableExpression<QS>
+{
 }
 
 /// One signal by id; `diesel::NotFound` when there is none.
