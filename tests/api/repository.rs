@@ -546,6 +546,36 @@ fn the_batched_refresh_finds_each_trade_by_its_id_on_postgres() {
     );
 }
 
+#[test]
+fn the_overview_counters_stay_indexed_after_analyze() {
+    let (_db, mut conn) = analyzed_history();
+    // The overview's counters, one statement (`overview::figures`): no subquery scans the
+    // trades beyond the open ones (the partial index holds only those).
+    let counters = plan(
+        &mut conn,
+        "SELECT (SELECT starting_balance FROM daily_stats ORDER BY date ASC LIMIT 1), \
+         (SELECT COUNT(*) FROM signals WHERE signals.status = 'ACTIVE'), \
+         (SELECT SUM(unrealized_pnl) FROM signals WHERE signals.status = 'ACTIVE'), \
+         (SELECT COUNT(*) FROM signals WHERE created_at >= '2026-11-25 00:00:00' \
+             AND created_at < '2026-11-26 00:00:00'), \
+         (SELECT COUNT(*) FROM signals WHERE closed_at >= '2026-11-25 00:00:00' \
+             AND closed_at < '2026-11-26 00:00:00')",
+    );
+    for step in counters.split(" | ") {
+        assert!(
+            !step.starts_with("SCAN signals") || step.contains("signals_active_idx"),
+            "{step}\n  plan: {counters}"
+        );
+    }
+    for index in [
+        "signals_created_at_idx",
+        "signals_closed_at_idx",
+        "sqlite_autoindex_daily_stats_1",
+    ] {
+        assert!(counters.contains(index), "{index}\n  plan: {counters}");
+    }
+}
+
 fn a_close_booked_on_an_earlier_day_carries_into_the_later_days(db: TempDb) {
     let mut conn = db.conn();
     let trade = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-24 20:00:00"));
