@@ -4,6 +4,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Double, Integer, Timestamp};
 
 use super::models::{JournalEntryRow, NewJournalEntry, NewSignal, SignalId, SignalRow};
 use super::time::clamp_bound;
@@ -58,8 +59,39 @@ pub fn insert_signal(
 /// `status = 'ACTIVE'` written as a literal: SQLite uses the partial index `signals_active_idx`
 /// only for a literal term, and that index keeps open-trade queries small however long the
 /// history (migration 2026-11-25-000004).
-pub fn is_active() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql("signals.status = 'ACTIVE'")
+pub fn is_active() -> IsActive {
+    IsActive
+}
+
+/// The expression [`is_active`] returns. diesel never keeps the prepared statement of a query
+/// holding a `diesel::dsl::sql` literal (it cannot know the text is the same every time); this
+/// one is, so a query using it is prepared once per connection (and, on PostgreSQL, planned
+/// once) instead of on every call.
+#[derive(Debug, Clone, Copy, diesel::expression::ValidGrouping, diesel::query_builder::QueryId)]
+pub struct IsActive;
+
+impl diesel::Expression for IsActive {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for IsActive {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("signals.status = 'ACTIVE'");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for IsActive where
+    super::schema::signals::status: diesel::AppearsOnTable<QS>
+{
+}
+
+impl<QS> diesel::SelectableExpression<QS> for IsActive where
+    super::schema::signals::status: diesel::SelectableExpression<QS>
+{
 }
 
 /// One signal by id; `diesel::NotFound` when there is none.
@@ -162,6 +194,83 @@ pub fn update_signal_pnl(
     ))
     .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// One open trade's refresh for [`update_signals_pnl`]: its live figures and the time of the
+/// data that priced them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PnlRefresh {
+    pub signal_id: SignalId,
+    pub update: PnlUpdate,
+    pub priced_at: NaiveDateTime,
+}
+
+/// The most trades one [`update_signals_pnl`] statement refreshes on SQLite (6 000 bound values,
+/// within its limit of 32 766); the tick refreshes its trades in batches of this size on either
+/// backend, so a batch that fails is retried trade by trade.
+pub const PNL_BATCH: usize = 1_000;
+
+/// Refresh the live figures of many open trades, as [`update_signal_pnl`] does one, in one
+/// statement instead of one per trade: PostgreSQL joins the trades to bound arrays (`unnest`, a
+/// statement of the same size whatever the count); SQLite, which has no arrays, to a `VALUES`
+/// list, [`PNL_BATCH`] trades per statement. A trade no longer ACTIVE is left alone. Returns the
+/// number of trades refreshed. At most `PNL_BATCH` trades are one statement on either backend,
+/// so a failure writes nothing of them.
+///
+/// Each listed trade is reached by its primary key, whatever the planner believes about the
+/// number of open trades (statistics taken while few were open say "one"): joining the list to
+/// the open trades by the status index would compare every open trade with every listed one.
+/// SQLite is told `NOT INDEXED` (its rowid stays usable); on PostgreSQL the ACTIVE test is a
+/// join term against the list, which no index on `signals` alone can answer.
+pub fn update_signals_pnl(conn: &mut Conn, refreshes: &[PnlRefresh]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Text};
+    const SET: &str = "SET current_price = v.current_price, \
+        unrealized_pnl = v.unrealized_pnl, max_favorable_price = v.max_favorable_price, \
+        max_adverse_price = v.max_adverse_price, updated_at = v.updated_at";
+    match conn {
+        Conn::Postgres(conn) => diesel::sql_query(format!(
+            "UPDATE signals {SET} FROM unnest($1, $2, $3, $4, $5, $6, $7) AS v (id, \
+             current_price, unrealized_pnl, max_favorable_price, max_adverse_price, updated_at, \
+             status) WHERE signals.id = v.id AND signals.status = v.status"
+        ))
+        .bind::<Array<Integer>, _>(refreshes.iter().map(|r| r.signal_id.0).collect::<Vec<_>>())
+        .bind::<Array<Double>, _>(column(refreshes, |u| u.current_price))
+        .bind::<Array<Double>, _>(column(refreshes, |u| u.unrealized_pnl))
+        .bind::<Array<Double>, _>(column(refreshes, |u| u.max_favorable_price))
+        .bind::<Array<Double>, _>(column(refreshes, |u| u.max_adverse_price))
+        .bind::<Array<Timestamp>, _>(refreshes.iter().map(|r| r.priced_at).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(vec![SignalStatus::Active.as_str(); refreshes.len()])
+        .execute(conn),
+        Conn::Sqlite(conn) => {
+            let mut changed = 0;
+            for batch in refreshes.chunks(PNL_BATCH) {
+                let rows = vec!["(?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
+                let mut query = diesel::sql_query(format!(
+                    "WITH v (id, current_price, unrealized_pnl, max_favorable_price, \
+                     max_adverse_price, updated_at) AS (VALUES {rows}) \
+                     UPDATE signals NOT INDEXED {SET} FROM v \
+                     WHERE signals.id = v.id AND signals.status = 'ACTIVE'"
+                ))
+                .into_boxed::<diesel::sqlite::Sqlite>();
+                for refresh in batch {
+                    query = query
+                        .bind::<Integer, _>(refresh.signal_id.0)
+                        .bind::<Double, _>(refresh.update.current_price)
+                        .bind::<Double, _>(refresh.update.unrealized_pnl)
+                        .bind::<Double, _>(refresh.update.max_favorable_price)
+                        .bind::<Double, _>(refresh.update.max_adverse_price)
+                        .bind::<Timestamp, _>(refresh.priced_at);
+                }
+                changed += query.execute(conn)?;
+            }
+            Ok(changed)
+        }
+    }
+}
+
+/// One figure of every refresh, as a bound array.
+fn column(refreshes: &[PnlRefresh], figure: impl Fn(&PnlUpdate) -> f64) -> Vec<f64> {
+    refreshes.iter().map(|r| figure(&r.update)).collect()
 }
 
 /// How and when a trade leaves the market.

@@ -2,9 +2,10 @@
 //! call it with a chosen `now` and chosen quotes. Every open trade with a fresh quote is either
 //! closed (take-profit, stop-loss, time exits) or has its live figures refreshed; a trade without
 //! a fresh quote is left untouched and retried on the next tick. The tick is one immediate
-//! transaction and each trade's booking is isolated (a savepoint around a close, a single
-//! statement, `db::single_statement`, for a refresh): a trade that cannot be booked (a constraint fails, say) is rolled
-//! back alone, reported, and retried on the next tick, while every other trade is booked.
+//! transaction and each trade's booking is isolated (a savepoint around a close; the refreshes
+//! in batches, one statement each, `db::single_statement`, and a batch that fails is written
+//! again one trade per statement): a trade that cannot be booked (a constraint fails, say) is
+//! rolled back alone, reported, and retried on the next tick, while every other trade is booked.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,8 @@ use super::market::{guard_quotes, Guarded};
 use crate::db::leases::{self, Fence};
 use crate::db::models::SignalRow;
 use crate::db::signals::{
-    close_in_transaction, get_active_signals, update_signal_pnl, CloseOutcome, CloseRequest,
-    PnlUpdate,
+    close_in_transaction, get_active_signals, update_signal_pnl, update_signals_pnl, CloseOutcome,
+    CloseRequest, PnlRefresh, PnlUpdate, PNL_BATCH,
 };
 use crate::db::{savepoint, single_statement, write_tx, Conn};
 use crate::domain::pnl::OpenPosition;
@@ -122,7 +123,9 @@ pub fn follow_trades(
     now: NaiveDateTime,
 ) -> QueryResult<TickOutcome> {
     let mut outcome = TickOutcome::default();
-    for signal in get_active_signals(conn)? {
+    let active = get_active_signals(conn)?;
+    let mut refreshes = Vec::with_capacity(active.len());
+    for signal in &active {
         let Some((quote, priced_at)) = quotes
             .get(&signal.symbol)
             .map(|q| (q, truncate_to_micros(q.price_time.naive_utc().min(now))))
@@ -131,30 +134,60 @@ pub fn follow_trades(
             outcome.unpriced += 1;
             continue;
         };
-        let (update, exit) = judge_trade(&signal, quote, rules, priced_at);
-        let followed = match exit {
-            // One statement, isolated as cheaply as the backend allows.
-            None => single_statement(conn, |conn| {
-                update_signal_pnl(conn, signal.signal_id(), &update, priced_at)
-            })
-            .map(|_| None),
-            // A savepoint: a failure rolls back this trade's whole booking only.
-            Some(exit) => savepoint(conn, |conn| {
-                update_signal_pnl(conn, signal.signal_id(), &update, priced_at)?;
-                close_trade(conn, &signal, exit, rules, initial_balance, priced_at)
-            }),
+        let (update, exit) = judge_trade(signal, quote, rules, priced_at);
+        let Some(exit) = exit else {
+            let signal_id = signal.signal_id();
+            refreshes.push((
+                signal,
+                PnlRefresh {
+                    signal_id,
+                    update,
+                    priced_at,
+                },
+            ));
+            continue;
         };
-        match followed {
+        // A savepoint: a failure rolls back this trade's whole booking only.
+        let closed = savepoint(conn, |conn| {
+            update_signal_pnl(conn, signal.signal_id(), &update, priced_at)?;
+            close_trade(conn, signal, exit, rules, initial_balance, priced_at)
+        });
+        match closed {
             Ok(Some(closed)) => outcome.closed.push(closed),
             Ok(None) => outcome.updated += 1,
-            Err(e) => outcome.failed.push(TradeFailure {
-                signal_id: signal.id,
-                symbol: signal.symbol.clone(),
-                error: e.to_string(),
-            }),
+            Err(e) => outcome.failed.push(failure(signal, &e)),
         }
     }
+    // The refreshes, one statement per batch instead of one per trade (on PostgreSQL a round
+    // trip each). A batch that fails wrote nothing; its trades are then refreshed one statement
+    // each, so only the trade that cannot be written is left out.
+    for batch in refreshes.chunks(PNL_BATCH) {
+        let rows: Vec<PnlRefresh> = batch.iter().map(|(_, refresh)| *refresh).collect();
+        if single_statement(conn, |conn| update_signals_pnl(conn, &rows)).is_ok() {
+            outcome.updated += batch.len();
+            continue;
+        }
+        for (signal, refresh) in batch {
+            match single_statement(conn, |conn| {
+                update_signal_pnl(conn, refresh.signal_id, &refresh.update, refresh.priced_at)
+            }) {
+                Ok(_) => outcome.updated += 1,
+                Err(e) => outcome.failed.push(failure(signal, &e)),
+            }
+        }
+    }
+    // In id order, as the trades were judged.
+    outcome.failed.sort_by_key(|f| f.signal_id);
     Ok(outcome)
+}
+
+/// The report of a trade whose booking failed with `error`.
+fn failure(signal: &SignalRow, error: &diesel::result::Error) -> TradeFailure {
+    TradeFailure {
+        signal_id: signal.id,
+        symbol: signal.symbol.clone(),
+        error: error.to_string(),
+    }
 }
 
 /// One trade's live figures at `quote`, and the exit the rules decide at `at`, if any.

@@ -303,8 +303,9 @@ fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_
     use diesel::RunQueryDsl;
     use diesel_migrations::MigrationHarness;
     let mut conn = db.conn();
-    // The database as it was before the quotes table (and the sessions and instances after it).
-    for _ in 0..3 {
+    // The database as it was before the quotes table (and the sessions, the instances and the
+    // signals fillfactor after it).
+    for _ in 0..4 {
         match &mut conn {
             db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
             db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),

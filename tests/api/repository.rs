@@ -410,8 +410,9 @@ fn today_and_active_queries_use_indexes() {
     }
 }
 
-#[test]
-fn open_trade_queries_keep_their_index_after_analyze() {
+/// A SQLite file with 20 000 closed trades, analyzed while every trade was closed ("status = ?"
+/// then looks like the whole table), and one open trade.
+fn analyzed_history() -> (TempDb, signaldesk::db::Conn) {
     let db = TempDb::new();
     let mut conn = db.conn();
     diesel::sql_query(
@@ -430,9 +431,14 @@ fn open_trade_queries_keep_their_index_after_analyze() {
     )
     .execute(&mut conn)
     .unwrap();
-    // Statistics taken while every trade was closed: "status = ?" then looks like the whole table.
     diesel::sql_query("ANALYZE").execute(&mut conn).unwrap();
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    (db, conn)
+}
+
+#[test]
+fn open_trade_queries_keep_their_index_after_analyze() {
+    let (_db, mut conn) = analyzed_history();
     for sql in [
         "SELECT COUNT(*), SUM(unrealized_pnl) FROM signals WHERE signals.status = 'ACTIVE'",
         "SELECT * FROM signals WHERE signals.status = 'ACTIVE' ORDER BY id",
@@ -444,6 +450,129 @@ fn open_trade_queries_keep_their_index_after_analyze() {
         let only_open = detail.contains("signals_active_idx")
             || detail.contains("USING INDEX signals_status_idx (status=?)");
         assert!(only_open, "{sql}\n  plan: {detail}");
+    }
+}
+
+#[test]
+fn the_batched_refresh_finds_each_trade_by_its_id_after_analyze() {
+    let (_db, mut conn) = analyzed_history();
+    // `signals::update_signals_pnl` on SQLite: each listed trade found by its id, not every open
+    // trade compared with every listed one.
+    let refresh = plan(
+        &mut conn,
+        "WITH v (id, current_price, unrealized_pnl, max_favorable_price, max_adverse_price, \
+         updated_at) AS (VALUES (20001, 101.0, 0.5, 102.0, 99.0, '2026-11-25 09:00:05'), \
+         (20002, 101.0, 0.5, 102.0, 99.0, '2026-11-25 09:00:05')) \
+         UPDATE signals NOT INDEXED SET current_price = v.current_price, \
+         unrealized_pnl = v.unrealized_pnl, \
+         max_favorable_price = v.max_favorable_price, max_adverse_price = v.max_adverse_price, \
+         updated_at = v.updated_at FROM v WHERE signals.id = v.id AND signals.status = 'ACTIVE'",
+    );
+    assert!(
+        refresh.contains("SCAN v") && refresh.contains("SEARCH signals USING INTEGER PRIMARY KEY"),
+        "plan: {refresh}"
+    );
+}
+
+#[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[test]
+fn the_batched_refresh_finds_each_trade_by_its_id_on_postgres() {
+    let Some(db) = TempDb::postgres() else {
+        return;
+    };
+    let mut conn = db.conn();
+    // Statistics taken while every trade was closed, then 2 000 trades opened: the planner
+    // believes about one trade is open.
+    let fill =
+        |status: &str, from: i32, to: i32| {
+            format!(
+            "INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, \
+             quantity, risk_amount, confidence, strategy, reasons, current_price, \
+             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, created_at, \
+             closed_at, updated_at) \
+             SELECT 'BTCUSDT', 'LONG', '{status}', 100, 95, 110, 1, 5, 0.8, 'x', '', 100, 100, \
+             100, {exit}, {reason}, {pnl}, '2024-01-01', {closed}, '2024-01-01' \
+             FROM generate_series({from}, {to})",
+            exit = if status == "CLOSED" { "110" } else { "NULL" },
+            reason = if status == "CLOSED" { "'TAKE_PROFIT'" } else { "NULL" },
+            pnl = if status == "CLOSED" { "9.8" } else { "NULL" },
+            closed = if status == "CLOSED" { "'2024-01-02'" } else { "NULL" },
+        )
+        };
+    diesel::sql_query(fill("CLOSED", 1, 20_000))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("ANALYZE signals")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(fill("ACTIVE", 1, 2_000))
+        .execute(&mut conn)
+        .unwrap();
+    let ids: Vec<String> = (20_001..=22_000).map(|id| id.to_string()).collect();
+    let list = |value: &str| vec![value; ids.len()].join(",");
+    // `signals::update_signals_pnl` on PostgreSQL, its arrays written out.
+    let sql = format!(
+        "EXPLAIN UPDATE signals SET current_price = v.current_price, \
+         unrealized_pnl = v.unrealized_pnl, max_favorable_price = v.max_favorable_price, \
+         max_adverse_price = v.max_adverse_price, updated_at = v.updated_at \
+         FROM unnest('{{{ids}}}'::integer[], '{{{f}}}'::float8[], '{{{f}}}'::float8[], \
+         '{{{f}}}'::float8[], '{{{f}}}'::float8[], '{{{t}}}'::timestamp[], '{{{s}}}'::text[]) \
+         AS v (id, current_price, unrealized_pnl, max_favorable_price, max_adverse_price, \
+         updated_at, status) WHERE signals.id = v.id AND signals.status = v.status",
+        ids = ids.join(","),
+        f = list("101.5"),
+        t = list("\"2026-11-25 09:00:05\""),
+        s = list("ACTIVE"),
+    );
+    let plan: Vec<String> = diesel::sql_query(sql)
+        .load::<PgPlanRow>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.line)
+        .collect();
+    let plan = plan.join("\n");
+    // Joined by id (index lookups or one hash join), never driven by the planner's count of
+    // open trades: believing "one", it may loop over them and compare each with the whole list.
+    assert!(!plan.contains("signals_status_idx"), "{plan}");
+    assert!(!plan.contains("signals_active_idx"), "{plan}");
+    assert!(
+        plan.contains("v.id = signals.id") || plan.contains("id = v.id"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn the_overview_counters_stay_indexed_after_analyze() {
+    let (_db, mut conn) = analyzed_history();
+    // The overview's counters, one statement (`overview::figures`): no subquery scans the
+    // trades beyond the open ones (the partial index holds only those).
+    let counters = plan(
+        &mut conn,
+        "SELECT (SELECT starting_balance FROM daily_stats ORDER BY date ASC LIMIT 1), \
+         (SELECT COUNT(*) FROM signals WHERE signals.status = 'ACTIVE'), \
+         (SELECT SUM(unrealized_pnl) FROM signals WHERE signals.status = 'ACTIVE'), \
+         (SELECT COUNT(*) FROM signals WHERE created_at >= '2026-11-25 00:00:00' \
+             AND created_at < '2026-11-26 00:00:00'), \
+         (SELECT COUNT(*) FROM signals WHERE closed_at >= '2026-11-25 00:00:00' \
+             AND closed_at < '2026-11-26 00:00:00')",
+    );
+    for step in counters.split(" | ") {
+        assert!(
+            !step.starts_with("SCAN signals") || step.contains("signals_active_idx"),
+            "{step}\n  plan: {counters}"
+        );
+    }
+    for index in [
+        "signals_created_at_idx",
+        "signals_closed_at_idx",
+        "sqlite_autoindex_daily_stats_1",
+    ] {
+        assert!(counters.contains(index), "{index}\n  plan: {counters}");
     }
 }
 

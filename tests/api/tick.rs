@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use signaldesk::db::check::run_checks;
 use signaldesk::db::daily_stats;
-use signaldesk::db::signals::get_signal;
+use signaldesk::db::signals::{get_active_signals, get_signal, insert_signal, PNL_BATCH};
 use signaldesk::domain::rules::TradingRules;
 use signaldesk::domain::{ExitReason, SignalStatus};
 use signaldesk::engine::tick::update_paper_trades;
@@ -296,6 +296,120 @@ fn a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits(db: TempDb) 
     assert_eq!(refreshed.current_price, 101.0);
 }
 
+/// `count` LONG BTCUSDT trades opened at 09:00, in one write transaction; their ids.
+fn open_many(conn: &mut signaldesk::db::Conn, count: usize) -> Vec<i32> {
+    signaldesk::db::write_tx(conn, |conn| {
+        (0..count)
+            .map(|_| {
+                let row = SignalBuilder::long("BTCUSDT").build(at("2026-11-25 09:00:00"));
+                match insert_signal(conn, &row, INITIAL_BALANCE)? {
+                    signaldesk::db::signals::AddOutcome::Created(row) => Ok(row.id),
+                    existing => panic!("{existing:?}"),
+                }
+            })
+            .collect::<diesel::QueryResult<Vec<i32>>>()
+    })
+    .expect("open the trades")
+}
+
+/// The live figures a tick writes.
+fn live_figures(row: &signaldesk::db::models::SignalRow) -> (f64, f64, f64, f64, String) {
+    (
+        row.current_price,
+        row.unrealized_pnl,
+        row.max_favorable_price,
+        row.max_adverse_price,
+        row.updated_at.to_string(),
+    )
+}
+
+fn a_tick_refreshes_more_trades_than_one_statement_writes(db: TempDb) {
+    let mut conn = db.conn();
+    let rules = TradingRules::defaults_for(INITIAL_BALANCE);
+    let mut ids = open_many(&mut conn, PNL_BATCH);
+    // A close among the refreshes, then a second and a third batch.
+    let closing = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
+    ids.extend(open_many(&mut conn, PNL_BATCH + 1));
+
+    let outcome = update_paper_trades(
+        &mut conn,
+        &quotes(
+            &[
+                ("BTCUSDT", 103.0, 104.0, 98.0),
+                ("ETHUSDT", 111.0, 111.0, 100.0),
+            ],
+            "2026-11-25 09:00:05",
+        ),
+        &rules,
+        INITIAL_BALANCE,
+        at("2026-11-25 09:00:05"),
+    )
+    .unwrap();
+
+    assert_eq!(outcome.updated, ids.len());
+    assert_eq!(outcome.closed.len(), 1);
+    assert_eq!(outcome.closed[0].signal_id, closing.id);
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    let open = get_active_signals(&mut conn).unwrap();
+    assert_eq!(open.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    let expected_unrealized =
+        (103.0 * (1.0 - rules.slippage) - 100.0) - 0.1 - 103.0 * (1.0 - rules.slippage) * 0.001;
+    for row in &open {
+        assert_eq!(
+            (
+                row.current_price,
+                row.max_favorable_price,
+                row.max_adverse_price
+            ),
+            (103.0, 104.0, 98.0),
+            "trade {}",
+            row.id
+        );
+        assert!((row.unrealized_pnl - expected_unrealized).abs() < 1e-9);
+        assert_eq!(row.updated_at, at("2026-11-25 09:00:05"));
+    }
+    assert!(run_checks(&mut conn, INITIAL_BALANCE)
+        .unwrap()
+        .iter()
+        .all(|f| f.ok));
+}
+
+fn a_refresh_that_fails_in_a_large_tick_leaves_out_only_its_trade(db: TempDb) {
+    let mut conn = db.conn();
+    let rules = TradingRules::defaults_for(INITIAL_BALANCE);
+    let ids = open_many(&mut conn, 2 * PNL_BATCH + 1);
+    // In the second batch: that batch is written again trade by trade, the others are not.
+    let broken_id = ids[PNL_BATCH + 7];
+    let broken = get_signal(&mut conn, signaldesk::db::models::SignalId(broken_id)).unwrap();
+    refuse_updates_of(&db, &mut conn, broken_id);
+
+    let outcome = update_paper_trades(
+        &mut conn,
+        &quotes(&[("BTCUSDT", 101.0, 102.0, 99.0)], "2026-11-25 09:00:05"),
+        &rules,
+        INITIAL_BALANCE,
+        at("2026-11-25 09:00:05"),
+    )
+    .expect("the tick itself succeeds");
+
+    assert_eq!(outcome.updated, ids.len() - 1);
+    assert_eq!(outcome.failed.len(), 1, "{:?}", outcome.failed);
+    assert_eq!(outcome.failed[0].signal_id, broken_id);
+    assert!(outcome.failed[0].error.contains("refused by a trigger"));
+    assert_eq!(get_signal(&mut conn, broken.signal_id()).unwrap(), broken);
+    // Every other trade got the same figures, whether its batch was written at once or trade
+    // by trade.
+    let open = get_active_signals(&mut conn).unwrap();
+    let refreshed: Vec<_> = open.iter().filter(|r| r.id != broken_id).collect();
+    assert_eq!(refreshed.len(), ids.len() - 1);
+    let first = live_figures(refreshed[0]);
+    assert_eq!(first.0, 101.0);
+    assert_eq!(first.4, at("2026-11-25 09:00:05").to_string());
+    for row in refreshed {
+        assert_eq!(live_figures(row), first, "trade {}", row.id);
+    }
+}
+
 crate::on_both_backends!(
     a_tick_refreshes_closes_and_leaves_unpriced_trades_alone,
     time_exits_close_at_market_on_their_day,
@@ -303,4 +417,6 @@ crate::on_both_backends!(
     a_trade_is_priced_up_to_the_time_of_the_quote_that_priced_it,
     a_refresh_that_fails_is_skipped_and_the_rest_of_the_tick_commits,
     a_daily_close_missed_while_the_server_was_down_closes_at_the_first_tick,
+    a_tick_refreshes_more_trades_than_one_statement_writes,
+    a_refresh_that_fails_in_a_large_tick_leaves_out_only_its_trade,
 );

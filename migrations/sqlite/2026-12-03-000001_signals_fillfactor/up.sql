@@ -1,0 +1,3 @@
+-- PostgreSQL's migration of this version leaves room in the signals table's pages for the tick's
+-- refreshes (fillfactor). SQLite rewrites a row in place and has no such setting: nothing to do
+-- here, and the two backends keep the same list of migrations.
