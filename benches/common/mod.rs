@@ -41,22 +41,6 @@ pub fn backend() -> Backend {
     }
 }
 
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
 impl BenchDb {
     /// An empty database (not migrated yet) on the backend the environment picks.
     pub fn new() -> BenchDb {
@@ -82,7 +66,7 @@ impl BenchDb {
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create the bench database");
                 BenchDb {
-                    url: with_database(&admin_url, &name),
+                    url: db::with_database(&admin_url, &name),
                     _dir: None,
                     postgres: Some((admin_url, name)),
                 }

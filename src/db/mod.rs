@@ -168,6 +168,23 @@ pub fn connect(database_url: &str) -> Result<Conn, DbError> {
     Ok(conn)
 }
 
+/// The PostgreSQL URL `url` with its database name replaced by `name`, its parameters kept:
+/// another database on the same server, as the tests and benchmarks make their own.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
 /// A `DATABASE_URL` fit for a log line or an error: a PostgreSQL password is masked.
 pub fn redact(database_url: &str) -> String {
     let Some((scheme, rest)) = database_url.split_once("://") else {
@@ -332,6 +349,15 @@ pub fn backup(conn: &mut Conn, target: &Path) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_database_on_the_same_server_keeps_the_credentials_and_parameters() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
 
     #[test]
     fn a_postgres_password_never_reaches_a_log_line() {

@@ -49,22 +49,6 @@ fn postgres_admin_url() -> Option<String> {
     url
 }
 
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
 impl TempDb {
     /// A migrated SQLite file.
     pub fn new() -> Self {
@@ -110,7 +94,7 @@ impl TempDb {
         )
         .expect("create a test database");
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = with_database(&admin_url, &name);
+        let url = db::with_database(&admin_url, &name);
         Some(TempDb::migrated(TempDb {
             dir,
             url,
