@@ -209,25 +209,37 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        Conn::Sqlite(sqlite) => {
-            // As diesel's SqliteConnection::immediate_transaction, on the connection enum.
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(value) => {
-                    <Conn as TransactionManager<Conn>>::commit_transaction(conn)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    <Conn as TransactionManager<Conn>>::rollback_transaction(conn)?;
-                    Err(e)
-                }
-            }
-        }
+        // As diesel's SqliteConnection::immediate_transaction, on the connection enum.
+        Conn::Sqlite(_) => begun_with(conn, "BEGIN IMMEDIATE", f),
         Conn::Postgres(_) => conn.transaction(|conn| {
             diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
                 .execute(conn)?;
             f(conn)
         }),
+    }
+}
+
+/// Run `f` in a transaction begun with `begin` (SQL that opens a transaction, with whatever
+/// mode or settings it needs), committed when `f` returns `Ok`, rolled back otherwise. The
+/// connection's transaction manager tracks it, so savepoints inside work as usual.
+pub(crate) fn begun_with<T, E, F>(conn: &mut Conn, begin: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        Conn::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, begin)?,
+        Conn::Postgres(pg) => AnsiTransactionManager::begin_transaction_sql(pg, begin)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <Conn as TransactionManager<Conn>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <Conn as TransactionManager<Conn>>::rollback_transaction(conn)?;
+            Err(e)
+        }
     }
 }
 

@@ -132,7 +132,7 @@ fn figures_in(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryRes
 /// the same index scan. Inside a transaction the caller already holds, `f` runs in a savepoint
 /// of it.
 fn snapshot<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> QueryResult<T>) -> QueryResult<T> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
     let Conn::Postgres(pg) = conn else {
         return conn.transaction(f);
     };
@@ -143,21 +143,12 @@ fn snapshot<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> QueryResult<T>) -> 
         return conn.transaction(f);
     }
     // One round trip, as a plain BEGIN.
-    AnsiTransactionManager::begin_transaction_sql(
-        pg,
+    super::begun_with(
+        conn,
         "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
          SET LOCAL plan_cache_mode = force_generic_plan",
-    )?;
-    match f(conn) {
-        Ok(value) => {
-            <Conn as TransactionManager<Conn>>::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(e) => {
-            <Conn as TransactionManager<Conn>>::rollback_transaction(conn)?;
-            Err(e)
-        }
-    }
+        f,
+    )
 }
 
 /// The account figures for the UTC day `day`, one snapshot.
