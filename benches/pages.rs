@@ -165,13 +165,14 @@ fn generate_today(conn: &mut db::Conn) {
             external_id: None,
             reasons: "today".to_owned(),
             notes: None,
+            management: Default::default(),
         };
         let sizing = Sizing {
             quantity: 1.0,
             risk_amount: 5.0,
             entry_fee: 0.1,
         };
-        let row = opened_signal(&request, 100.0, &sizing, now);
+        let row = opened_signal(&request, 100.0, &sizing, &Default::default(), now);
         db::write_tx(conn, |conn| {
             let db::signals::AddOutcome::Created(row) = insert_signal(conn, &row, INITIAL)? else {
                 unreachable!()

@@ -68,6 +68,7 @@ fn seed(conn: &mut db::Conn, open_trades: usize) {
                 external_id: None,
                 reasons: "bench".to_owned(),
                 notes: None,
+                management: Default::default(),
             };
             let sizing = Sizing {
                 quantity: 1.0,
@@ -76,7 +77,7 @@ fn seed(conn: &mut db::Conn, open_trades: usize) {
             };
             insert_signal(
                 conn,
-                &opened_signal(&request, 100.0, &sizing, now),
+                &opened_signal(&request, 100.0, &sizing, &Default::default(), now),
                 10_000.0,
             )?;
         }

@@ -1,10 +1,12 @@
 //! `signaldesk backtest` (DESIGN.md §8): the `ict` strategy and the paper-trading rules of §4
 //! replayed candle by candle over historical 1-minute klines, into a separate SQLite database
-//! (in memory by default). Signals open through `db::intake::open_signal` and close through
-//! `engine::tick::update_paper_trades` — the live engine's own code — so the backtest's trades
-//! follow exactly the live rules. Exits are checked on every 1-minute candle with the live
-//! engine's pessimistic rule (when one candle touched both levels, the stop), on the range the
-//! live engine reads from that candle.
+//! (in memory by default). Signals open through `db::intake::open_signal` and are followed by
+//! `engine::tick::update_paper_trades` — the live engine's own code — on every 1-minute candle
+//! while a trade is open, so the backtest's trades follow exactly the live rules: one candle is
+//! one interval of DESIGN.md §10 (the stop in force first, then the targets in price order; a
+//! stop moved by breakeven or trailing applies from the next candle), on the range the live
+//! engine reads from that candle. The trade management settings are the rules' defaults
+//! (`--take-profits`, `--breakeven-at-r`, `--trailing-stop-pct`, `--trailing-activate-at-r`).
 
 use std::collections::BTreeMap;
 
@@ -16,10 +18,12 @@ use crate::db::models::JournalEntryRow;
 use crate::db::signals::AddOutcome;
 use crate::db::Conn;
 use crate::db::{self, DbError};
+use crate::domain::management::ManagementRequest;
 use crate::domain::market::{aggregate, Candle, Timeframe};
 use crate::domain::rules::TradingRules;
 use crate::domain::strategy::ict;
-use crate::domain::trading::{decide_exit, OpenTrade, PriceRange};
+use crate::domain::trading::PriceRange;
+use crate::domain::Outcome;
 use crate::domain::Symbol;
 use crate::engine::scanner::CANDLES;
 use crate::engine::tick::update_paper_trades;
@@ -138,18 +142,14 @@ pub fn run(
     let tf_step = Duration::seconds(spec.timeframe.secs());
     let hour = Duration::hours(1);
     let (mut ltf_done, mut htf_done) = (0usize, 0usize);
-    // Open trades as the exit rule sees them; the database stays the record of each trade.
-    let mut open: Vec<OpenTrade> = Vec::new();
+    // How many trades are open: the database holds them, this only says whether to tick.
+    let mut open = 0usize;
     let mut signals = 0usize;
     let minute = Duration::minutes(1);
     for (i, candle) in minutes.iter().enumerate() {
         let closes_at = candle.open_time + minute;
-        let range = minute_range(candle);
         let naive_close = closes_at.naive_utc();
-        if open
-            .iter()
-            .any(|t| decide_exit(t, &range, &spec.rules, naive_close).is_some())
-        {
+        if open > 0 {
             let outcome = update_paper_trades(
                 &mut conn,
                 &quote(spec.symbol.as_str(), candle, closes_at),
@@ -157,9 +157,13 @@ pub fn run(
                 spec.initial_balance,
                 naive_close,
             )?;
-            // The tick closed exactly the trades the same rule names, with the same inputs.
-            debug_assert!(!outcome.closed.is_empty());
-            open.retain(|t| decide_exit(t, &range, &spec.rules, naive_close).is_none());
+            if let Some(failed) = outcome.failed.first() {
+                return Err(BacktestError::Input(format!(
+                    "trade #{} could not be booked: {}",
+                    failed.signal_id, failed.error
+                )));
+            }
+            open -= outcome.closed.len();
         }
         while ltf_done < ltf.len() && ltf[ltf_done].open_time + tf_step <= closes_at {
             ltf_done += 1;
@@ -193,6 +197,7 @@ pub fn run(
                     )),
                     reasons: setup.reasons,
                     notes: None,
+                    management: ManagementRequest::default(),
                 };
                 match open_signal(
                     &mut conn,
@@ -202,14 +207,9 @@ pub fn run(
                     spec.initial_balance,
                     naive_close,
                 ) {
-                    Ok(AddOutcome::Created(row)) => {
+                    Ok(AddOutcome::Created(_)) => {
                         signals += 1;
-                        open.push(OpenTrade {
-                            direction: row.direction,
-                            stop_loss: row.stop_loss,
-                            take_profit: row.take_profit,
-                            opened_at: row.created_at,
-                        });
+                        open += 1;
                     }
                     Ok(AddOutcome::Existing(_))
                     | Err(IntakeError::Refused(_))
@@ -223,7 +223,7 @@ pub fn run(
         }
     }
     progress(minutes.len(), minutes.len());
-    report(&mut conn, spec, minutes.len(), signals, open.len())
+    report(&mut conn, spec, minutes.len(), signals, open)
 }
 
 fn report(
@@ -234,8 +234,12 @@ fn report(
     open_at_end: usize,
 ) -> Result<BacktestReport, BacktestError> {
     let journal: Vec<JournalEntryRow> = db::journal::all_entries(conn)?;
-    let wins = journal.iter().filter(|e| e.pnl > 0.0).count();
-    let losses = journal.iter().filter(|e| e.pnl < 0.0).count();
+    // WIN and LOSS as the journal says them (`domain::pnl::outcome_of`).
+    let wins = journal.iter().filter(|e| e.outcome == Outcome::Win).count();
+    let losses = journal
+        .iter()
+        .filter(|e| e.outcome == Outcome::Loss)
+        .count();
     let gross_win: f64 = journal.iter().filter(|e| e.pnl > 0.0).map(|e| e.pnl).sum();
     let gross_loss: f64 = -journal
         .iter()

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveTime;
 
+use crate::domain::management::{ManagementDefaults, TargetSpec, MAX_TRAILING_PCT};
 use crate::domain::market::Timeframe;
 use crate::domain::rules::TradingRules;
 use crate::domain::Symbol;
@@ -51,6 +52,10 @@ pub const KEYS: &[&str] = &[
     "min_balance",
     "eod_close_utc",
     "max_hold_hours",
+    "take_profits",
+    "breakeven_at_r",
+    "trailing_stop_pct",
+    "trailing_activate_at_r",
 ];
 
 /// Keys whose values are secrets: masked in the effective configuration and in errors.
@@ -316,6 +321,30 @@ fn off_or<T>(
     }
 }
 
+/// Partial targets as the configuration writes them, `1R:30%,2R:30%`, or `off`.
+pub fn target_list(specs: &[TargetSpec]) -> String {
+    if specs.is_empty() {
+        return "off".to_owned();
+    }
+    specs
+        .iter()
+        .map(|t| format!("{}R:{}%", t.r, t.fraction * 100.0))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A trailing distance in percent, `2` or `2%`: above 0 and below 50.
+fn trailing_pct(s: &str) -> Result<f64, String> {
+    let value = number(s.strip_suffix('%').unwrap_or(s).trim())?;
+    if value > 0.0 && value < MAX_TRAILING_PCT {
+        Ok(value)
+    } else {
+        Err(format!(
+            "must be above 0 and below {MAX_TRAILING_PCT} (percent: 2 trails 2 % behind the best price)"
+        ))
+    }
+}
+
 fn time_of_day(s: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| "expected off or a UTC time HH:MM".to_owned())
 }
@@ -575,6 +604,19 @@ impl Config {
             })?,
             eod_close_utc: l.parse("eod_close_utc", None, off_or(time_of_day))?,
             max_hold_hours: l.parse("max_hold_hours", None, off_or(positive_number))?,
+            management: ManagementDefaults {
+                take_profits: l.parse("take_profits", Vec::new(), TargetSpec::parse_list)?,
+                breakeven_at_r: l.parse("breakeven_at_r", None, off_or(positive_number))?,
+                trailing_stop_pct: l.parse("trailing_stop_pct", None, off_or(trailing_pct))?,
+                trailing_activate_at_r: l.parse("trailing_activate_at_r", 0.0, |s| {
+                    let value = number(s)?;
+                    if value < 0.0 {
+                        Err("must be 0 or more (in R)".to_owned())
+                    } else {
+                        Ok(value)
+                    }
+                })?,
+            },
         };
         let feed = l.parse("feed", FeedKind::Bybit, feed_kind)?;
         let replay_dir = l.parse("replay_dir", None, |s| Ok(Some(PathBuf::from(s))))?;
@@ -741,6 +783,19 @@ impl fmt::Display for Config {
             (
                 "max_hold_hours",
                 off(r.max_hold_hours.map(|h| h.to_string())),
+            ),
+            ("take_profits", target_list(&r.management.take_profits)),
+            (
+                "breakeven_at_r",
+                off(r.management.breakeven_at_r.map(|v| v.to_string())),
+            ),
+            (
+                "trailing_stop_pct",
+                off(r.management.trailing_stop_pct.map(|v| format!("{v}%"))),
+            ),
+            (
+                "trailing_activate_at_r",
+                r.management.trailing_activate_at_r.to_string(),
             ),
         ];
         for (key, value) in lines {

@@ -82,6 +82,16 @@ impl Table {
                 "created_at",
                 "closed_at",
                 "updated_at",
+                "initial_stop_loss",
+                "remaining_quantity",
+                "realized_pnl",
+                "take_profits",
+                "breakeven_at_r",
+                "trailing_stop_pct",
+                "trailing_activate_at_r",
+                "targets_hit",
+                "stop_moved_by",
+                "entry_fee",
             ],
             Table::Journal => &[
                 "id",
@@ -104,6 +114,7 @@ impl Table {
                 "tags",
                 "created_at",
                 "updated_at",
+                "exit_count",
             ],
             Table::Daily => &[
                 "id",
@@ -268,13 +279,14 @@ mod tests {
             external_id: None,
             reasons: "fixture".to_owned(),
             notes: None,
+            management: Default::default(),
         };
         let sizing = Sizing {
             quantity: 1.0,
             risk_amount: 5.0,
             entry_fee: 0.1,
         };
-        let new = opened_signal(&request, 100.0, &sizing, now);
+        let new = opened_signal(&request, 100.0, &sizing, &Default::default(), now);
         let close = CloseRequest {
             exit_price: 110.0,
             exit_reason: ExitReason::TakeProfit,

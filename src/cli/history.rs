@@ -318,6 +318,7 @@ mod tests {
             tags: String::new(),
             created_at: opened,
             updated_at: opened,
+            exit_count: 1,
         };
         let line = trade_line(&entry);
         assert!(line.contains("0.0024 →     0.002496"), "{line}");

@@ -116,7 +116,10 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
             "SELECT COUNT(*) AS n, SUM(pnl) AS sum FROM signals WHERE status = 'CLOSED'",
         )
         .get_result(conn)?;
-        let closed_pnl = closed.sum.unwrap_or(0.0);
+        let exited: Total =
+            diesel::sql_query("SELECT COUNT(*) AS n, SUM(pnl) AS sum FROM trade_exits")
+                .get_result(conn)?;
+        let exits_pnl = exited.sum.unwrap_or(0.0);
         let days: Vec<DailyStatsRow> = {
             use super::schema::daily_stats::dsl::*;
             daily_stats
@@ -125,12 +128,57 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
                 .load(conn)?
         };
         let balance = days.last().map_or(initial_balance, |d| d.paper_balance);
-        let expected = initial_balance + closed_pnl;
+        let expected = initial_balance + exits_pnl;
         findings.push(Finding::new(
-            "balance = initial_balance + sum of closed pnl",
+            "balance = initial_balance + sum of every exit's pnl",
             money_eq(balance, expected),
             format!(
-                "balance {balance:.8}, initial {initial_balance:.8} + closed pnl {closed_pnl:.8} = {expected:.8}"
+                "balance {balance:.8}, initial {initial_balance:.8} + pnl of {} exits {exits_pnl:.8} = {expected:.8}",
+                exited.n
+            ),
+        ));
+
+        // 1e-6 relative, as money_eq, in SQL both backends speak.
+        let differs = |a: &str, b: &str| {
+            format!(
+                "abs(({a}) - ({b})) > 1e-6 * (CASE WHEN abs({a}) > 1.0 THEN abs({a}) ELSE 1.0 END)"
+            )
+        };
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            id: i32,
+        }
+        let unsummed: Vec<i32> = diesel::sql_query(format!(
+            "SELECT s.id FROM signals s LEFT JOIN (SELECT signal_id, SUM(pnl) AS pnl, \
+             SUM(quantity) AS quantity FROM trade_exits GROUP BY signal_id) x \
+             ON x.signal_id = s.id \
+             WHERE (s.status = 'CLOSED' AND (x.pnl IS NULL OR {})) \
+                OR {} \
+                OR s.remaining_quantity < 0 \
+                OR {} \
+             ORDER BY s.id",
+            differs("s.pnl", "x.pnl"),
+            differs("s.realized_pnl", "COALESCE(x.pnl, 0.0)"),
+            differs("s.remaining_quantity", "s.quantity - COALESCE(x.quantity, 0.0)"),
+        ))
+        .load::<Id>(conn)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+        findings.push(Finding::new(
+            "each signal's exits: a CLOSED signal's pnl = Σ its exits; realized_pnl = Σ its exits; remaining_quantity = quantity − Σ exited ≥ 0",
+            unsummed.is_empty(),
+            format!(
+                "{} exits; {} signals disagree with their exits{}",
+                exited.n,
+                unsummed.len(),
+                if unsummed.is_empty() {
+                    String::new()
+                } else {
+                    let ids: Vec<String> = unsummed.iter().take(10).map(i32::to_string).collect();
+                    format!(" (ids {})", ids.join(", "))
+                }
             ),
         ));
 
@@ -158,27 +206,71 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
 
         let mismatched = count(
             conn,
-            "SELECT COUNT(*) AS n FROM journal_entries j JOIN signals s ON s.id = j.signal_id \
-             WHERE abs(j.pnl - s.pnl) > 1e-6 * \
-               (CASE WHEN abs(s.pnl) > 1.0 THEN abs(s.pnl) ELSE 1.0 END)",
+            &format!(
+                "SELECT COUNT(*) AS n FROM journal_entries j JOIN signals s ON s.id = j.signal_id \
+                 WHERE {} OR j.exit_count <> \
+                   (SELECT COUNT(*) FROM trade_exits x WHERE x.signal_id = s.id)",
+                differs("j.pnl", "s.pnl")
+            ),
         )?;
         let booked_trades: i64 = days.iter().map(|d| i64::from(d.trades_closed)).sum();
         let booked_pnl: f64 = days.iter().map(|d| d.realized_pnl).sum();
         findings.push(Finding::new(
-            "each close booked exactly once",
-            mismatched == 0 && booked_trades == closed.n && money_eq(booked_pnl, closed_pnl),
+            "each close booked exactly once, each exit's pnl once",
+            mismatched == 0 && booked_trades == closed.n && money_eq(booked_pnl, exits_pnl),
             format!(
-                "daily_stats booked {booked_trades} closes and {booked_pnl:.8} pnl; signals hold {} closes and {closed_pnl:.8}; {mismatched} journal entries disagree with their signal",
+                "daily_stats booked {booked_trades} closes and {booked_pnl:.8} pnl; signals hold {} closes and their exits {exits_pnl:.8}; {mismatched} journal entries disagree with their signal or its exit count",
                 closed.n
             ),
         ));
 
-        let day_of_creation = match conn.backend() {
-            Backend::Sqlite => "substr(created_at, 1, 10)",
-            Backend::Postgres => "to_char(created_at, 'YYYY-MM-DD')",
+        let backend = conn.backend();
+        let day_of = |column: &str| match backend {
+            Backend::Sqlite => format!("substr({column}, 1, 10)"),
+            Backend::Postgres => format!("to_char({column}, 'YYYY-MM-DD')"),
         };
+        #[derive(QueryableByName)]
+        struct DayPnl {
+            #[diesel(sql_type = Text)]
+            day: String,
+            #[diesel(sql_type = Double)]
+            pnl: f64,
+        }
+        let exit_days: BTreeMap<String, f64> = diesel::sql_query(format!(
+            "SELECT {} AS day, SUM(pnl) AS pnl FROM trade_exits GROUP BY 1",
+            day_of("created_at")
+        ))
+        .load::<DayPnl>(conn)?
+        .into_iter()
+        .map(|d| (d.day, d.pnl))
+        .collect();
+        let wrong_pnl_days: Vec<String> = days
+            .iter()
+            .filter(|d| {
+                let booked = exit_days.get(&d.date.to_string()).copied().unwrap_or(0.0);
+                !money_eq(d.realized_pnl, booked)
+            })
+            .map(|d| d.date.to_string())
+            .chain(
+                exit_days
+                    .keys()
+                    .filter(|day| !days.iter().any(|d| d.date.to_string() == **day))
+                    .cloned(),
+            )
+            .collect();
+        findings.push(Finding::new(
+            "daily_stats.realized_pnl = Σ pnl of that day's exits",
+            wrong_pnl_days.is_empty(),
+            if wrong_pnl_days.is_empty() {
+                format!("{} days with exits agree", exit_days.len())
+            } else {
+                format!("days that disagree: {}", wrong_pnl_days.join(", "))
+            },
+        ));
+
         let created: BTreeMap<String, i64> = diesel::sql_query(format!(
-            "SELECT {day_of_creation} AS day, COUNT(*) AS n FROM signals GROUP BY 1"
+            "SELECT {} AS day, COUNT(*) AS n FROM signals GROUP BY 1",
+            day_of("created_at")
         ))
         .load::<DayCount>(conn)?
         .into_iter()

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::models::{DailyStatsRow, JournalEntryRow, QuoteRow, SignalRow};
+use super::models::{
+    DailyStatsRow, JournalEntryRow, QuoteRow, SignalRow, StopMoveRow, TradeExitRow,
+};
 use super::secrets::SecretRow;
 use super::sessions::SessionRow;
 use super::{Backend, Conn, DbError};
@@ -151,6 +153,8 @@ macro_rules! copied_tables {
 copied_tables! {
     signals: SignalRow by id, MustBeEmpty;
     journal_entries: JournalEntryRow by id, MustBeEmpty;
+    trade_exits: TradeExitRow by id, MustBeEmpty;
+    stop_moves: StopMoveRow by id, MustBeEmpty;
     daily_stats: DailyStatsRow by id, MustBeEmpty;
     quotes: QuoteRow by symbol, Replaced;
     secrets: SecretRow by name, Replaced;

@@ -108,19 +108,46 @@ pub(super) fn count_signal(
         .map(drop)
 }
 
-/// Book a closed trade's pnl into `now`'s day: balance, realized and total pnl, counters.
-/// Part of the close transaction; returns the account balance after the booking.
+/// Book one exit's pnl into `now`'s day: balance, realized and total pnl (DESIGN.md §10: each
+/// exit in the transaction of that exit). Returns the account balance after the booking.
 ///
-/// A close can land on a day that is no longer the latest (a tick polled at 23:59:59 writes
+/// An exit can land on a day that is no longer the latest (a tick polled at 23:59:59 writes
 /// after another write opened the next day's row); the later days then carry the pnl forward
 /// too, so each day still starts from the previous day's close.
-pub(super) fn book_close(
+pub(super) fn book_pnl(
     conn: &mut Conn,
-    trade_pnl: f64,
-    outcome: Outcome,
+    exit_pnl: f64,
     initial_balance: f64,
     now: NaiveDateTime,
 ) -> QueryResult<f64> {
+    use super::schema::daily_stats::dsl::*;
+    let row = ensure_day(conn, now.date(), initial_balance, now)?;
+    diesel::update(daily_stats.find(row.id))
+        .set((
+            realized_pnl.eq(realized_pnl + exit_pnl),
+            total_pnl.eq(total_pnl + exit_pnl),
+            paper_balance.eq(paper_balance + exit_pnl),
+            updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::update(daily_stats.filter(date.gt(row.date)))
+        .set((
+            starting_balance.eq(starting_balance + exit_pnl),
+            paper_balance.eq(paper_balance + exit_pnl),
+            total_pnl.eq(total_pnl + exit_pnl),
+        ))
+        .execute(conn)?;
+    current_balance(conn, initial_balance)
+}
+
+/// Count a trade that closed on `now`'s day, by the outcome of its whole pnl: trades_closed and
+/// wins or losses. Part of the transaction of its last exit.
+pub(super) fn count_close(
+    conn: &mut Conn,
+    outcome: Outcome,
+    initial_balance: f64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     use super::schema::daily_stats::dsl::*;
     let row = ensure_day(conn, now.date(), initial_balance, now)?;
     let (win, loss) = match outcome {
@@ -133,20 +160,10 @@ pub(super) fn book_close(
             trades_closed.eq(trades_closed + 1),
             wins.eq(wins + win),
             losses.eq(losses + loss),
-            realized_pnl.eq(realized_pnl + trade_pnl),
-            total_pnl.eq(total_pnl + trade_pnl),
-            paper_balance.eq(paper_balance + trade_pnl),
             updated_at.eq(now),
         ))
-        .execute(conn)?;
-    diesel::update(daily_stats.filter(date.gt(row.date)))
-        .set((
-            starting_balance.eq(starting_balance + trade_pnl),
-            paper_balance.eq(paper_balance + trade_pnl),
-            total_pnl.eq(total_pnl + trade_pnl),
-        ))
-        .execute(conn)?;
-    current_balance(conn, initial_balance)
+        .execute(conn)
+        .map(drop)
 }
 
 /// One day's figures as a reader sees them: the stored row, or for a day that has no row yet an

@@ -8,14 +8,18 @@ use diesel::dsl::{count_star, max, sum};
 use diesel::prelude::*;
 
 use super::daily_stats;
-use super::models::{NewSignal, SignalId, SignalRow};
-use super::signals::{self, is_active, AddOutcome, CloseOutcome, CloseRequest};
+use super::exits::{self, Booked, ExitOutcome, ExitRequest, Part};
+use super::models::{targets_text, NewSignal, SignalId, SignalRow};
+use super::signals::{self, is_active, AddOutcome};
 use super::Conn;
+use crate::domain::management::{
+    manual_part, manual_stop, Management, ManagementRequest, StopMove,
+};
 use crate::domain::rules::TradingRules;
 use crate::domain::time::day_bounds;
 use crate::domain::trading::{
-    check_gates, market_fill, opens_by_buying, size_position, Exposure, Levels, Refusal, RuleError,
-    Sizing,
+    check_gates, exit_fill, market_fill, opens_by_buying, size_position, Exposure, Levels, Refusal,
+    RuleError, Sizing,
 };
 use crate::domain::{Direction, ExitReason, SignalStatus, Symbol};
 
@@ -32,6 +36,9 @@ pub struct SignalRequest {
     pub external_id: Option<String>,
     pub reasons: String,
     pub notes: Option<String>,
+    /// The signal's own partial targets, breakeven and trailing stop; what it leaves out comes
+    /// from the configuration's defaults (DESIGN.md §10).
+    pub management: ManagementRequest,
 }
 
 /// Why a signal was not opened.
@@ -129,6 +136,7 @@ pub fn open_in_transaction(
         request.stop_loss,
         request.take_profit,
     )?;
+    let management = Management::for_levels(&levels, &request.management, &rules.management)?;
     let exposure = exposure(conn, request.symbol.as_str(), initial_balance, now)?;
     let sizing = size_position(exposure.balance, &levels, rules);
     check_gates(
@@ -138,18 +146,19 @@ pub fn open_in_transaction(
         rules,
         now,
     )?;
-    let row = opened_signal(request, levels.entry(), &sizing, now);
+    let row = opened_signal(request, levels.entry(), &sizing, &management, now);
     Ok(signals::insert_signal(conn, &row, initial_balance)?)
 }
 
-/// The row of `request` opened at `now` at the fill `entry` with `sizing`: ACTIVE, priced at its
-/// entry, the entry fee paid (the close adds the exit fee to `fees`). The levels are the
-/// request's; [`open_signal`] has validated them against the fill (`Levels`) before it builds
-/// the row.
+/// The row of `request` opened at `now` at the fill `entry` with `sizing` and `management`:
+/// ACTIVE, priced at its entry, all of it open, the entry fee paid (each exit adds its fill's
+/// fee to `fees`). The levels are the request's; [`open_signal`] has validated them against the
+/// fill (`Levels`, `Management::for_levels`) before it builds the row.
 pub fn opened_signal(
     request: &SignalRequest,
     entry: f64,
     sizing: &Sizing,
+    management: &Management,
     now: NaiveDateTime,
 ) -> NewSignal {
     NewSignal {
@@ -174,27 +183,85 @@ pub fn opened_signal(
         fees: sizing.entry_fee,
         created_at: now,
         updated_at: now,
+        initial_stop_loss: request.stop_loss,
+        remaining_quantity: sizing.quantity,
+        take_profits: targets_text(&management.take_profits),
+        breakeven_at_r: management.breakeven_at_r,
+        trailing_stop_pct: management.trailing_stop_pct,
+        trailing_activate_at_r: management.trailing_activate_at_r,
+        entry_fee: sizing.entry_fee,
     }
 }
 
-/// Close an open trade at `market_price` (exit_reason MANUAL), slippage against the trader.
-pub fn close_at_market(
+/// Why a manual exit or stop move was not booked.
+#[derive(Debug, thiserror::Error)]
+pub enum ManualError {
+    /// A field of the request breaks a rule: 400 naming it.
+    #[error(transparent)]
+    Invalid(#[from] RuleError),
+    /// The trade is not ACTIVE: 409.
+    #[error("the signal is {0}, not ACTIVE")]
+    NotActive(SignalStatus),
+    /// `diesel::NotFound` for an unknown id.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Close `fraction` of what is left of an open trade (all of it for `None`) at `market_price`,
+/// exit_reason MANUAL, slippage against the trader, in one write transaction. The last exit
+/// closes the trade.
+pub fn exit_at_market(
     conn: &mut Conn,
     id: SignalId,
     market_price: f64,
+    fraction: Option<f64>,
     rules: &TradingRules,
     initial_balance: f64,
     now: NaiveDateTime,
-) -> QueryResult<CloseOutcome> {
+) -> Result<Booked, ManualError> {
     super::write_tx(conn, |conn| {
         let open: SignalRow = signals::get_signal(conn, id)?;
-        let closes_by_buying = open.direction == Direction::Short;
-        let request = CloseRequest {
-            exit_price: market_fill(market_price, rules.slippage, closes_by_buying),
-            exit_reason: ExitReason::Manual,
+        if open.status != SignalStatus::Active {
+            return Err(ManualError::NotActive(open.status));
+        }
+        let quantity = manual_part(open.remaining_quantity, open.quantity, fraction)?;
+        let request = ExitRequest {
+            reason: ExitReason::Manual,
+            price: exit_fill(open.direction, market_price, rules.slippage),
+            part: Part::Quantity(quantity),
             fee_rate: rules.fee_rate,
-            closed_at: now,
+            at: now,
         };
-        signals::close_in_transaction(conn, id, &request, initial_balance)
+        match exits::exit_in_transaction(conn, id, &request, initial_balance)? {
+            ExitOutcome::Booked(booked) => Ok(*booked),
+            ExitOutcome::NotActive(status) => Err(ManualError::NotActive(status)),
+        }
+    })
+}
+
+/// Move an open trade's stop by hand to `new_stop` (DESIGN.md §10), in one write transaction:
+/// only in the trade's favour and short of `last_price` (the fresh price, else the trade's
+/// last), recorded in `stop_moves` as MANUAL. Returns the trade after the move.
+pub fn move_stop_by_hand(
+    conn: &mut Conn,
+    id: SignalId,
+    new_stop: f64,
+    last_price: Option<f64>,
+    now: NaiveDateTime,
+) -> Result<(SignalRow, StopMove), ManualError> {
+    super::write_tx(conn, |conn| {
+        let open: SignalRow = signals::get_signal(conn, id)?;
+        if open.status != SignalStatus::Active {
+            return Err(ManualError::NotActive(open.status));
+        }
+        let change = manual_stop(
+            &exits::managed(&open),
+            new_stop,
+            last_price.unwrap_or(open.current_price),
+        )?;
+        if !exits::move_stop(conn, id, &change, now)? {
+            return Err(ManualError::Db(diesel::result::Error::RollbackTransaction));
+        }
+        Ok((signals::get_signal(conn, id)?, change))
     })
 }

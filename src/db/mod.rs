@@ -7,6 +7,7 @@ pub mod check;
 pub mod convert;
 pub mod daily_stats;
 pub mod events;
+pub mod exits;
 pub mod instances;
 pub mod intake;
 pub mod journal;
@@ -301,11 +302,13 @@ pub fn ping(conn: &mut Conn) -> QueryResult<()> {
     conn.batch_execute("SELECT 1")
 }
 
-/// Delete every signal, journal entry and daily row, in one write transaction: the paper
+/// Delete every signal, exit, stop move, journal entry and daily row, in one write transaction: the paper
 /// account starts again (`signaldesk reset`, which backs the database up first).
 pub fn delete_account(conn: &mut Conn) -> QueryResult<()> {
     write_tx(conn, |conn| {
         diesel::sql_query("DELETE FROM journal_entries").execute(conn)?;
+        diesel::sql_query("DELETE FROM trade_exits").execute(conn)?;
+        diesel::sql_query("DELETE FROM stop_moves").execute(conn)?;
         diesel::sql_query("DELETE FROM signals").execute(conn)?;
         diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;
         // The streams' announcements of what was just deleted.

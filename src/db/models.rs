@@ -6,8 +6,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{daily_stats, journal_entries, quotes, signals};
-use crate::domain::{Direction, ExitReason, Outcome, SignalStatus};
+use super::schema::{daily_stats, journal_entries, quotes, signals, stop_moves, trade_exits};
+use crate::domain::management::PartialTarget;
+use crate::domain::{Direction, ExitReason, Outcome, SignalStatus, StopReason};
 
 /// Serialise stored UTC timestamps as RFC 3339 (`2026-11-25T10:00:00.123456Z`).
 pub mod rfc3339 {
@@ -81,11 +82,54 @@ pub struct SignalRow {
     pub closed_at: Option<NaiveDateTime>,
     #[serde(with = "rfc3339")]
     pub updated_at: NaiveDateTime,
+    /// The stop the trade opened with: its risk and R are measured from it (DESIGN.md §10).
+    pub initial_stop_loss: f64,
+    /// What is still open: `quantity` less every exit's quantity.
+    pub remaining_quantity: f64,
+    /// Σ pnl of the exits booked so far.
+    pub realized_pnl: f64,
+    /// The partial targets, a JSON list of `{"price", "fraction"}`; a JSON array in the API.
+    #[serde(serialize_with = "targets_json")]
+    pub take_profits: String,
+    pub breakeven_at_r: Option<f64>,
+    /// Percent.
+    pub trailing_stop_pct: Option<f64>,
+    pub trailing_activate_at_r: f64,
+    /// How many of `take_profits` have filled.
+    pub targets_hit: i32,
+    /// What moved `stop_loss` last; `None` while it is the initial stop.
+    pub stop_moved_by: Option<StopReason>,
+    /// The fee paid on entry (`fees` adds every exit fill's fee to it); each exit carries its
+    /// share.
+    pub entry_fee: f64,
+}
+
+/// The stored JSON of partial targets as a list: empty when the text does not read as one (it
+/// always does: only [`targets_text`] writes it).
+pub fn parse_targets(text: &str) -> Vec<PartialTarget> {
+    if text == "[]" {
+        return Vec::new();
+    }
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// The stored JSON of `targets`.
+pub fn targets_text(targets: &[PartialTarget]) -> String {
+    serde_json::to_string(targets).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn targets_json<S: serde::Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&parse_targets(text), s)
 }
 
 impl SignalRow {
     pub fn signal_id(&self) -> SignalId {
         SignalId(self.id)
+    }
+
+    /// The partial targets of `take_profits`.
+    pub fn targets(&self) -> Vec<PartialTarget> {
+        parse_targets(&self.take_profits)
     }
 }
 
@@ -114,6 +158,13 @@ pub struct NewSignal {
     pub fees: f64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub initial_stop_loss: f64,
+    pub remaining_quantity: f64,
+    pub take_profits: String,
+    pub breakeven_at_r: Option<f64>,
+    pub trailing_stop_pct: Option<f64>,
+    pub trailing_activate_at_r: f64,
+    pub entry_fee: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
@@ -144,6 +195,8 @@ pub struct JournalEntryRow {
     pub created_at: NaiveDateTime,
     #[serde(with = "rfc3339")]
     pub updated_at: NaiveDateTime,
+    /// How many exits the trade took.
+    pub exit_count: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -168,6 +221,7 @@ pub struct NewJournalEntry {
     pub tags: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub exit_count: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
@@ -229,4 +283,62 @@ impl QuoteRow {
     pub fn is_fresh(&self, now: NaiveDateTime, stale_secs: u64) -> bool {
         (now - self.price_time).num_seconds() <= i64::try_from(stale_secs).unwrap_or(i64::MAX)
     }
+}
+
+/// One exit of a trade (DESIGN.md §10).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = trade_exits, check_for_backend(crate::db::MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
+pub struct TradeExitRow {
+    pub id: i32,
+    pub signal_id: i32,
+    pub reason: ExitReason,
+    /// The fill price, slippage applied to a market exit.
+    pub price: f64,
+    pub quantity: f64,
+    /// The exit fill's fee plus the entry fee's share of `quantity`.
+    pub fee: f64,
+    /// Price move × quantity − fee.
+    pub pnl: f64,
+    /// The account balance once this exit was booked.
+    pub balance_after: f64,
+    #[serde(with = "rfc3339")]
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = trade_exits)]
+pub struct NewTradeExit {
+    pub signal_id: i32,
+    pub reason: &'static str,
+    pub price: f64,
+    pub quantity: f64,
+    pub fee: f64,
+    pub pnl: f64,
+    pub balance_after: f64,
+    pub created_at: NaiveDateTime,
+}
+
+/// One change of a trade's stop (DESIGN.md §10).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = stop_moves, check_for_backend(crate::db::MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
+pub struct StopMoveRow {
+    pub id: i32,
+    pub signal_id: i32,
+    pub old_stop: f64,
+    pub new_stop: f64,
+    pub reason: StopReason,
+    #[serde(with = "rfc3339")]
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = stop_moves)]
+pub struct NewStopMove {
+    pub signal_id: i32,
+    pub old_stop: f64,
+    pub new_stop: f64,
+    pub reason: &'static str,
+    pub created_at: NaiveDateTime,
 }

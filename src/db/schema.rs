@@ -76,6 +76,7 @@ diesel::table! {
         tags -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        exit_count -> Integer,
     }
 }
 
@@ -150,10 +151,47 @@ diesel::table! {
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        initial_stop_loss -> Double,
+        remaining_quantity -> Double,
+        realized_pnl -> Double,
+        take_profits -> Text,
+        breakeven_at_r -> Nullable<Double>,
+        trailing_stop_pct -> Nullable<Double>,
+        trailing_activate_at_r -> Double,
+        targets_hit -> Integer,
+        stop_moved_by -> Nullable<Text>,
+        entry_fee -> Double,
+    }
+}
+
+diesel::table! {
+    stop_moves (id) {
+        id -> Integer,
+        signal_id -> Integer,
+        old_stop -> Double,
+        new_stop -> Double,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trade_exits (id) {
+        id -> Integer,
+        signal_id -> Integer,
+        reason -> Text,
+        price -> Double,
+        quantity -> Double,
+        fee -> Double,
+        pnl -> Double,
+        balance_after -> Double,
+        created_at -> Timestamp,
     }
 }
 
 diesel::joinable!(journal_entries -> signals (signal_id));
+diesel::joinable!(stop_moves -> signals (signal_id));
+diesel::joinable!(trade_exits -> signals (signal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     daily_stats,
@@ -165,4 +203,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     secrets,
     sessions,
     signals,
+    stop_moves,
+    trade_exits,
 );

@@ -6,13 +6,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Integer, Timestamp};
 
-use super::models::{JournalEntryRow, NewJournalEntry, NewSignal, SignalId, SignalRow};
+use super::daily_stats;
+use super::exits::{self, ExitOutcome, ExitRequest, Part};
+use super::models::{JournalEntryRow, NewSignal, SignalId, SignalRow};
 use super::time::clamp_bound;
 use super::Conn;
-use super::{daily_stats, journal};
-use crate::domain::pnl::OpenPosition;
 use crate::domain::time::day_bounds;
-use crate::domain::{ExitReason, SignalStatus};
+use crate::domain::{ExitReason, SignalStatus, StopReason};
 use crate::events::Event;
 
 /// What [`insert_signal`] did.
@@ -196,26 +196,30 @@ pub fn update_signal_pnl(
     Ok(changed == 1)
 }
 
-/// One open trade's refresh for [`update_signals_pnl`]: its live figures and the time of the
-/// data that priced them.
+/// One open trade's refresh for [`update_signals_pnl`]: its live figures, its management state
+/// (the stop for the next interval and the partial targets filled) and the time of the data that
+/// priced them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PnlRefresh {
     pub signal_id: SignalId,
     pub update: PnlUpdate,
+    pub stop_loss: f64,
+    pub stop_moved_by: Option<StopReason>,
+    pub targets_hit: i32,
     pub priced_at: NaiveDateTime,
 }
 
-/// The most trades one [`update_signals_pnl`] statement refreshes on SQLite (6 000 bound values,
+/// The most trades one [`update_signals_pnl`] statement refreshes on SQLite (9 000 bound values,
 /// within its limit of 32 766); the tick refreshes its trades in batches of this size on either
 /// backend, so a batch that fails is retried trade by trade.
 pub const PNL_BATCH: usize = 1_000;
 
-/// Refresh the live figures of many open trades, as [`update_signal_pnl`] does one, in one
-/// statement instead of one per trade: PostgreSQL joins the trades to bound arrays (`unnest`, a
-/// statement of the same size whatever the count); SQLite, which has no arrays, to a `VALUES`
-/// list, [`PNL_BATCH`] trades per statement. A trade no longer ACTIVE is left alone. Returns the
-/// number of trades refreshed. At most `PNL_BATCH` trades are one statement on either backend,
-/// so a failure writes nothing of them.
+/// Refresh the live figures and management state of many open trades in one statement instead
+/// of one per trade: PostgreSQL joins the trades to bound arrays (`unnest`, a statement of the
+/// same size whatever the count); SQLite, which has no arrays, to a `VALUES` list, [`PNL_BATCH`]
+/// trades per statement. A trade no longer ACTIVE is left alone. Returns the number of trades
+/// refreshed. At most `PNL_BATCH` trades are one statement on either backend, so a failure
+/// writes nothing of them.
 ///
 /// Each listed trade is reached by its primary key, whatever the planner believes about the
 /// number of open trades (statistics taken while few were open say "one"): joining the list to
@@ -223,31 +227,40 @@ pub const PNL_BATCH: usize = 1_000;
 /// SQLite is told `NOT INDEXED` (its rowid stays usable); on PostgreSQL the ACTIVE test is a
 /// join term against the list, which no index on `signals` alone can answer.
 pub fn update_signals_pnl(conn: &mut Conn, refreshes: &[PnlRefresh]) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, Text};
+    use diesel::sql_types::{Array, Nullable, Text};
     const SET: &str = "SET current_price = v.current_price, \
         unrealized_pnl = v.unrealized_pnl, max_favorable_price = v.max_favorable_price, \
-        max_adverse_price = v.max_adverse_price, updated_at = v.updated_at";
+        max_adverse_price = v.max_adverse_price, stop_loss = v.stop_loss, \
+        stop_moved_by = v.stop_moved_by, targets_hit = v.targets_hit, updated_at = v.updated_at";
+    const COLUMNS: &str = "id, current_price, unrealized_pnl, max_favorable_price, \
+        max_adverse_price, stop_loss, stop_moved_by, targets_hit, updated_at";
     match conn {
         Conn::Postgres(conn) => diesel::sql_query(format!(
-            "UPDATE signals {SET} FROM unnest($1, $2, $3, $4, $5, $6, $7) AS v (id, \
-             current_price, unrealized_pnl, max_favorable_price, max_adverse_price, updated_at, \
-             status) WHERE signals.id = v.id AND signals.status = v.status"
+            "UPDATE signals {SET} FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS v \
+             ({COLUMNS}, status) WHERE signals.id = v.id AND signals.status = v.status"
         ))
         .bind::<Array<Integer>, _>(refreshes.iter().map(|r| r.signal_id.0).collect::<Vec<_>>())
         .bind::<Array<Double>, _>(column(refreshes, |u| u.current_price))
         .bind::<Array<Double>, _>(column(refreshes, |u| u.unrealized_pnl))
         .bind::<Array<Double>, _>(column(refreshes, |u| u.max_favorable_price))
         .bind::<Array<Double>, _>(column(refreshes, |u| u.max_adverse_price))
+        .bind::<Array<Double>, _>(refreshes.iter().map(|r| r.stop_loss).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            refreshes
+                .iter()
+                .map(|r| r.stop_moved_by.map(StopReason::as_str))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Integer>, _>(refreshes.iter().map(|r| r.targets_hit).collect::<Vec<_>>())
         .bind::<Array<Timestamp>, _>(refreshes.iter().map(|r| r.priced_at).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(vec![SignalStatus::Active.as_str(); refreshes.len()])
         .execute(conn),
         Conn::Sqlite(conn) => {
             let mut changed = 0;
             for batch in refreshes.chunks(PNL_BATCH) {
-                let rows = vec!["(?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
+                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
                 let mut query = diesel::sql_query(format!(
-                    "WITH v (id, current_price, unrealized_pnl, max_favorable_price, \
-                     max_adverse_price, updated_at) AS (VALUES {rows}) \
+                    "WITH v ({COLUMNS}) AS (VALUES {rows}) \
                      UPDATE signals NOT INDEXED {SET} FROM v \
                      WHERE signals.id = v.id AND signals.status = 'ACTIVE'"
                 ))
@@ -259,6 +272,9 @@ pub fn update_signals_pnl(conn: &mut Conn, refreshes: &[PnlRefresh]) -> QueryRes
                         .bind::<Double, _>(refresh.update.unrealized_pnl)
                         .bind::<Double, _>(refresh.update.max_favorable_price)
                         .bind::<Double, _>(refresh.update.max_adverse_price)
+                        .bind::<Double, _>(refresh.stop_loss)
+                        .bind::<Nullable<Text>, _>(refresh.stop_moved_by.map(StopReason::as_str))
+                        .bind::<Integer, _>(refresh.targets_hit)
                         .bind::<Timestamp, _>(refresh.priced_at);
                 }
                 changed += query.execute(conn)?;
@@ -273,7 +289,7 @@ fn column(refreshes: &[PnlRefresh], figure: impl Fn(&PnlUpdate) -> f64) -> Vec<f
     refreshes.iter().map(|r| figure(&r.update)).collect()
 }
 
-/// How and when a trade leaves the market.
+/// How and when a whole trade leaves the market (a manual close, a test).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CloseRequest {
     /// The fill price, slippage already applied.
@@ -301,81 +317,40 @@ pub enum CloseOutcome {
     NotActive(SignalStatus),
 }
 
-/// Close an open trade inside the caller's write transaction (the tick, a manual close): the
-/// signal's exit, fees and pnl; its journal entry; the day's stats row (created from the previous
-/// closing balance when missing) with the balance, realized and total pnl, wins/losses and
-/// trades_closed. All of it lands with the caller's commit or none of it does. A signal that is
-/// not ACTIVE books nothing; `diesel::NotFound` when the signal does not exist.
+/// Close all that is left of an open trade inside the caller's write transaction: one last exit
+/// (`exits::exit_in_transaction`), which closes the signal and writes its journal entry, the
+/// balance and the day's stats. A signal that is not ACTIVE books nothing; `diesel::NotFound`
+/// when the signal does not exist.
 pub fn close_in_transaction(
     conn: &mut Conn,
     signal_id: SignalId,
     request: &CloseRequest,
     initial_balance: f64,
 ) -> QueryResult<CloseOutcome> {
-    use super::schema::signals::dsl::*;
-    let open = get_signal(conn, signal_id)?;
-    if open.status != SignalStatus::Active {
-        return Ok(CloseOutcome::NotActive(open.status));
-    }
-    let position = OpenPosition {
-        direction: open.direction,
-        entry_price: open.entry_price,
-        quantity: open.quantity,
-        entry_fee: open.fees,
-        risk_amount: open.risk_amount,
+    let exit = ExitRequest {
+        reason: request.exit_reason,
+        price: request.exit_price,
+        part: Part::All,
+        fee_rate: request.fee_rate,
+        at: request.closed_at,
     };
-    let figures = position.close_at(request.exit_price, request.fee_rate);
-    let at = request.closed_at;
-    let closed: SignalRow = diesel::update(
-        signals
-            .find(signal_id.0)
-            .filter(status.eq(SignalStatus::Active.as_str())),
-    )
-    .set((
-        status.eq(SignalStatus::Closed.as_str()),
-        exit_price.eq(request.exit_price),
-        exit_reason.eq(request.exit_reason.as_str()),
-        fees.eq(figures.fees),
-        pnl.eq(figures.pnl),
-        current_price.eq(request.exit_price),
-        unrealized_pnl.eq(0.0),
-        closed_at.eq(at),
-        updated_at.eq(at),
-    ))
-    .returning(super::schema::signals::all_columns)
-    .get_result::<SignalRow>(conn)?;
-    let balance_after =
-        daily_stats::book_close(conn, figures.pnl, figures.outcome, initial_balance, at)?;
-    let journal = journal::add_journal_entry(
-        conn,
-        &NewJournalEntry {
-            signal_id: closed.id,
-            symbol: closed.symbol.clone(),
-            direction: closed.direction.as_str(),
-            entry_price: closed.entry_price,
-            exit_price: request.exit_price,
-            quantity: closed.quantity,
-            pnl: figures.pnl,
-            pnl_pct: figures.pnl_pct,
-            r_multiple: figures.r_multiple,
-            outcome: figures.outcome.as_str(),
-            exit_reason: request.exit_reason.as_str(),
-            opened_at: closed.created_at,
-            closed_at: at,
-            duration_secs: (at - closed.created_at).num_seconds().max(0),
-            balance_after,
-            notes: closed.notes.clone(),
-            tags: String::new(),
-            created_at: at,
-            updated_at: at,
+    Ok(
+        match exits::exit_in_transaction(conn, signal_id, &exit, initial_balance)? {
+            ExitOutcome::Booked(booked) => {
+                let booked = *booked;
+                match booked.journal {
+                    Some(journal) => CloseOutcome::Closed(Box::new(ClosedTrade {
+                        signal: booked.signal,
+                        journal,
+                        balance_after: booked.balance_after,
+                    })),
+                    // `Part::All` always takes the last exit.
+                    None => CloseOutcome::NotActive(booked.signal.status),
+                }
+            }
+            ExitOutcome::NotActive(status) => CloseOutcome::NotActive(status),
         },
-    )?;
-    super::events::record(conn, Event::TradeClosed(closed.id), at)?;
-    Ok(CloseOutcome::Closed(Box::new(ClosedTrade {
-        signal: closed,
-        journal,
-        balance_after,
-    })))
+    )
 }
 
 /// Filters of `GET /api/signals`, all optional.

@@ -9,7 +9,7 @@ use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Nullable, Text};
 
-use crate::domain::{Direction, ExitReason, Outcome, SignalStatus};
+use crate::domain::{Direction, ExitReason, Outcome, SignalStatus, StopReason};
 
 /// `AsExpression<$sql_type>` for `$ty`, bound as the word's `&'static str` spelling.
 macro_rules! bound_as_str {
@@ -65,7 +65,7 @@ macro_rules! text_column {
     )+};
 }
 
-text_column!(Direction, SignalStatus, ExitReason, Outcome);
+text_column!(Direction, SignalStatus, ExitReason, Outcome, StopReason);
 
 #[cfg(test)]
 mod tests {
@@ -111,6 +111,16 @@ mod tests {
             created_at: at,
             closed_at: None,
             updated_at: at,
+            initial_stop_loss: 105.0,
+            remaining_quantity: 1.5,
+            realized_pnl: 0.0,
+            take_profits: "[]".to_owned(),
+            breakeven_at_r: None,
+            trailing_stop_pct: None,
+            trailing_activate_at_r: 0.0,
+            targets_hit: 0,
+            stop_moved_by: None,
+            entry_fee: 0.15,
         };
         let closed = SignalRow {
             id: 9,
@@ -120,6 +130,8 @@ mod tests {
             exit_reason: Some(ExitReason::TakeProfit),
             pnl: Some(14.7),
             closed_at: Some(at),
+            remaining_quantity: 0.0,
+            realized_pnl: 14.7,
             ..open.clone()
         };
         for row in [&open, &closed] {

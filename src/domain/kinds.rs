@@ -74,15 +74,42 @@ text_kind!(
 );
 
 text_kind!(
-    /// Why a trade was closed.
+    /// Why (part of) a trade left the market (DESIGN.md §10).
     ExitReason, "exit_reason" {
+        /// A partial target of `take_profits`, filled at its level.
+        PartialTakeProfit => "PARTIAL_TAKE_PROFIT",
         TakeProfit => "TAKE_PROFIT",
+        /// The initial stop, or one moved by hand.
         StopLoss => "STOP_LOSS",
+        /// A stop that breakeven moved to the entry.
+        BreakevenStop => "BREAKEVEN_STOP",
+        /// A stop that the trailing stop moved last.
+        TrailingStop => "TRAILING_STOP",
         Manual => "MANUAL",
         EndOfDay => "END_OF_DAY",
         MaxDuration => "MAX_DURATION",
     }
 );
+
+text_kind!(
+    /// What moved a trade's stop (`stop_moves.reason`, DESIGN.md §10).
+    StopReason, "stop reason" {
+        Breakeven => "BREAKEVEN",
+        Trailing => "TRAILING",
+        Manual => "MANUAL",
+    }
+);
+
+impl StopReason {
+    /// The reason of an exit at a stop last moved by `moved_by` (`None`: the initial stop).
+    pub const fn exit_reason(moved_by: Option<StopReason>) -> ExitReason {
+        match moved_by {
+            Some(StopReason::Breakeven) => ExitReason::BreakevenStop,
+            Some(StopReason::Trailing) => ExitReason::TrailingStop,
+            Some(StopReason::Manual) | None => ExitReason::StopLoss,
+        }
+    }
+}
 
 text_kind!(
     /// Result of a closed trade, after fees.

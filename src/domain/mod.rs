@@ -4,6 +4,7 @@
 
 pub mod format;
 mod kinds;
+pub mod management;
 pub mod market;
 pub mod pnl;
 pub mod rules;
@@ -11,4 +12,4 @@ pub mod strategy;
 pub mod time;
 pub mod trading;
 
-pub use kinds::{Direction, ExitReason, Outcome, ParseKindError, SignalStatus, Symbol};
+pub use kinds::{Direction, ExitReason, Outcome, ParseKindError, SignalStatus, StopReason, Symbol};

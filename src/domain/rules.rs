@@ -3,6 +3,8 @@
 
 use chrono::NaiveTime;
 
+use super::management::ManagementDefaults;
+
 /// Sizing, costs, gates and time exits. Defaults are DESIGN.md §4's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TradingRules {
@@ -28,6 +30,9 @@ pub struct TradingRules {
     pub eod_close_utc: Option<NaiveTime>,
     /// Close a trade after it has been open this many hours; `None` = off.
     pub max_hold_hours: Option<f64>,
+    /// Partial take-profits, breakeven and trailing stops for a signal that does not carry its
+    /// own (DESIGN.md §10); all off by default.
+    pub management: ManagementDefaults,
 }
 
 impl TradingRules {
@@ -47,6 +52,7 @@ impl TradingRules {
             min_balance: initial_balance * 0.1,
             eod_close_utc: None,
             max_hold_hours: None,
+            management: ManagementDefaults::default(),
         }
     }
 }

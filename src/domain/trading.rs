@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::format::price;
 use super::rules::TradingRules;
-use super::{Direction, ExitReason};
+use super::Direction;
 
 /// A rule broken by a request: the field it concerns and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -263,16 +263,7 @@ pub fn check_gates(
     Ok(())
 }
 
-/// An open trade as the exit rules see it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OpenTrade {
-    pub direction: Direction,
-    pub stop_loss: f64,
-    pub take_profit: f64,
-    pub opened_at: NaiveDateTime,
-}
-
-/// Prices since the previous tick.
+/// Prices of one interval: since the previous tick live, one candle in the backtest.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PriceRange {
     pub last: f64,
@@ -280,77 +271,11 @@ pub struct PriceRange {
     pub low: f64,
 }
 
-/// A decided exit and its fill price.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Exit {
-    pub reason: ExitReason,
-    pub price: f64,
-}
-
-/// The exit of this tick, if any. Take-profit and stop-loss use the high and low since the last
-/// tick; when both were touched the stop wins (pessimistic). A stop fills at the worse of level
-/// and last price (a gap through the stop fills at the price) with slippage, as a market order;
-/// a take-profit fills at its level, as a limit order. Time exits fill at market.
-pub fn decide_exit(
-    trade: &OpenTrade,
-    range: &PriceRange,
-    rules: &TradingRules,
-    now: NaiveDateTime,
-) -> Option<Exit> {
-    let closes_by_buying = trade.direction == Direction::Short;
-    let (stop_hit, target_hit) = match trade.direction {
-        Direction::Long => (
-            range.low <= trade.stop_loss,
-            range.high >= trade.take_profit,
-        ),
-        Direction::Short => (
-            range.high >= trade.stop_loss,
-            range.low <= trade.take_profit,
-        ),
-    };
-    if stop_hit {
-        let through = match trade.direction {
-            Direction::Long => trade.stop_loss.min(range.last),
-            Direction::Short => trade.stop_loss.max(range.last),
-        };
-        return Some(Exit {
-            reason: ExitReason::StopLoss,
-            price: market_fill(through, rules.slippage, closes_by_buying),
-        });
-    }
-    if target_hit {
-        return Some(Exit {
-            reason: ExitReason::TakeProfit,
-            price: trade.take_profit,
-        });
-    }
-    let at_market = market_fill(range.last, rules.slippage, closes_by_buying);
-    if let Some(hours) = rules.max_hold_hours {
-        let limit = Duration::milliseconds((hours * 3_600_000.0) as i64);
-        if now - trade.opened_at >= limit {
-            return Some(Exit {
-                reason: ExitReason::MaxDuration,
-                price: at_market,
-            });
-        }
-    }
-    if let Some(eod) = rules.eod_close_utc {
-        // The latest daily close at or before `now`, yesterday's when today's is still ahead:
-        // a close time missed while the server was down closes the trade at the first tick.
-        let today_close = now.date().and_time(eod);
-        let last_close = if now >= today_close {
-            today_close
-        } else {
-            today_close - Duration::days(1)
-        };
-        if trade.opened_at < last_close {
-            return Some(Exit {
-                reason: ExitReason::EndOfDay,
-                price: at_market,
-            });
-        }
-    }
-    None
+/// The price of leaving a `direction` trade at `price` as a market order: a LONG sells, a SHORT
+/// buys back, slippage against the trader. Stops, time exits, manual closes and the unrealized
+/// pnl all use it.
+pub fn exit_fill(direction: Direction, price: f64, slippage: f64) -> f64 {
+    market_fill(price, slippage, direction == Direction::Short)
 }
 
 /// Best and worst price seen while open, given this tick's range.
@@ -380,24 +305,6 @@ mod tests {
             .unwrap()
             .and_hms_opt(h, m, 0)
             .unwrap()
-    }
-
-    fn long() -> OpenTrade {
-        OpenTrade {
-            direction: Direction::Long,
-            stop_loss: 95.0,
-            take_profit: 110.0,
-            opened_at: t(9, 0),
-        }
-    }
-
-    fn short() -> OpenTrade {
-        OpenTrade {
-            direction: Direction::Short,
-            stop_loss: 105.0,
-            take_profit: 90.0,
-            opened_at: t(9, 0),
-        }
     }
 
     fn range(last: f64, high: f64, low: f64) -> PriceRange {
@@ -564,108 +471,6 @@ mod tests {
             tiny.message,
             "stop_loss 2.39e-5 must lie within [0.000024, 0.24]: the entry fill 0.0024 ÷ 100 to × 100"
         );
-    }
-
-    #[test]
-    fn long_trade_closes_at_stop_when_low_touches_it() {
-        let exit = decide_exit(&long(), &range(97.0, 99.0, 94.9), &rules(), t(10, 0)).unwrap();
-        assert_eq!(exit.reason, ExitReason::StopLoss);
-        assert!((exit.price - 95.0 * 0.9995).abs() < 1e-9);
-    }
-
-    #[test]
-    fn long_trade_takes_profit_at_the_level_on_a_wick() {
-        let exit = decide_exit(&long(), &range(108.0, 110.5, 101.0), &rules(), t(10, 0)).unwrap();
-        assert_eq!(
-            exit,
-            Exit {
-                reason: ExitReason::TakeProfit,
-                price: 110.0
-            }
-        );
-    }
-
-    #[test]
-    fn stop_wins_when_both_levels_were_touched() {
-        let exit = decide_exit(&long(), &range(100.0, 111.0, 94.0), &rules(), t(10, 0)).unwrap();
-        assert_eq!(exit.reason, ExitReason::StopLoss);
-        let exit = decide_exit(&short(), &range(100.0, 106.0, 89.0), &rules(), t(10, 0)).unwrap();
-        assert_eq!(exit.reason, ExitReason::StopLoss);
-    }
-
-    #[test]
-    fn a_gap_through_the_stop_fills_at_the_worse_price() {
-        let exit = decide_exit(&long(), &range(90.0, 91.0, 89.0), &rules(), t(10, 0)).unwrap();
-        assert!((exit.price - 90.0 * 0.9995).abs() < 1e-9);
-        let exit = decide_exit(&short(), &range(112.0, 113.0, 111.0), &rules(), t(10, 0)).unwrap();
-        assert!((exit.price - 112.0 * 1.0005).abs() < 1e-9);
-    }
-
-    #[test]
-    fn short_trade_mirrors_the_long_rules() {
-        let tp = decide_exit(&short(), &range(91.0, 95.0, 89.9), &rules(), t(10, 0)).unwrap();
-        assert_eq!(
-            tp,
-            Exit {
-                reason: ExitReason::TakeProfit,
-                price: 90.0
-            }
-        );
-        assert_eq!(
-            decide_exit(&short(), &range(100.0, 104.0, 91.0), &rules(), t(10, 0)),
-            None
-        );
-    }
-
-    #[test]
-    fn time_exits_close_at_market() {
-        let mut r = rules();
-        r.max_hold_hours = Some(4.0);
-        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(13, 0)).unwrap();
-        assert_eq!(exit.reason, ExitReason::MaxDuration);
-        assert!((exit.price - 100.0 * 0.9995).abs() < 1e-9);
-        assert_eq!(
-            decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(12, 59)),
-            None
-        );
-
-        let mut r = rules();
-        r.eod_close_utc = chrono::NaiveTime::from_hms_opt(20, 45, 0);
-        assert_eq!(
-            decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(20, 44)),
-            None
-        );
-        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, t(20, 45)).unwrap();
-        assert_eq!(exit.reason, ExitReason::EndOfDay);
-    }
-
-    #[test]
-    fn a_close_time_missed_while_down_closes_at_the_first_tick_after_it() {
-        let mut r = rules();
-        r.eod_close_utc = chrono::NaiveTime::from_hms_opt(20, 45, 0);
-        // Opened at 09:00 on the 25th; the server was down from 20:00 to 02:00 the next day.
-        let next_morning = t(2, 0) + Duration::days(1);
-        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, next_morning).unwrap();
-        assert_eq!(exit.reason, ExitReason::EndOfDay);
-        // A trade opened after the missed close waits for the next one.
-        let late = OpenTrade {
-            opened_at: t(21, 0),
-            ..long()
-        };
-        assert_eq!(
-            decide_exit(&late, &range(100.0, 101.0, 99.0), &r, next_morning),
-            None
-        );
-        let next_close = t(20, 45) + Duration::days(1);
-        assert_eq!(
-            decide_exit(&late, &range(100.0, 101.0, 99.0), &r, next_close).map(|e| e.reason),
-            Some(ExitReason::EndOfDay)
-        );
-
-        let mut r = rules();
-        r.max_hold_hours = Some(4.0);
-        let exit = decide_exit(&long(), &range(100.0, 101.0, 99.0), &r, next_morning).unwrap();
-        assert_eq!(exit.reason, ExitReason::MaxDuration);
     }
 
     #[test]

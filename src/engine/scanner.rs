@@ -18,6 +18,7 @@ use super::{guarded, Engine};
 use crate::db::intake::{open_in_transaction, IntakeError, SignalRequest};
 use crate::db::signals::AddOutcome;
 use crate::db::{daily_stats, leases, quotes};
+use crate::domain::management::ManagementRequest;
 use crate::domain::market::{Candle, Timeframe};
 use crate::domain::strategy::{ict, Setup};
 use crate::domain::time::truncate_to_micros;
@@ -92,6 +93,8 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             external_id: Some(format!("ict:{symbol}:{timeframe}:{}", setup.zone_time)),
             reasons: setup.reasons,
             notes: None,
+            // The configuration's management defaults (DESIGN.md §10).
+            management: ManagementRequest::default(),
         };
         let Some(fence) = self.fence() else {
             return "not the leader: skipped".to_owned();

@@ -2,9 +2,9 @@
 //! call it with a chosen `now` and chosen quotes. Every open trade with a fresh quote is either
 //! closed (take-profit, stop-loss, time exits) or has its live figures refreshed; a trade without
 //! a fresh quote is left untouched and retried on the next tick. The tick is one immediate
-//! transaction and each trade's booking is isolated (a savepoint around a close; the refreshes
-//! in batches, one statement each, `db::single_statement`, and a batch that fails is written
-//! again one trade per statement): a trade that cannot be booked (a constraint fails, say) is
+//! transaction and each trade's booking is isolated (a savepoint around a trade's exits; the
+//! refreshes in batches, a savepoint each, and a batch that fails is written again one trade at
+//! a time): a trade that cannot be booked (a constraint fails, say) is
 //! rolled back alone, reported, and retried on the next tick, while every other trade is booked.
 
 use std::collections::BTreeMap;
@@ -13,18 +13,20 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use super::market::{guard_quotes, Guarded};
-use crate::db::leases::{self, Fence};
-use crate::db::models::SignalRow;
-use crate::db::signals::{
-    close_in_transaction, get_active_signals, update_signal_pnl, update_signals_pnl, CloseOutcome,
-    CloseRequest, PnlRefresh, PnlUpdate, PNL_BATCH,
+use crate::db::exits::{
+    exit_in_transaction, managed, position_of, record_stop_moves, ExitOutcome, ExitRequest, Part,
 };
-use crate::db::{savepoint, single_statement, write_tx, Conn};
-use crate::domain::pnl::OpenPosition;
+use crate::db::leases::{self, Fence};
+use crate::db::models::{SignalId, SignalRow};
+use crate::db::signals::{
+    get_active_signals, update_signals_pnl, PnlRefresh, PnlUpdate, PNL_BATCH,
+};
+use crate::db::{savepoint, write_tx, Conn};
+use crate::domain::management::{step, Step, StopMove};
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
-use crate::domain::trading::{decide_exit, excursions, market_fill, Exit, OpenTrade, PriceRange};
-use crate::domain::{Direction, ExitReason};
+use crate::domain::trading::{exit_fill, PriceRange};
+use crate::domain::ExitReason;
 use crate::feeds::Quote;
 
 /// One closed trade of a tick.
@@ -32,8 +34,11 @@ use crate::feeds::Quote;
 pub struct ClosedByTick {
     pub signal_id: i32,
     pub symbol: String,
+    /// The reason of its last exit.
     pub reason: ExitReason,
+    /// The quantity-weighted average of its exits.
     pub exit_price: f64,
+    /// Σ pnl of its exits.
     pub pnl: f64,
 }
 
@@ -51,6 +56,10 @@ pub struct TickOutcome {
     /// Open trades whose live figures were refreshed.
     pub updated: usize,
     pub closed: Vec<ClosedByTick>,
+    /// Exits that left part of a trade open (partial targets).
+    pub partial_exits: usize,
+    /// Stops moved by breakeven or a trailing stop.
+    pub stops_moved: usize,
     /// Open trades left alone for want of a fresh quote.
     pub unpriced: usize,
     /// Open trades whose booking failed, each rolled back alone.
@@ -115,6 +124,10 @@ pub fn book_poll_as_leader(
 /// `updated_at` says how far the market has been read for it, so the next tick's candles start
 /// there and a wick seen late by a lagging feed is still caught. A trade opened after that time
 /// waits for the next tick: these quotes are older than its entry.
+///
+/// The range since the last tick is one interval of DESIGN.md §10 (`domain::management::step`):
+/// its exits are booked one after the other, each with its pnl, in one savepoint per trade; a
+/// trade with no exit has its live figures and its next stop written in a batch.
 pub fn follow_trades(
     conn: &mut Conn,
     quotes: &BTreeMap<String, Quote>,
@@ -134,44 +147,66 @@ pub fn follow_trades(
             outcome.unpriced += 1;
             continue;
         };
-        let (update, exit) = judge_trade(signal, quote, rules, priced_at);
-        let Some(exit) = exit else {
-            let signal_id = signal.signal_id();
-            refreshes.push((
-                signal,
-                PnlRefresh {
-                    signal_id,
-                    update,
-                    priced_at,
-                },
-            ));
-            continue;
+        let range = PriceRange {
+            last: quote.last_price,
+            high: quote.high,
+            low: quote.low,
         };
+        let step = step(&managed(signal), &range, rules, priced_at);
+        let refresh = refresh_of(signal, &step, &range, rules, priced_at);
+        if step.exits.is_empty() {
+            refreshes.push((signal, refresh, step.stop_move));
+            continue;
+        }
         // A savepoint: a failure rolls back this trade's whole booking only.
-        let closed = savepoint(conn, |conn| {
-            update_signal_pnl(conn, signal.signal_id(), &update, priced_at)?;
-            close_trade(conn, signal, exit, rules, initial_balance, priced_at)
+        let booked = savepoint(conn, |conn| {
+            book_exits(
+                conn,
+                signal,
+                &step,
+                refresh,
+                rules,
+                initial_balance,
+                priced_at,
+            )
         });
-        match closed {
-            Ok(Some(closed)) => outcome.closed.push(closed),
-            Ok(None) => outcome.updated += 1,
+        match booked {
+            Ok(Some(closed)) => {
+                outcome.partial_exits += step.exits.len() - 1;
+                outcome.closed.push(closed);
+            }
+            Ok(None) => {
+                outcome.partial_exits += step.exits.len();
+                outcome.stops_moved += usize::from(step.stop_move.is_some());
+                outcome.updated += 1;
+            }
             Err(e) => outcome.failed.push(failure(signal, &e)),
         }
     }
     // The refreshes, one statement per batch instead of one per trade (on PostgreSQL a round
-    // trip each). A batch that fails wrote nothing; its trades are then refreshed one statement
-    // each, so only the trade that cannot be written is left out.
+    // trip each), with the stop moves they carry. A batch that fails wrote nothing; its trades
+    // are then refreshed one at a time, so only the trade that cannot be written is left out.
     for batch in refreshes.chunks(PNL_BATCH) {
-        let rows: Vec<PnlRefresh> = batch.iter().map(|(_, refresh)| *refresh).collect();
-        if single_statement(conn, |conn| update_signals_pnl(conn, &rows)).is_ok() {
+        let rows: Vec<PnlRefresh> = batch.iter().map(|(_, refresh, _)| *refresh).collect();
+        let moves: Vec<(SignalId, StopMove)> = batch
+            .iter()
+            .filter_map(|(signal, _, change)| change.map(|c| (signal.signal_id(), c)))
+            .collect();
+        let written = savepoint(conn, |conn| {
+            update_signals_pnl(conn, &rows)?;
+            record_stop_moves(conn, &moves, now)
+        });
+        if written.is_ok() {
             outcome.updated += batch.len();
+            outcome.stops_moved += moves.len();
             continue;
         }
-        for (signal, refresh) in batch {
-            match single_statement(conn, |conn| {
-                update_signal_pnl(conn, refresh.signal_id, &refresh.update, refresh.priced_at)
-            }) {
-                Ok(_) => outcome.updated += 1,
+        for (signal, refresh, change) in batch {
+            match savepoint(conn, |conn| refresh_one(conn, signal, refresh, change, now)) {
+                Ok(()) => {
+                    outcome.updated += 1;
+                    outcome.stops_moved += usize::from(change.is_some());
+                }
                 Err(e) => outcome.failed.push(failure(signal, &e)),
             }
         }
@@ -179,6 +214,21 @@ pub fn follow_trades(
     // In id order, as the trades were judged.
     outcome.failed.sort_by_key(|f| f.signal_id);
     Ok(outcome)
+}
+
+/// One trade's refresh and stop move, written alone.
+fn refresh_one(
+    conn: &mut Conn,
+    signal: &SignalRow,
+    refresh: &PnlRefresh,
+    change: &Option<StopMove>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    update_signals_pnl(conn, std::slice::from_ref(refresh))?;
+    if let Some(change) = change {
+        record_stop_moves(conn, &[(signal.signal_id(), *change)], at)?;
+    }
+    Ok(())
 }
 
 /// The report of a trade whose booking failed with `error`.
@@ -190,77 +240,89 @@ fn failure(signal: &SignalRow, error: &diesel::result::Error) -> TradeFailure {
     }
 }
 
-/// One trade's live figures at `quote`, and the exit the rules decide at `at`, if any.
-fn judge_trade(
+/// A trade's live figures and management state after `step`: what is left of it priced at
+/// market now (slippage and its share of both fees included), the best and worst prices, the
+/// stop for the next interval.
+fn refresh_of(
     signal: &SignalRow,
-    quote: &Quote,
+    step: &Step,
+    range: &PriceRange,
     rules: &TradingRules,
-    at: NaiveDateTime,
-) -> (PnlUpdate, Option<Exit>) {
-    let range = PriceRange {
-        last: quote.last_price,
-        high: quote.high,
-        low: quote.low,
+    priced_at: NaiveDateTime,
+) -> PnlRefresh {
+    let exit_now = exit_fill(signal.direction, range.last, rules.slippage);
+    let (stop_loss, stop_moved_by) = match step.stop_move {
+        Some(change) => (change.new_stop, Some(change.reason)),
+        None => (signal.stop_loss, signal.stop_moved_by),
     };
-    let (favorable, adverse) = excursions(
-        signal.direction,
-        signal.max_favorable_price,
-        signal.max_adverse_price,
-        &range,
-    );
-    let position = OpenPosition {
-        direction: signal.direction,
-        entry_price: signal.entry_price,
-        quantity: signal.quantity,
-        entry_fee: signal.fees,
-        risk_amount: signal.risk_amount,
-    };
-    // What closing at market now would book: slippage and both fees included.
-    let exit_now = market_fill(
-        range.last,
-        rules.slippage,
-        signal.direction == Direction::Short,
-    );
-    let update = PnlUpdate {
-        current_price: range.last,
-        unrealized_pnl: position.unrealized_pnl(exit_now, rules.fee_rate),
-        max_favorable_price: favorable,
-        max_adverse_price: adverse,
-    };
-    let trade = OpenTrade {
-        direction: signal.direction,
-        stop_loss: signal.stop_loss,
-        take_profit: signal.take_profit,
-        opened_at: signal.created_at,
-    };
-    (update, decide_exit(&trade, &range, rules, at))
+    PnlRefresh {
+        signal_id: signal.signal_id(),
+        update: PnlUpdate {
+            current_price: range.last,
+            unrealized_pnl: position_of(signal).unrealized_pnl(
+                step.remaining,
+                exit_now,
+                rules.fee_rate,
+            ),
+            max_favorable_price: step.favorable,
+            max_adverse_price: step.adverse,
+        },
+        stop_loss,
+        stop_moved_by,
+        targets_hit: i32::try_from(step.targets_hit).unwrap_or(i32::MAX),
+        priced_at,
+    }
 }
 
-/// Book `exit` of one trade: the signal, its journal entry, the balance and the day's stats.
-fn close_trade(
+/// Book the exits of `step`, in order, each with its pnl (the last one closing the trade), then
+/// for a trade still open its refresh and stop move. Returns the close when the trade closed.
+fn book_exits(
     conn: &mut Conn,
     signal: &SignalRow,
-    exit: Exit,
+    step: &Step,
+    refresh: PnlRefresh,
     rules: &TradingRules,
     initial_balance: f64,
     at: NaiveDateTime,
 ) -> QueryResult<Option<ClosedByTick>> {
-    let request = CloseRequest {
-        exit_price: exit.price,
-        exit_reason: exit.reason,
-        fee_rate: rules.fee_rate,
-        closed_at: at,
-    };
-    Ok(
-        match close_in_transaction(conn, signal.signal_id(), &request, initial_balance)? {
-            CloseOutcome::Closed(closed) => Some(ClosedByTick {
-                signal_id: closed.signal.id,
-                symbol: closed.signal.symbol.clone(),
-                reason: exit.reason,
-                exit_price: exit.price,
-                pnl: closed.journal.pnl,
-            }),
-            CloseOutcome::NotActive(_) => None,
-        },
-    )
+    // A trade that closes keeps the excursions of the interval that closed it: its live figures
+    // go first. One left open gets them after its exits (an exit scales the live pnl down to
+    // what is left; the refresh is already for what is left).
+    if step.closes() {
+        update_signals_pnl(conn, std::slice::from_ref(&refresh))?;
+    }
+    let last = step.exits.len() - 1;
+    for (i, fill) in step.exits.iter().enumerate() {
+        let part = if i == last && step.closes() {
+            Part::All
+        } else {
+            Part::Quantity(fill.quantity)
+        };
+        let request = ExitRequest {
+            reason: fill.reason,
+            price: fill.price,
+            part,
+            fee_rate: rules.fee_rate,
+            at,
+        };
+        let booked = match exit_in_transaction(conn, signal.signal_id(), &request, initial_balance)?
+        {
+            ExitOutcome::Booked(booked) => booked,
+            ExitOutcome::NotActive(_) => return Ok(None),
+        };
+        if let Some(journal) = booked.journal {
+            return Ok(Some(ClosedByTick {
+                signal_id: signal.id,
+                symbol: signal.symbol.clone(),
+                reason: fill.reason,
+                exit_price: journal.exit_price,
+                pnl: journal.pnl,
+            }));
+        }
+    }
+    update_signals_pnl(conn, std::slice::from_ref(&refresh))?;
+    if let Some(change) = step.stop_move {
+        record_stop_moves(conn, &[(signal.signal_id(), change)], at)?;
+    }
+    Ok(None)
 }

@@ -110,6 +110,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(api::signals::close_signal_now)),
                 )
                 .service(
+                    api_resource("/signals/{id}/stop", "POST")
+                        .route(web::post().to(api::signals::move_stop_now)),
+                )
+                .service(
                     api_resource("/webhook/tradingview", "POST")
                         .route(web::post().to(api::webhook::tradingview_webhook)),
                 )

@@ -14,7 +14,7 @@ fn migrate_then_check_on_a_new_database_exit_zero() {
     assert!(path.exists(), "migrate creates the file and its folder");
     let (code, out, err) = run_cli(&path, &["check"], &[]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("all 8 invariants hold"), "{out}");
+    assert!(out.contains("all 10 invariants hold"), "{out}");
     let (code, out, _) = run_cli(&path, &["migrate"], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("up to date"), "{out}");
@@ -25,7 +25,7 @@ fn check_exits_one_for_a_closed_signal_without_journal_entry(db: TempDb) {
     SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     diesel::sql_query(
         "UPDATE signals SET status = 'CLOSED', exit_price = 100, exit_reason = 'MANUAL', \
-         pnl = 0, closed_at = '2026-11-25 10:00:00'",
+         pnl = 0, remaining_quantity = 0, closed_at = '2026-11-25 10:00:00'",
     )
     .execute(&mut conn)
     .unwrap();

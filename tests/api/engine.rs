@@ -300,12 +300,11 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced(db: Te
 }
 
 fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at(db: TempDb) {
-    use diesel::RunQueryDsl;
     use diesel_migrations::MigrationHarness;
     let mut conn = db.conn();
-    // The database as it was before the quotes table (and the sessions, the instances and the
-    // signals fillfactor after it).
-    for _ in 0..4 {
+    // The database as it was before the quotes table (and the sessions, the instances, the
+    // signals fillfactor and trade management after it).
+    for _ in 0..5 {
         match &mut conn {
             db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
             db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
@@ -322,10 +321,7 @@ fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_
         SignalBuilder::short("ETHUSDT").build(at("2026-11-25 10:00:00")),
     ];
     for row in &rows {
-        diesel::insert_into(signaldesk::db::schema::signals::table)
-            .values(row)
-            .execute(&mut conn)
-            .unwrap();
+        crate::helpers::insert_as_before_management(&mut conn, row);
     }
 
     db::run_migrations(&mut conn).unwrap();

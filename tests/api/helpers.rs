@@ -14,6 +14,7 @@ use signaldesk::db::signals::{
     close_in_transaction, insert_signal, AddOutcome, CloseOutcome, CloseRequest,
 };
 use signaldesk::db::{self, Backend, Conn};
+use signaldesk::domain::management::Management;
 use signaldesk::domain::pnl::fill_fee;
 use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, Symbol};
@@ -260,6 +261,7 @@ pub struct SignalBuilder {
     request: SignalRequest,
     entry: f64,
     quantity: f64,
+    management: Management,
 }
 
 impl SignalBuilder {
@@ -276,9 +278,11 @@ impl SignalBuilder {
                 external_id: None,
                 reasons: "fixture".to_owned(),
                 notes: None,
+                management: Default::default(),
             },
             entry,
             quantity: 1.0,
+            management: Management::default(),
         }
     }
 
@@ -307,6 +311,12 @@ impl SignalBuilder {
         self
     }
 
+    /// Partial targets, breakeven and trailing stop as stored (not checked against the levels).
+    pub fn management(mut self, management: Management) -> Self {
+        self.management = management;
+        self
+    }
+
     pub fn notes(mut self, notes: &str) -> Self {
         self.request.notes = Some(notes.to_owned());
         self
@@ -320,7 +330,7 @@ impl SignalBuilder {
             risk_amount: (self.entry - self.request.stop_loss).abs() * self.quantity,
             entry_fee: fill_fee(self.entry, self.quantity, FEE_RATE),
         };
-        opened_signal(&self.request, self.entry, &sizing, now)
+        opened_signal(&self.request, self.entry, &sizing, &self.management, now)
     }
 
     /// Store it at `now` and return the new row.
@@ -548,4 +558,41 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Store `row` with the columns `signals` had before trade management (migration
+/// 2026-12-04-000001): what a test that reverts to an older schema can write.
+pub fn insert_as_before_management(conn: &mut Conn, row: &NewSignal) {
+    use diesel::sql_types::{Double, Nullable, Text, Timestamp};
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, \
+         quantity, risk_amount, confidence, strategy, timeframe, external_id, reasons, notes, \
+         current_price, unrealized_pnl, max_favorable_price, max_adverse_price, fees, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20, $21)",
+    )
+    .bind::<Text, _>(&row.symbol)
+    .bind::<Text, _>(row.direction)
+    .bind::<Text, _>(row.status)
+    .bind::<Double, _>(row.entry_price)
+    .bind::<Double, _>(row.stop_loss)
+    .bind::<Double, _>(row.take_profit)
+    .bind::<Double, _>(row.quantity)
+    .bind::<Double, _>(row.risk_amount)
+    .bind::<Double, _>(row.confidence)
+    .bind::<Text, _>(&row.strategy)
+    .bind::<Nullable<Text>, _>(&row.timeframe)
+    .bind::<Nullable<Text>, _>(&row.external_id)
+    .bind::<Text, _>(&row.reasons)
+    .bind::<Nullable<Text>, _>(&row.notes)
+    .bind::<Double, _>(row.current_price)
+    .bind::<Double, _>(row.unrealized_pnl)
+    .bind::<Double, _>(row.max_favorable_price)
+    .bind::<Double, _>(row.max_adverse_price)
+    .bind::<Double, _>(row.fees)
+    .bind::<Timestamp, _>(row.created_at)
+    .bind::<Timestamp, _>(row.updated_at)
+    .execute(conn)
+    .expect("insert with the old columns");
 }

@@ -337,7 +337,7 @@ fn check_finds_a_closed_signal_without_its_journal_entry_and_a_drifted_balance(d
         "{failed:?}"
     );
     assert!(
-        failed.contains(&"balance = initial_balance + sum of closed pnl"),
+        failed.contains(&"balance = initial_balance + sum of every exit's pnl"),
         "{failed:?}"
     );
 }
@@ -419,12 +419,12 @@ fn analyzed_history() -> (TempDb, signaldesk::db::Conn) {
         "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 20000)
          INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit,
              quantity, risk_amount, confidence, strategy, reasons, current_price,
-             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, created_at,
-             closed_at, updated_at)
+             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, initial_stop_loss,
+             remaining_quantity, entry_fee, created_at, closed_at, updated_at)
          SELECT CASE n % 4 WHEN 0 THEN 'BTCUSDT' WHEN 1 THEN 'ETHUSDT' WHEN 2 THEN 'SOLUSDT'
                     ELSE 'XRPUSDT' END,
              'LONG', 'CLOSED', 100, 95, 110, 1, 5, 0.8, 'x', '', 100, 100, 100, 110,
-             'TAKE_PROFIT', 9.8, datetime('2024-01-01', '+' || (n * 600) || ' seconds'),
+             'TAKE_PROFIT', 9.8, 95, 0, 0.1, datetime('2024-01-01', '+' || (n * 600) || ' seconds'),
              datetime('2024-01-01', '+' || (n * 600 + 60) || ' seconds'),
              datetime('2024-01-01', '+' || (n * 600 + 60) || ' seconds')
          FROM seq",
@@ -493,15 +493,17 @@ fn the_batched_refresh_finds_each_trade_by_its_id_on_postgres() {
             format!(
             "INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, \
              quantity, risk_amount, confidence, strategy, reasons, current_price, \
-             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, created_at, \
-             closed_at, updated_at) \
+             max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, \
+             initial_stop_loss, remaining_quantity, entry_fee, created_at, closed_at, updated_at) \
              SELECT 'BTCUSDT', 'LONG', '{status}', 100, 95, 110, 1, 5, 0.8, 'x', '', 100, 100, \
-             100, {exit}, {reason}, {pnl}, '2024-01-01', {closed}, '2024-01-01' \
+             100, {exit}, {reason}, {pnl}, 95, {remaining}, 0.1, '2024-01-01', {closed}, \
+             '2024-01-01' \
              FROM generate_series({from}, {to})",
             exit = if status == "CLOSED" { "110" } else { "NULL" },
             reason = if status == "CLOSED" { "'TAKE_PROFIT'" } else { "NULL" },
             pnl = if status == "CLOSED" { "9.8" } else { "NULL" },
             closed = if status == "CLOSED" { "'2024-01-02'" } else { "NULL" },
+            remaining = if status == "CLOSED" { "0" } else { "1" },
         )
         };
     diesel::sql_query(fill("CLOSED", 1, 20_000))

@@ -103,6 +103,16 @@ impl Body {
         })
     }
 
+    /// An object nested in `parent`'s body (a list item), read by the parent's rules.
+    pub fn nested(value: Value, allowed: &[&str], parent: &Body) -> Result<Body, ApiError> {
+        Body::read(value, allowed, parent.numeric_strings)
+    }
+
+    /// A field as sent, `null` included (`present` treats null as absent).
+    pub fn raw(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field)
+    }
+
     fn present(&self, field: &str) -> Option<&Value> {
         self.fields.get(field).filter(|v| !v.is_null())
     }

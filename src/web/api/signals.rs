@@ -1,5 +1,5 @@
-//! `POST /api/signals`, `GET /api/signals/{id}`, `POST /api/signals/{id}/close` (DESIGN.md §5,
-//! §7). Opening goes through `db::intake::open_signal`, the one path every signal takes.
+//! `POST /api/signals`, `GET /api/signals/{id}`, `POST /api/signals/{id}/close` and
+//! `POST /api/signals/{id}/stop` (DESIGN.md §5, §7, §10). Opening goes through `db::intake::open_signal`, the one path every signal takes.
 
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,11 +10,17 @@ use super::super::auth::require_bearer;
 use super::super::{ApiError, AppState};
 use super::body::{json_value, Body};
 use crate::clock::now_utc;
-use crate::db::intake::{close_at_market, open_signal, IntakeError, SignalRequest};
-use crate::db::models::{JournalEntryRow, QuoteRow, SignalId, SignalRow};
+use crate::db::exits::{self, Booked};
+use crate::db::intake::{
+    exit_at_market, move_stop_by_hand, open_signal, IntakeError, ManualError, SignalRequest,
+};
+use crate::db::models::{
+    JournalEntryRow, QuoteRow, SignalId, SignalRow, StopMoveRow, TradeExitRow,
+};
 use crate::db::quotes;
-use crate::db::signals::{get_signal, AddOutcome, CloseOutcome, ClosedTrade};
+use crate::db::signals::{get_signal, AddOutcome};
 use crate::domain::format::price;
+use crate::domain::management::{manual_part, ManagementRequest, PartialTarget, MAX_TARGETS};
 use crate::domain::{Direction, SignalStatus, Symbol};
 
 const TEXT_LIMIT: usize = 2_000;
@@ -75,6 +81,64 @@ pub(super) fn confidence_field(body: &Body) -> Result<f64, ApiError> {
     }
 }
 
+/// The management fields of a signal body (DESIGN.md §10), all optional: absent takes the
+/// configuration's default, `null` turns a setting off, `[]` means no partial targets.
+/// `take_profits` is a list of at most 5 `{"price", "fraction"}` objects; where they must lie is
+/// checked against the entry fill when the trade opens (`Management::for_levels`).
+pub(super) fn management_fields(body: &Body) -> Result<ManagementRequest, ApiError> {
+    const FIELD: &str = "take_profits";
+    let take_profits = match body.raw(FIELD) {
+        None => None,
+        Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(items)) => {
+            if items.len() > MAX_TARGETS {
+                return Err(ApiError::validation(
+                    FIELD,
+                    format!(
+                        "take_profits has {} targets; at most {MAX_TARGETS}",
+                        items.len()
+                    ),
+                ));
+            }
+            let mut targets = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let target = Body::nested(item.clone(), &["price", "fraction"], body)
+                    .and_then(|t| Ok((t.required_number("price")?, t.required_number("fraction")?)))
+                    .map_err(|e| match e {
+                        ApiError::Validation { message, .. } => {
+                            ApiError::validation(FIELD, format!("take_profits[{i}]: {message}"))
+                        }
+                        other => other,
+                    })?;
+                targets.push(PartialTarget {
+                    price: target.0,
+                    fraction: target.1,
+                });
+            }
+            Some(targets)
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                FIELD,
+                "take_profits must be a list of {\"price\", \"fraction\"} objects",
+            ))
+        }
+    };
+    let switchable = |field: &str| -> Result<Option<Option<f64>>, ApiError> {
+        Ok(match body.raw(field) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(_) => Some(body.optional_number(field)?),
+        })
+    };
+    Ok(ManagementRequest {
+        take_profits,
+        breakeven_at_r: switchable("breakeven_at_r")?,
+        trailing_stop_pct: switchable("trailing_stop_pct")?,
+        trailing_activate_at_r: body.optional_number("trailing_activate_at_r")?,
+    })
+}
+
 fn parse_create(value: Value) -> Result<SignalRequest, ApiError> {
     let body = Body::parse(
         value,
@@ -87,6 +151,10 @@ fn parse_create(value: Value) -> Result<SignalRequest, ApiError> {
             "timeframe",
             "notes",
             "external_id",
+            "take_profits",
+            "breakeven_at_r",
+            "trailing_stop_pct",
+            "trailing_activate_at_r",
         ],
     )?;
     let symbol = symbol_field(&body)?;
@@ -106,6 +174,7 @@ fn parse_create(value: Value) -> Result<SignalRequest, ApiError> {
         external_id: body.optional_str("external_id", ID_LIMIT)?,
         reasons: "api signal".to_owned(),
         notes: body.optional_str("notes", TEXT_LIMIT)?,
+        management: management_fields(&body)?,
     })
 }
 
@@ -217,25 +286,77 @@ pub async fn find_signal(state: &AppState, id: SignalId) -> Result<SignalRow, Ap
         .await
 }
 
-/// `GET /api/signals/{id}`
+/// A signal with every exit and stop move it had: `GET /api/signals/{id}` and the answer of a
+/// stop move.
+#[derive(Serialize)]
+pub struct SignalDetail {
+    #[serde(flatten)]
+    pub signal: SignalRow,
+    pub exits: Vec<TradeExitRow>,
+    pub stop_moves: Vec<StopMoveRow>,
+}
+
+/// One signal with its exits and stop moves, or 404 naming it.
+pub async fn signal_detail(state: &AppState, id: SignalId) -> Result<SignalDetail, ApiError> {
+    state
+        .with_conn(move |conn| {
+            let signal = get_signal(conn, id).map_err(|e| match e {
+                diesel::result::Error::NotFound => {
+                    ApiError::NotFound(format!("signal {id} not found"))
+                }
+                other => other.into(),
+            })?;
+            Ok(SignalDetail {
+                signal,
+                exits: exits::exits_of(conn, id)?,
+                stop_moves: exits::stop_moves_of(conn, id)?,
+            })
+        })
+        .await
+}
+
+/// `GET /api/signals/{id}`: the signal, its exits and its stop moves.
 pub async fn get_signal_by_id(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<web::Json<SignalRow>, ApiError> {
+) -> Result<web::Json<SignalDetail>, ApiError> {
     let id = signal_id(&path)?;
-    Ok(web::Json(find_signal(&state, id).await?))
+    Ok(web::Json(signal_detail(&state, id).await?))
 }
 
+/// The answer of `POST /api/signals/{id}/close`.
 #[derive(Serialize)]
-struct ClosedResponse {
+struct ExitResponse {
+    /// The signal after the exit: CLOSED when it took all that was left.
     signal: SignalRow,
-    journal: JournalEntryRow,
+    exit: TradeExitRow,
+    /// The journal entry, when the exit closed the trade; `null` after a partial close.
+    journal: Option<JournalEntryRow>,
     balance_after: f64,
 }
 
-/// Close trade `id` at the current price (exit_reason MANUAL): 404 unknown, 409 not ACTIVE, 503
-/// without a fresh price. Shared by the API and the trade page's form.
-pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, ApiError> {
+/// The error of a manual exit or stop move.
+fn manual_error(id: SignalId, e: ManualError) -> ApiError {
+    match e {
+        ManualError::Invalid(rule) => ApiError::validation(rule.field, rule.message),
+        ManualError::NotActive(status) => {
+            ApiError::Conflict(format!("signal {id} is {status}, not ACTIVE"))
+        }
+        ManualError::Db(diesel::result::Error::NotFound) => {
+            ApiError::NotFound(format!("signal {id} not found"))
+        }
+        ManualError::Db(e) => e.into(),
+    }
+}
+
+/// Close `fraction` of what is left of trade `id` (all of it for `None`) at the current price,
+/// exit_reason MANUAL: 400 a bad fraction, 404 unknown, 409 not ACTIVE, 503 without a fresh
+/// price. Shared by the API and the trade page's form.
+pub async fn close_now(
+    state: &AppState,
+    id: SignalId,
+    fraction: Option<f64>,
+) -> Result<Booked, ApiError> {
     let current = find_signal(state, id).await?;
     if current.status != SignalStatus::Active {
         return Err(ApiError::Conflict(format!(
@@ -243,51 +364,96 @@ pub async fn close_now(state: &AppState, id: SignalId) -> Result<ClosedTrade, Ap
             current.status
         )));
     }
+    // The fraction is checked before the price is looked up: a bad request is a 400 even while
+    // the feed is down.
+    manual_part(current.remaining_quantity, current.quantity, fraction)
+        .map_err(|rule| ApiError::validation(rule.field, rule.message))?;
     let config = state.config.clone();
     let no_fresh_price = no_price(state, &current.symbol);
-    let outcome = state
+    let booked = state
         .with_conn(move |conn| {
             let now = now_utc();
             let quote = fresh_quote(conn, &current.symbol, now, &config)?.ok_or(no_fresh_price)?;
-            Ok(close_at_market(
+            exit_at_market(
                 conn,
                 id,
                 quote.price,
+                fraction,
                 &config.rules,
                 config.initial_balance,
                 now,
-            )?)
+            )
+            .map_err(|e| manual_error(id, e))
         })
         .await?;
-    match outcome {
-        CloseOutcome::Closed(closed) => {
-            log::info!(
-                "closed #{} {} MANUAL at {} pnl {:.4}",
-                closed.signal.id,
-                closed.signal.symbol,
-                price(closed.journal.exit_price),
-                closed.journal.pnl
-            );
-            Ok(*closed)
-        }
-        CloseOutcome::NotActive(status) => Err(ApiError::Conflict(format!(
-            "signal {id} is {status}, not ACTIVE"
-        ))),
-    }
+    log::info!(
+        "{} #{} {} MANUAL {} at {} pnl {:.4}",
+        if booked.journal.is_some() {
+            "closed"
+        } else {
+            "reduced"
+        },
+        booked.signal.id,
+        booked.signal.symbol,
+        booked.exit.quantity,
+        price(booked.exit.price),
+        booked.exit.pnl
+    );
+    Ok(booked)
 }
 
-/// `POST /api/signals/{id}/close`: close at the current price, exit_reason MANUAL.
+/// `POST /api/signals/{id}/close`: close at the current price, exit_reason MANUAL; an optional
+/// `{"fraction": f}` closes that part of the remaining position.
 pub async fn close_signal_now(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
+    body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.config)?;
     let id = signal_id(&path)?;
-    let closed = close_now(&state, id).await?;
-    Ok(HttpResponse::Ok().json(ClosedResponse {
-        signal: closed.signal,
-        journal: closed.journal,
-        balance_after: closed.balance_after,
+    let fraction = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Body::parse(json_value(&body)?, &["fraction"])?.optional_number("fraction")?
+    };
+    let booked = close_now(&state, id, fraction).await?;
+    Ok(HttpResponse::Ok().json(ExitResponse {
+        signal: booked.signal,
+        exit: booked.exit,
+        journal: booked.journal,
+        balance_after: booked.balance_after,
     }))
+}
+
+/// `POST /api/signals/{id}/stop`: move the stop by hand, `{"stop_loss": x}`, only in the trade's
+/// favour and short of the current price (a `stop_moves` row with reason MANUAL): 200 with the
+/// signal, its exits and stop moves; 400 naming `stop_loss`; 404; 409 not ACTIVE.
+pub async fn move_stop_now(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, &state.config)?;
+    let id = signal_id(&path)?;
+    let body = Body::parse(json_value(&body)?, &["stop_loss"])?;
+    let new_stop = body.required_number("stop_loss")?;
+    let current = find_signal(&state, id).await?;
+    let config = state.config.clone();
+    let moved = state
+        .with_conn(move |conn| {
+            let now = now_utc();
+            let last = fresh_quote(conn, &current.symbol, now, &config)?.map(|q| q.price);
+            move_stop_by_hand(conn, id, new_stop, last, now).map_err(|e| manual_error(id, e))
+        })
+        .await?;
+    log::info!(
+        "moved the stop of #{} {} by hand from {} to {}",
+        moved.0.id,
+        moved.0.symbol,
+        price(moved.1.old_stop),
+        price(moved.1.new_stop)
+    );
+    Ok(HttpResponse::Ok().json(signal_detail(&state, id).await?))
 }

@@ -11,7 +11,9 @@ use serde_json::Value;
 use super::super::auth::{check_against, record_failure, refuse_if_locked};
 use super::super::{ApiError, AppState};
 use super::body::Body;
-use super::signals::{confidence_field, level_fields, open_at_market, symbol_field};
+use super::signals::{
+    confidence_field, level_fields, management_fields, open_at_market, symbol_field,
+};
 use crate::db::intake::SignalRequest;
 use crate::domain::Direction;
 
@@ -64,6 +66,10 @@ pub async fn tradingview_webhook(
             "id",
             "timeframe",
             "notes",
+            "take_profits",
+            "breakeven_at_r",
+            "trailing_stop_pct",
+            "trailing_activate_at_r",
         ],
     )?;
     let symbol = symbol_field(&body)?;
@@ -94,6 +100,7 @@ pub async fn tradingview_webhook(
         external_id: body.optional_str("id", 128)?,
         reasons: "webhook signal".to_owned(),
         notes: body.optional_str("notes", 2_000)?,
+        management: management_fields(&body)?,
     };
     open_at_market(&state, request).await
 }

@@ -233,7 +233,7 @@ pub async fn close_trade_form(
 ) -> Result<HttpResponse, PageError> {
     require_form_session(&req, &state, &form.csrf).await?;
     let id = trade_id(&path)?;
-    close_now(&state, id).await?;
+    close_now(&state, id, None).await?;
     Ok(see_other(&format!("/trades/{}", id.0)))
 }
 
@@ -274,6 +274,16 @@ mod tests {
             created_at: at,
             closed_at: None,
             updated_at: at,
+            initial_stop_loss: stop,
+            remaining_quantity: 1.0,
+            realized_pnl: 0.0,
+            take_profits: "[]".to_owned(),
+            breakeven_at_r: None,
+            trailing_stop_pct: None,
+            trailing_activate_at_r: 0.0,
+            targets_hit: 0,
+            stop_moved_by: None,
+            entry_fee: 0.0,
         }
     }
 
