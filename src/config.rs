@@ -881,6 +881,55 @@ mod tests {
     }
 
     #[test]
+    fn trade_management_defaults_are_off_and_read_as_written() {
+        let config = Config::from_layers(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.rules.management, ManagementDefaults::default());
+        let config = Config::from_layers(
+            None,
+            env(&[
+                ("SIGNALDESK_TAKE_PROFITS", "1R:30%,2R:30%"),
+                ("SIGNALDESK_BREAKEVEN_AT_R", "1"),
+                ("SIGNALDESK_TRAILING_STOP_PCT", "2%"),
+                ("SIGNALDESK_TRAILING_ACTIVATE_AT_R", "1.5"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        let m = &config.rules.management;
+        assert_eq!(
+            m.take_profits,
+            [
+                TargetSpec {
+                    r: 1.0,
+                    fraction: 0.3
+                },
+                TargetSpec {
+                    r: 2.0,
+                    fraction: 0.3
+                }
+            ]
+        );
+        assert_eq!(
+            (
+                m.breakeven_at_r,
+                m.trailing_stop_pct,
+                m.trailing_activate_at_r
+            ),
+            (Some(1.0), Some(2.0), 1.5)
+        );
+        let shown = config.to_string();
+        assert!(shown.contains("take_profits = 1R:30%,2R:30%"), "{shown}");
+        assert!(shown.contains("trailing_stop_pct = 2%"), "{shown}");
+        let plain =
+            Config::from_layers(None, env(&[("SIGNALDESK_TRAILING_STOP_PCT", "2")]), &[]).unwrap();
+        assert_eq!(
+            plain.rules.management.trailing_stop_pct,
+            Some(2.0),
+            "2 is 2 %"
+        );
+    }
+
+    #[test]
     fn bad_values_name_their_key_and_source() {
         let cases: &[(&str, &str, &str)] = &[
             ("SIGNALDESK_FEED", "kraken", "unknown feed"),
@@ -891,6 +940,20 @@ mod tests {
             ("SIGNALDESK_SYMBOLS", "BTC/USDT", "not a symbol"),
             ("SIGNALDESK_BIND", "nowhere", "no port"),
             ("SIGNALDESK_EXCHANGE_URL", "ftp://x", "not http"),
+            (
+                "SIGNALDESK_TAKE_PROFITS",
+                "1R:60%,2R:40%",
+                "parts summing to 100 %",
+            ),
+            ("SIGNALDESK_TAKE_PROFITS", "50%", "no R"),
+            ("SIGNALDESK_BREAKEVEN_AT_R", "0", "breakeven at 0R"),
+            ("SIGNALDESK_TRAILING_STOP_PCT", "50", "a 50 % trail"),
+            ("SIGNALDESK_TRAILING_STOP_PCT", "0%", "no trail"),
+            (
+                "SIGNALDESK_TRAILING_ACTIVATE_AT_R",
+                "-1",
+                "a negative activation",
+            ),
         ];
         for (key, value, reason) in cases {
             let err = Config::from_layers(None, env(&[(key, value)]), &[]).unwrap_err();

@@ -104,4 +104,47 @@ fn a_setup_in_the_klines_opens_one_ict_signal(db: TempDb) {
     );
 }
 
-crate::on_both_backends!(a_setup_in_the_klines_opens_one_ict_signal,);
+/// The scanner's signals carry the configuration's trade management (DESIGN.md §10).
+fn a_scanner_signal_takes_the_configured_trade_management(db: TempDb) {
+    let exchange = FakeExchange::start(&[("BTCUSDT", 102.6)]);
+    exchange.set_series("BTCUSDT", "5", 300, &setup_five_minutes());
+    exchange.set_series("BTCUSDT", "60", 3_600, &bullish_hours());
+    let server = TestServer::start(
+        &db,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "BTCUSDT"),
+            ("SIGNALDESK_SCAN", "on"),
+            ("SIGNALDESK_SCAN_SECS", "1"),
+            ("SIGNALDESK_TIMEFRAME", "5m"),
+            ("SIGNALDESK_TAKE_PROFITS", "1R:50%"),
+            ("SIGNALDESK_BREAKEVEN_AT_R", "1"),
+            ("SIGNALDESK_TRAILING_STOP_PCT", "2"),
+            ("SIGNALDESK_TRAILING_ACTIVATE_AT_R", "1.5"),
+        ],
+    );
+    server.wait_for_stats("a scanner signal", |s| s["signals_today"] == 1);
+    let signals = get_active_signals(&mut db.conn()).unwrap();
+    let signal = &signals[0];
+    let risk = signal.entry_price - signal.initial_stop_loss;
+    let targets = signal.targets();
+    assert_eq!(targets.len(), 1, "{signal:?}");
+    assert!(
+        (targets[0].price - (signal.entry_price + risk)).abs() < 1e-9,
+        "1R from the entry: {targets:?}"
+    );
+    assert_eq!(targets[0].fraction, 0.5);
+    assert_eq!(
+        (
+            signal.breakeven_at_r,
+            signal.trailing_stop_pct,
+            signal.trailing_activate_at_r
+        ),
+        (Some(1.0), Some(2.0), 1.5)
+    );
+}
+
+crate::on_both_backends!(
+    a_setup_in_the_klines_opens_one_ict_signal,
+    a_scanner_signal_takes_the_configured_trade_management,
+);
