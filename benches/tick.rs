@@ -136,11 +136,18 @@ fn main() {
         db::Backend::Postgres => "PostgreSQL",
     };
     println!("the tick's write (glitch guard, quotes, update_paper_trades), {backend}");
-    run(false);
-    run(true);
+    // SIGNALDESK_BENCH_SIZES=10000 picks sizes, SIGNALDESK_BENCH_RUNS=managed one run.
+    let sizes: Vec<usize> = std::env::var("SIGNALDESK_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 1_000, 10_000]);
+    let runs = std::env::var("SIGNALDESK_BENCH_RUNS").unwrap_or_else(|_| "plain,managed".into());
+    for run_name in runs.split(',') {
+        run(run_name.trim() == "managed", &sizes);
+    }
 }
 
-fn run(managed: bool) {
+fn run(managed: bool, sizes: &[usize]) {
     let rules = TradingRules::defaults_for(10_000.0);
     println!(
         "{}",
@@ -154,7 +161,7 @@ fn run(managed: bool) {
         "{:>12} {:>6} {:>10} {:>10} {:>10}",
         "open trades", "ticks", "min", "median", "p95"
     );
-    for open_trades in [10usize, 1_000, 10_000] {
+    for &open_trades in sizes {
         let database = common::BenchDb::new();
         let mut conn = db::connect(database.url()).expect("connect");
         db::run_migrations(&mut conn).expect("migrate");

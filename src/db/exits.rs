@@ -254,35 +254,58 @@ pub fn move_stop(
     Ok(changed == 1)
 }
 
-/// The most stop moves one INSERT writes (5 values each, well within SQLite's bound-value limit).
+/// The most stop moves one INSERT writes.
 const MOVES_PER_INSERT: usize = 1_000;
 
 /// Write `stop_moves` rows for stops already moved on their signals, many per statement (the
-/// tick moves many trailing stops at once).
+/// tick moves many trailing stops at once): on SQLite from one bound JSON array, each double as
+/// its bits, as `signals::update_signals_pnl` refreshes.
 pub fn record_stop_moves(
     conn: &mut Conn,
     moves: &[(SignalId, StopMove)],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    use diesel::sql_types::{Text, Timestamp};
     for batch in moves.chunks(MOVES_PER_INSERT) {
-        let rows: Vec<NewStopMove> = batch
-            .iter()
-            .map(|(id, m)| NewStopMove {
-                signal_id: id.0,
-                old_stop: m.old_stop,
-                new_stop: m.new_stop,
-                reason: m.reason.as_str(),
-                created_at: at,
-            })
-            .collect();
-        // MultiConnection writes one row per INSERT; each backend's own connection writes many.
         match conn {
-            Conn::Sqlite(conn) => diesel::insert_into(super::schema::stop_moves::table)
-                .values(&rows)
-                .execute(conn)?,
-            Conn::Postgres(conn) => diesel::insert_into(super::schema::stop_moves::table)
-                .values(&rows)
-                .execute(conn)?,
+            Conn::Sqlite(conn) => {
+                let rows: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|(id, m)| {
+                        serde_json::json!([
+                            id.0,
+                            super::double_bits(m.old_stop),
+                            super::double_bits(m.new_stop),
+                            m.reason.as_str()
+                        ])
+                    })
+                    .collect();
+                diesel::sql_query(
+                    "INSERT INTO stop_moves (signal_id, old_stop, new_stop, reason, created_at) \
+                     SELECT value ->> 0, double_from_bits(value ->> 1), \
+                     double_from_bits(value ->> 2), value ->> 3, ? \
+                     FROM json_each(?)",
+                )
+                .bind::<Timestamp, _>(at)
+                .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
+                .execute(conn)?
+            }
+            // MultiConnection writes one row per INSERT; PostgreSQL's own connection many.
+            Conn::Postgres(conn) => {
+                let rows: Vec<NewStopMove> = batch
+                    .iter()
+                    .map(|(id, m)| NewStopMove {
+                        signal_id: id.0,
+                        old_stop: m.old_stop,
+                        new_stop: m.new_stop,
+                        reason: m.reason.as_str(),
+                        created_at: at,
+                    })
+                    .collect();
+                diesel::insert_into(super::schema::stop_moves::table)
+                    .values(&rows)
+                    .execute(conn)?
+            }
         };
     }
     Ok(())

@@ -10,7 +10,7 @@ use super::daily_stats;
 use super::exits::{self, ExitOutcome, ExitRequest, Part};
 use super::models::{JournalEntryRow, NewSignal, SignalId, SignalRow};
 use super::time::clamp_bound;
-use super::Conn;
+use super::{double_bits, Conn};
 use crate::domain::time::day_bounds;
 use crate::domain::{ExitReason, SignalStatus, StopReason};
 use crate::events::Event;
@@ -209,15 +209,16 @@ pub struct PnlRefresh {
     pub priced_at: NaiveDateTime,
 }
 
-/// The most trades one [`update_signals_pnl`] statement refreshes on SQLite (9 000 bound values,
-/// within its limit of 32 766); the tick refreshes its trades in batches of this size on either
-/// backend, so a batch that fails is retried trade by trade.
+/// The most trades one [`update_signals_pnl`] statement refreshes; the tick refreshes its trades
+/// in batches of this size on either backend, so a batch that fails is retried trade by trade.
 pub const PNL_BATCH: usize = 1_000;
 
 /// Refresh the live figures and management state of many open trades in one statement instead
-/// of one per trade: PostgreSQL joins the trades to bound arrays (`unnest`, a statement of the
-/// same size whatever the count); SQLite, which has no arrays, to a `VALUES` list, [`PNL_BATCH`]
-/// trades per statement. A trade no longer ACTIVE is left alone. Returns the number of trades
+/// of one per trade, a statement of the same text whatever the count: PostgreSQL joins the
+/// trades to bound arrays (`unnest`); SQLite, which has no arrays, to one bound JSON array
+/// (`json_each`, each double as its exact bits: `db::double_from_bits`), [`PNL_BATCH`] trades
+/// per statement. A `VALUES` list of placeholders would make SQLite parse thousands of them on every
+/// batch. A trade no longer ACTIVE is left alone. Returns the number of trades
 /// refreshed. At most `PNL_BATCH` trades are one statement on either backend, so a failure
 /// writes nothing of them.
 ///
@@ -228,16 +229,10 @@ pub const PNL_BATCH: usize = 1_000;
 /// join term against the list, which no index on `signals` alone can answer.
 pub fn update_signals_pnl(conn: &mut Conn, refreshes: &[PnlRefresh]) -> QueryResult<usize> {
     use diesel::sql_types::{Array, Nullable, Text};
-    const SET: &str = "SET current_price = v.current_price, \
-        unrealized_pnl = v.unrealized_pnl, max_favorable_price = v.max_favorable_price, \
-        max_adverse_price = v.max_adverse_price, stop_loss = v.stop_loss, \
-        stop_moved_by = v.stop_moved_by, targets_hit = v.targets_hit, updated_at = v.updated_at";
-    const COLUMNS: &str = "id, current_price, unrealized_pnl, max_favorable_price, \
-        max_adverse_price, stop_loss, stop_moved_by, targets_hit, updated_at";
     match conn {
         Conn::Postgres(conn) => diesel::sql_query(format!(
-            "UPDATE signals {SET} FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS v \
-             ({COLUMNS}, status) WHERE signals.id = v.id AND signals.status = v.status"
+            "UPDATE signals {REFRESH_SET} FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             AS v ({REFRESH_COLUMNS}, status) WHERE signals.id = v.id AND signals.status = v.status"
         ))
         .bind::<Array<Integer>, _>(refreshes.iter().map(|r| r.signal_id.0).collect::<Vec<_>>())
         .bind::<Array<Double>, _>(column(refreshes, |u| u.current_price))
@@ -258,31 +253,52 @@ pub fn update_signals_pnl(conn: &mut Conn, refreshes: &[PnlRefresh]) -> QueryRes
         Conn::Sqlite(conn) => {
             let mut changed = 0;
             for batch in refreshes.chunks(PNL_BATCH) {
-                let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
-                let mut query = diesel::sql_query(format!(
-                    "WITH v ({COLUMNS}) AS (VALUES {rows}) \
-                     UPDATE signals NOT INDEXED {SET} FROM v \
-                     WHERE signals.id = v.id AND signals.status = 'ACTIVE'"
-                ))
-                .into_boxed::<diesel::sqlite::Sqlite>();
-                for refresh in batch {
-                    query = query
-                        .bind::<Integer, _>(refresh.signal_id.0)
-                        .bind::<Double, _>(refresh.update.current_price)
-                        .bind::<Double, _>(refresh.update.unrealized_pnl)
-                        .bind::<Double, _>(refresh.update.max_favorable_price)
-                        .bind::<Double, _>(refresh.update.max_adverse_price)
-                        .bind::<Double, _>(refresh.stop_loss)
-                        .bind::<Nullable<Text>, _>(refresh.stop_moved_by.map(StopReason::as_str))
-                        .bind::<Integer, _>(refresh.targets_hit)
-                        .bind::<Timestamp, _>(refresh.priced_at);
-                }
-                changed += query.execute(conn)?;
+                let rows: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!([
+                            r.signal_id.0,
+                            double_bits(r.update.current_price),
+                            double_bits(r.update.unrealized_pnl),
+                            double_bits(r.update.max_favorable_price),
+                            double_bits(r.update.max_adverse_price),
+                            double_bits(r.stop_loss),
+                            r.stop_moved_by.map(StopReason::as_str),
+                            r.targets_hit,
+                            super::time::sqlite_text(r.priced_at),
+                        ])
+                    })
+                    .collect();
+                changed += diesel::sql_query(sqlite_refresh_sql())
+                    .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
+                    .execute(conn)?;
             }
             Ok(changed)
         }
     }
 }
+
+/// The statement of [`update_signals_pnl`] on SQLite, its one parameter the JSON array of the
+/// refreshes (public for the test of its query plan).
+pub fn sqlite_refresh_sql() -> String {
+    format!(
+        "WITH v ({REFRESH_COLUMNS}) AS (SELECT value ->> 0, \
+         double_from_bits(value ->> 1), double_from_bits(value ->> 2), \
+         double_from_bits(value ->> 3), double_from_bits(value ->> 4), \
+         double_from_bits(value ->> 5), value ->> 6, value ->> 7, value ->> 8 \
+         FROM json_each(?)) \
+         UPDATE signals NOT INDEXED {REFRESH_SET} FROM v \
+         WHERE signals.id = v.id AND signals.status = 'ACTIVE'"
+    )
+}
+
+const REFRESH_SET: &str = "SET current_price = v.current_price, \
+    unrealized_pnl = v.unrealized_pnl, max_favorable_price = v.max_favorable_price, \
+    max_adverse_price = v.max_adverse_price, stop_loss = v.stop_loss, \
+    stop_moved_by = v.stop_moved_by, targets_hit = v.targets_hit, updated_at = v.updated_at";
+
+const REFRESH_COLUMNS: &str = "id, current_price, unrealized_pnl, max_favorable_price, \
+    max_adverse_price, stop_loss, stop_moved_by, targets_hit, updated_at";
 
 /// One figure of every refresh, as a bound array.
 fn column(refreshes: &[PnlRefresh], figure: impl Fn(&PnlUpdate) -> f64) -> Vec<f64> {
@@ -413,4 +429,85 @@ pub fn page_created(
         .limit(limit)
         .select(SignalRow::as_select())
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::{Double, Text};
+
+    use crate::db::Conn;
+
+    #[derive(QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = Double)]
+        x: f64,
+    }
+
+    /// The batched refresh hands SQLite its doubles inside JSON text (`json_each`): every double
+    /// must come back bit for bit, or a stop read back would differ from the one written. As
+    /// JSON numbers they do not always (SQLite's conversion can be one unit in the last place
+    /// off); as their bits through `double_from_bits` they do.
+    #[test]
+    fn doubles_round_trip_exactly_through_sqlite_json() {
+        let mut conn = crate::db::connect(":memory:").unwrap();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut values = vec![
+            0.1,
+            107.0 * 0.98,
+            104.2 * 0.9995,
+            1e-9,
+            5e-324,
+            1.7e308,
+            -2.5,
+        ];
+        while values.len() < 200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Any finite double, and many of the magnitudes prices take.
+            let any = f64::from_bits(state);
+            let price =
+                (state >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((state % 12) as i32 - 6);
+            values.extend([any, price].into_iter().filter(|v| v.is_finite()));
+        }
+        let mut as_numbers_differ = 0;
+        for chunk in values.chunks(10_000) {
+            let read = |conn: &mut Conn, sql: &str, json: String| -> Vec<f64> {
+                diesel::sql_query(sql)
+                    .bind::<Text, _>(json)
+                    .load::<Number>(conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|n| n.x)
+                    .collect()
+            };
+            let bits: Vec<i64> = chunk.iter().map(|v| crate::db::double_bits(*v)).collect();
+            let back = read(
+                &mut conn,
+                "SELECT double_from_bits(value) AS x FROM json_each(?) ORDER BY key",
+                serde_json::to_string(&bits).unwrap(),
+            );
+            assert_eq!(back.len(), chunk.len());
+            for (sent, got) in chunk.iter().zip(&back) {
+                assert_eq!(
+                    sent.to_bits(),
+                    got.to_bits(),
+                    "{sent:?} came back as {got:?}"
+                );
+            }
+            let numbers = read(
+                &mut conn,
+                "SELECT value AS x FROM json_each(?) ORDER BY key",
+                serde_json::to_string(chunk).unwrap(),
+            );
+            as_numbers_differ += chunk
+                .iter()
+                .zip(&numbers)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+        }
+        // Why the bits: had JSON numbers come back exact, they would do.
+        assert!(as_numbers_differ > 0);
+    }
 }

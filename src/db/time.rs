@@ -35,6 +35,13 @@ pub fn clamp_bound(at: NaiveDateTime) -> NaiveDateTime {
     at.clamp(FIRST_STORABLE, LATEST)
 }
 
+/// `at` as diesel writes a `Timestamp` into SQLite: for a statement that carries times inside a
+/// bound JSON text (`signals::update_signals_pnl`), so they are stored exactly as a bound
+/// timestamp would be.
+pub fn sqlite_text(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,7 +53,7 @@ mod tests {
 
     /// How diesel writes a `Timestamp` bound into SQLite.
     fn stored(at: NaiveDateTime) -> String {
-        at.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+        sqlite_text(at)
     }
 
     #[test]

@@ -458,18 +458,10 @@ fn the_batched_refresh_finds_each_trade_by_its_id_after_analyze() {
     let (_db, mut conn) = analyzed_history();
     // `signals::update_signals_pnl` on SQLite: each listed trade found by its id, not every open
     // trade compared with every listed one.
-    let refresh = plan(
-        &mut conn,
-        "WITH v (id, current_price, unrealized_pnl, max_favorable_price, max_adverse_price, \
-         updated_at) AS (VALUES (20001, 101.0, 0.5, 102.0, 99.0, '2026-11-25 09:00:05'), \
-         (20002, 101.0, 0.5, 102.0, 99.0, '2026-11-25 09:00:05')) \
-         UPDATE signals NOT INDEXED SET current_price = v.current_price, \
-         unrealized_pnl = v.unrealized_pnl, \
-         max_favorable_price = v.max_favorable_price, max_adverse_price = v.max_adverse_price, \
-         updated_at = v.updated_at FROM v WHERE signals.id = v.id AND signals.status = 'ACTIVE'",
-    );
+    let refresh = plan(&mut conn, &signaldesk::db::signals::sqlite_refresh_sql());
     assert!(
-        refresh.contains("SCAN v") && refresh.contains("SEARCH signals USING INTEGER PRIMARY KEY"),
+        refresh.contains("SCAN json_each")
+            && refresh.contains("SEARCH signals USING INTEGER PRIMARY KEY"),
         "plan: {refresh}"
     );
 }
