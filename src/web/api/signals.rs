@@ -12,7 +12,8 @@ use super::body::{json_value, Body};
 use crate::clock::now_utc;
 use crate::db::exits::{self, Booked};
 use crate::db::intake::{
-    exit_at_market, move_stop_by_hand, open_signal, IntakeError, ManualError, SignalRequest,
+    exit_at_market, manual_quantity, move_stop_by_hand, open_signal, IntakeError, ManualError,
+    SignalRequest,
 };
 use crate::db::models::{
     JournalEntryRow, QuoteRow, SignalId, SignalRow, StopMoveRow, TradeExitRow,
@@ -20,7 +21,7 @@ use crate::db::models::{
 use crate::db::quotes;
 use crate::db::signals::{get_signal, AddOutcome};
 use crate::domain::format::price;
-use crate::domain::management::{manual_part, ManagementRequest, PartialTarget, MAX_TARGETS};
+use crate::domain::management::{ManagementRequest, PartialTarget, MAX_TARGETS};
 use crate::domain::{Direction, SignalStatus, Symbol};
 
 const TEXT_LIMIT: usize = 2_000;
@@ -374,7 +375,7 @@ pub async fn close_now(
     }
     // The fraction is checked before the price is looked up: a bad request is a 400 even while
     // the feed is down.
-    manual_part(current.remaining_quantity, current.quantity, fraction)
+    manual_quantity(&current, fraction)
         .map_err(|rule| ApiError::validation(rule.field, rule.message))?;
     let config = state.config.clone();
     let no_fresh_price = no_price(state, &current.symbol);
