@@ -298,7 +298,8 @@ pub fn exit_at_market(
 
 /// Move an open trade's stop by hand to `new_stop` (DESIGN.md §10), in one write transaction:
 /// only in the trade's favour and short of `last_price` (the fresh price, else the trade's
-/// last), recorded in `stop_moves` as MANUAL. Returns the trade after the move.
+/// last) and of the target, recorded in `stop_moves` as MANUAL. Returns the trade after the
+/// move.
 pub fn move_stop_by_hand(
     conn: &mut Conn,
     id: SignalId,
@@ -316,6 +317,22 @@ pub fn move_stop_by_hand(
             new_stop,
             last_price.unwrap_or(open.current_price),
         )?;
+        // Short of the price is short of the target while the tick books the target as it is
+        // reached; a trade left open beyond it (a booking failure) must not take a stop at or
+        // beyond it, which the levels CHECK refuses.
+        let short_of_target = match open.direction {
+            Direction::Long => new_stop < open.take_profit,
+            Direction::Short => new_stop > open.take_profit,
+        };
+        if !short_of_target {
+            return Err(ManualError::Invalid(RuleError {
+                field: "stop_loss",
+                message: format!(
+                    "stop_loss {new_stop:?} is at or beyond take_profit {}: close the trade instead",
+                    crate::domain::format::price(open.take_profit)
+                ),
+            }));
+        }
         if !exits::move_stop(conn, id, &change, now)? {
             return Err(ManualError::Db(diesel::result::Error::RollbackTransaction));
         }
