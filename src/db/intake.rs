@@ -139,6 +139,11 @@ pub fn open_in_transaction(
     let management = Management::for_levels(&levels, &request.management, &rules.management)?;
     let exposure = exposure(conn, request.symbol.as_str(), initial_balance, now)?;
     let sizing = size_position(exposure.balance, &levels, rules);
+    let management = fit_to_quantity(
+        management,
+        sizing.quantity,
+        request.management.take_profits.is_some(),
+    )?;
     check_gates(
         &exposure,
         request.confidence,
@@ -148,6 +153,39 @@ pub fn open_in_transaction(
     )?;
     let row = opened_signal(request, levels.entry(), &sizing, &management, now);
     Ok(signals::insert_signal(conn, &row, initial_balance)?)
+}
+
+/// `management` for a trade of `quantity`: a partial target whose part of it is 0 (a fraction
+/// so small that `fraction × quantity` rounds to nothing) could never be booked, as an exit takes
+/// a positive quantity. The signal's `own` targets are then refused (400 naming `take_profits`);
+/// a default target is left out, as the defaults fit themselves to each trade.
+fn fit_to_quantity(
+    mut management: Management,
+    quantity: f64,
+    own: bool,
+) -> Result<Management, RuleError> {
+    let closes_something = |fraction: f64| fraction * quantity > 0.0;
+    if own {
+        if let Some((i, target)) = management
+            .take_profits
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !closes_something(t.fraction))
+        {
+            return Err(RuleError {
+                field: "take_profits",
+                message: format!(
+                    "take_profits[{i}].fraction {:?} of {quantity} units closes nothing; use a larger fraction",
+                    target.fraction
+                ),
+            });
+        }
+    } else {
+        management
+            .take_profits
+            .retain(|t| closes_something(t.fraction));
+    }
+    Ok(management)
 }
 
 /// The row of `request` opened at `now` at the fill `entry` with `sizing` and `management`:
@@ -207,6 +245,25 @@ pub enum ManualError {
     Db(#[from] diesel::result::Error),
 }
 
+/// The quantity a manual exit of `fraction` of what is left of `open` takes (all of it for
+/// `None`), by [`manual_part`]; a fraction so small that its part rounds to 0 is refused too
+/// (400 naming `fraction`): an exit takes a positive quantity.
+pub fn manual_quantity(open: &SignalRow, fraction: Option<f64>) -> Result<f64, RuleError> {
+    let quantity = manual_part(open.remaining_quantity, open.quantity, fraction)?;
+    if quantity > 0.0 {
+        Ok(quantity)
+    } else {
+        Err(RuleError {
+            field: "fraction",
+            message: format!(
+                "fraction {:?} of the remaining {} units closes nothing; use a larger fraction",
+                fraction.unwrap_or(1.0),
+                open.remaining_quantity
+            ),
+        })
+    }
+}
+
 /// Close `fraction` of what is left of an open trade (all of it for `None`) at `market_price`,
 /// exit_reason MANUAL, slippage against the trader, in one write transaction. The last exit
 /// closes the trade.
@@ -224,7 +281,7 @@ pub fn exit_at_market(
         if open.status != SignalStatus::Active {
             return Err(ManualError::NotActive(open.status));
         }
-        let quantity = manual_part(open.remaining_quantity, open.quantity, fraction)?;
+        let quantity = manual_quantity(&open, fraction)?;
         let request = ExitRequest {
             reason: ExitReason::Manual,
             price: exit_fill(open.direction, market_price, rules.slippage),
@@ -241,7 +298,8 @@ pub fn exit_at_market(
 
 /// Move an open trade's stop by hand to `new_stop` (DESIGN.md §10), in one write transaction:
 /// only in the trade's favour and short of `last_price` (the fresh price, else the trade's
-/// last), recorded in `stop_moves` as MANUAL. Returns the trade after the move.
+/// last) and of the target, recorded in `stop_moves` as MANUAL. Returns the trade after the
+/// move.
 pub fn move_stop_by_hand(
     conn: &mut Conn,
     id: SignalId,
@@ -259,9 +317,60 @@ pub fn move_stop_by_hand(
             new_stop,
             last_price.unwrap_or(open.current_price),
         )?;
+        // Short of the price is short of the target while the tick books the target as it is
+        // reached; a trade left open beyond it (a booking failure) must not take a stop at or
+        // beyond it, which the levels CHECK refuses.
+        let short_of_target = match open.direction {
+            Direction::Long => new_stop < open.take_profit,
+            Direction::Short => new_stop > open.take_profit,
+        };
+        if !short_of_target {
+            return Err(ManualError::Invalid(RuleError {
+                field: "stop_loss",
+                message: format!(
+                    "stop_loss {new_stop:?} is at or beyond take_profit {}: close the trade instead",
+                    crate::domain::format::price(open.take_profit)
+                ),
+            }));
+        }
         if !exits::move_stop(conn, id, &change, now)? {
             return Err(ManualError::Db(diesel::result::Error::RollbackTransaction));
         }
         Ok((signals::get_signal(conn, id)?, change))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::management::PartialTarget;
+
+    fn with_targets(fractions: &[f64]) -> Management {
+        Management {
+            take_profits: fractions
+                .iter()
+                .enumerate()
+                .map(|(i, &fraction)| PartialTarget {
+                    price: 101.0 + i as f64,
+                    fraction,
+                })
+                .collect(),
+            ..Management::default()
+        }
+    }
+
+    #[test]
+    fn a_target_whose_part_rounds_to_nothing_is_refused_or_left_out() {
+        // 0.1 × the smallest double is 0: no exit could ever take it.
+        let (tiny, quantity) = (f64::from_bits(1), 0.1);
+        assert_eq!(tiny * quantity, 0.0);
+        let error = fit_to_quantity(with_targets(&[0.25, tiny]), quantity, true).unwrap_err();
+        assert_eq!(error.field, "take_profits");
+        assert!(error.message.contains("take_profits[1]"), "{error}");
+        let fitted = fit_to_quantity(with_targets(&[0.25, tiny]), quantity, false).unwrap();
+        assert_eq!(fitted, with_targets(&[0.25]), "a default is left out");
+        // On a large enough quantity the same fraction still closes something.
+        let kept = fit_to_quantity(with_targets(&[tiny]), 1e6, true).unwrap();
+        assert_eq!(kept.take_profits.len(), 1);
+    }
 }

@@ -128,37 +128,79 @@ fn the_served_document_is_valid_openapi_3() {
 }
 
 /// Judge each instance by the named component schema (references resolved in the document):
-/// null when valid, else the first error.
+/// null when valid, else the first error. A strict case also refuses a property its object schema
+/// does not list: a response must carry no field the document leaves out (every object schema of a
+/// response lists all it has, DESIGN.md §13).
 const JUDGE: &str = r##"
-import json, sys
+import copy, json, sys
 from openapi_schema_validator import OAS30Validator
 job = json.load(sys.stdin)
-def judge(name, instance):
-    schema = {"$ref": "#/components/schemas/" + name, "components": job["components"]}
+def closed(node):
+    if isinstance(node, dict):
+        if "properties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            closed(value)
+    elif isinstance(node, list):
+        for value in node:
+            closed(value)
+    return node
+strict_components = closed(copy.deepcopy(job["components"]))
+def judge(name, instance, strict):
+    components = strict_components if strict else job["components"]
+    schema = {"$ref": "#/components/schemas/" + name, "components": components}
     error = next(iter(OAS30Validator(schema).iter_errors(instance)), None)
     return None if error is None else error.message[:300] + " at " + "/".join(map(str, error.absolute_path))
-print(json.dumps([judge(c["schema"], c["instance"]) for c in job["cases"]]))
+print(json.dumps([judge(c["schema"], c["instance"], c["strict"]) for c in job["cases"]]))
 "##;
 
-/// [`JUDGE`]'s verdict on each `(schema, instance)`.
-fn judge(document: &Value, cases: &[(&str, Value)]) -> Vec<Option<String>> {
+/// [`JUDGE`]'s verdict on each `(schema, instance)`; `strict` for responses.
+fn judge(document: &Value, cases: &[(&str, Value)], strict: bool) -> Vec<Option<String>> {
     let job = json!({
         "components": document["components"],
-        "cases": cases.iter().map(|(schema, instance)| json!({"schema": schema, "instance": instance})).collect::<Vec<_>>(),
+        "cases": cases.iter().map(|(schema, instance)| json!({"schema": schema, "instance": instance, "strict": strict})).collect::<Vec<_>>(),
     });
     serde_json::from_str(&python(JUDGE, &job.to_string(), &[])).unwrap()
 }
 
+/// `/api/journal/1` → `/api/journal/{id}`: the document's path of a request path.
+fn template(route: &str) -> String {
+    route
+        .split('/')
+        .map(|part| {
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The component schema the document names for the JSON answer `status` of `method route`.
+fn documented_schema(document: &Value, method: &str, route: &str, status: u16) -> String {
+    let path = template(route.split('?').next().unwrap_or(route));
+    let answer = &document["paths"][path.as_str()][method]["responses"][status.to_string()];
+    answer["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap_or_else(|| {
+            panic!("{method} {path}: {status} is documented with a schema: {answer}")
+        })
+        .trim_start_matches("#/components/schemas/")
+        .to_owned()
+}
+
 struct Case {
-    route: &'static str,
+    route: String,
     method: &'static str,
     schema: &'static str,
     body: Value,
 }
 
-fn case(route: &'static str, method: &'static str, schema: &'static str, body: Value) -> Case {
+fn case(route: &str, method: &'static str, schema: &'static str, body: Value) -> Case {
     Case {
-        route,
+        route: route.to_owned(),
         method,
         schema,
         body,
@@ -210,6 +252,82 @@ fn request_schemas_and_the_server_agree_on_what_is_accepted() {
         signals(with(&long, "notes", json!("x".repeat(2_001)))),
         signals(with(&long, "timeframe", json!("x".repeat(17)))),
         signals(json!([1, 2])),
+        // Trade management (DESIGN.md §10); BTCUSDT fills at 100.05, its target is 110. What the
+        // schema cannot say (targets between the entry and take_profit, in order, fractions
+        // summing below 1) is tests/api/manage_api.rs's.
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": 104, "fraction": 0.5}]),
+        )),
+        signals(with(&long, "take_profits", json!([]))),
+        signals(with(&long, "take_profits", Value::Null)),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([101, 102, 103, 104, 105].map(|p| json!({"price": p, "fraction": 0.1}))),
+        )),
+        signals(with(&long, "breakeven_at_r", json!(1))),
+        signals(with(&long, "breakeven_at_r", Value::Null)),
+        signals(with(&long, "trailing_stop_pct", json!(49.9))),
+        signals(with(&long, "trailing_stop_pct", Value::Null)),
+        signals(with(&long, "trailing_activate_at_r", json!(0))),
+        signals(with(&long, "trailing_activate_at_r", Value::Null)),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([101, 102, 103, 104, 105, 106].map(|p| json!({"price": p, "fraction": 0.1}))),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!({"price": 104, "fraction": 0.5}),
+        )),
+        signals(with(&long, "take_profits", json!("104:50%"))),
+        signals(with(&long, "take_profits", json!([104]))),
+        signals(with(&long, "take_profits", json!([{"price": 104}]))),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": 104, "fraction": 0.5, "size": 1}]),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": 104, "fraction": 0}]),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": 104, "fraction": 1}]),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": 104, "fraction": -0.5}]),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": 0, "fraction": 0.5}]),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": "104", "fraction": 0.5}]),
+        )),
+        signals(with(
+            &long,
+            "take_profits",
+            json!([{"price": null, "fraction": 0.5}]),
+        )),
+        signals(with(&long, "breakeven_at_r", json!(0))),
+        signals(with(&long, "breakeven_at_r", json!("1"))),
+        signals(with(&long, "trailing_stop_pct", json!(0))),
+        signals(with(&long, "trailing_stop_pct", json!(50))),
+        signals(with(&long, "trailing_stop_pct", json!("2"))),
+        signals(with(&long, "trailing_activate_at_r", json!(-0.5))),
+        signals(with(&long, "trailing_activate_at_r", json!(true))),
         // The webhook takes numeric strings in JSON number syntax.
         webhook(alert.clone()),
         webhook(
@@ -225,6 +343,44 @@ fn request_schemas_and_the_server_agree_on_what_is_accepted() {
         webhook(with(&alert, "action", json!("hold"))),
         webhook(with(&alert, "symbol", json!("BINANCE:DOGEUSDT"))),
         webhook(with(&alert, "-token", Value::Null)),
+        // Its management fields, numeric strings too (ETHUSDT SHORT fills at 199.9, target 180).
+        webhook(with(
+            &alert,
+            "take_profits",
+            json!([{"price": "190", "fraction": "0.5"}]),
+        )),
+        webhook(with(
+            &alert,
+            "take_profits",
+            json!([{"price": 195, "fraction": 0.25}, {"price": "185.5", "fraction": 0.25}]),
+        )),
+        webhook(with(&alert, "take_profits", Value::Null)),
+        webhook(with(&alert, "breakeven_at_r", json!("1.5"))),
+        webhook(with(&alert, "trailing_stop_pct", json!("2"))),
+        webhook(with(&alert, "trailing_activate_at_r", json!("0"))),
+        webhook(with(
+            &alert,
+            "take_profits",
+            json!([{"price": "190 ", "fraction": "0.5"}]),
+        )),
+        webhook(with(
+            &alert,
+            "take_profits",
+            json!([{"price": "190", "fraction": "0"}]),
+        )),
+        webhook(with(
+            &alert,
+            "take_profits",
+            json!([{"price": "190", "fraction": "0.5", "id": 1}]),
+        )),
+        webhook(with(
+            &alert,
+            "take_profits",
+            json!("[{\"price\": 190, \"fraction\": 0.5}]"),
+        )),
+        webhook(with(&alert, "breakeven_at_r", json!("0"))),
+        webhook(with(&alert, "trailing_stop_pct", json!("-1"))),
+        webhook(with(&alert, "trailing_activate_at_r", json!("-1"))),
         // Journal edits.
         journal(json!({"notes": "fine"})),
         journal(json!({"tags": ["a", "b", "a"]})),
@@ -239,8 +395,43 @@ fn request_schemas_and_the_server_agree_on_what_is_accepted() {
         journal(json!({"notes": "x".repeat(5_001)})),
         journal(json!({"mood": "good"})),
     ];
+    agree(&server, &document, &cases);
+
+    // Moving the stop and closing part of the open BTCUSDT trade (stop 95, priced 100).
+    let open = server.get_json("/api/signals?status=ACTIVE&symbol=BTCUSDT");
+    let id = &open["signals"][0]["id"];
+    let stop = format!("/api/signals/{id}/stop");
+    let close = format!("/api/signals/{id}/close");
+    let stop = |body| case(&stop, "post", "StopRequest", body);
+    let close = |body| case(&close, "post", "CloseRequest", body);
+    let cases = vec![
+        stop(json!({"stop_loss": "96"})),
+        stop(json!({"stop_loss": 0})),
+        stop(json!({"stop_loss": -96})),
+        stop(json!({"stop_loss": null})),
+        stop(json!({})),
+        stop(json!({"stop_loss": 96, "reason": "x"})),
+        stop(json!([96])),
+        stop(json!({"stop_loss": 96})),
+        close(json!({"fraction": 0})),
+        close(json!({"fraction": 1.5})),
+        close(json!({"fraction": -0.5})),
+        close(json!({"fraction": "x"})),
+        close(json!({"fraction": "0.5"})),
+        close(json!({"fraction": 0.5, "price": 1})),
+        close(json!({"portion": 0.5})),
+        close(json!([0.5])),
+        close(json!({"fraction": 0.5})),
+        close(json!({"fraction": 1})),
+    ];
+    agree(&server, &document, &cases);
+}
+
+/// Send each case: the server refuses (4xx) exactly what the schema refuses, never 400 what it
+/// accepts, and answers only with documented statuses.
+fn agree(server: &TestServer, document: &Value, cases: &[Case]) {
     let bodies: Vec<(&str, Value)> = cases.iter().map(|c| (c.schema, c.body.clone())).collect();
-    for (case, verdict) in cases.iter().zip(judge(&document, &bodies)) {
+    for (case, verdict) in cases.iter().zip(judge(document, &bodies, false)) {
         let schema_valid = verdict.is_none();
         let url = format!("{}{}", server.address, case.route);
         let request = match case.method {
@@ -252,8 +443,8 @@ fn request_schemas_and_the_server_agree_on_what_is_accepted() {
         let status = response.status().as_u16();
         let answer: Value = response.json().unwrap_or(Value::Null);
         let what = format!("{} {} {}", case.method, case.route, case.body);
-        let documented = &document["paths"][case.route.replace("/1", "/{id}").as_str()]
-            [case.method]["responses"];
+        let documented =
+            &document["paths"][template(&case.route).as_str()][case.method]["responses"];
         assert!(
             documented.get(status.to_string()).is_some(),
             "{what}: {status} is not documented"
@@ -264,12 +455,30 @@ fn request_schemas_and_the_server_agree_on_what_is_accepted() {
                 "{what}: the schema accepts it, the server said {answer}"
             );
         } else {
+            // 409 is a gate or the trade's state refusing a body the server took as valid.
             assert!(
-                (400..500).contains(&status),
+                (400..500).contains(&status) && status != 409,
                 "{what}: the schema refuses it, the server said {status} {answer}"
             );
         }
     }
+}
+
+/// Call `method path` (with the token, and `body` when given): status and JSON answer.
+fn call(server: &TestServer, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let url = format!("{}{path}", server.address);
+    let request = match method {
+        "get" => server.client.get(url),
+        "patch" => server.client.patch(url).bearer_auth(API_TOKEN),
+        _ => server.client.post(url).bearer_auth(API_TOKEN),
+    };
+    let request = match body {
+        Some(body) => request.json(body),
+        None => request,
+    };
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
 }
 
 #[test]
@@ -279,42 +488,121 @@ fn responses_match_their_documented_schemas() {
     }
     let (_db, _exchange, server) = server();
     let document = server.get_json("/openapi.json");
+    // (method, path, body, the status expected); each answer is judged by the schema the document
+    // gives for that operation and status, strictly: no field it does not list.
+    let mut calls: Vec<(&str, String, Option<Value>, u16)> = Vec::new();
     let long = json!({"symbol": "BTCUSDT", "direction": "LONG", "stop_loss": 95, "take_profit": 110,
                       "notes": "n", "external_id": "e-1", "timeframe": "5m"});
-    let (status, opened) = server.post("/api/signals", &long);
-    assert_eq!(status, 201, "{opened}");
-    let (status, closed) = server.post(&format!("/api/signals/{}/close", opened["id"]), &json!({}));
-    assert_eq!(status, 200, "{closed}");
-    let edited = server
-        .client
-        .patch(format!("{}/api/journal/1", server.address))
-        .bearer_auth(API_TOKEN)
-        .json(&json!({"notes": "seen", "tags": ["a"]}))
-        .send()
-        .unwrap()
-        .json::<Value>()
-        .unwrap();
-    let (_, refused) = server.post("/api/signals", &json!({"symbol": "DOGEUSDT"}));
-    let mut answers = vec![
-        ("Signal", opened),
-        ("ClosedTrade", closed),
-        ("JournalEntry", edited),
-        ("Error", refused),
-    ];
-    for (schema, path) in [
-        ("Stats", "/api/stats"),
-        ("Data", "/api/data"),
-        ("Health", "/api/health"),
-        ("SignalPage", "/api/signals"),
-        ("Signal", "/api/signals/1"),
-        ("JournalPage", "/api/journal"),
-        ("DailyPage", "/api/daily?from=2026-01-01"),
-        ("Equity", "/api/equity"),
-        ("Equity", "/api/equity?by=trade"),
+    calls.push(("post", "/api/signals".into(), Some(long), 201));
+    calls.push(("post", "/api/signals/2/close".into(), Some(json!({})), 200));
+    calls.push((
+        "patch",
+        "/api/journal/1".into(),
+        Some(json!({"notes": "seen", "tags": ["a"]})),
+        200,
+    ));
+    calls.push((
+        "post",
+        "/api/signals".into(),
+        Some(json!({"symbol": "DOGEUSDT"})),
+        400,
+    ));
+    // A managed trade (ETHUSDT SHORT fills at 199.9): its stop moved by hand, half of it closed,
+    // then the rest.
+    let managed = json!({"symbol": "ETHUSDT", "direction": "SHORT", "stop_loss": 210, "take_profit": 180,
+                         "take_profits": [{"price": 195, "fraction": 0.3}, {"price": 190, "fraction": 0.3}],
+                         "breakeven_at_r": 1, "trailing_stop_pct": 2, "trailing_activate_at_r": 0.5});
+    calls.push(("post", "/api/signals".into(), Some(managed), 201));
+    calls.push((
+        "post",
+        "/api/signals/3/stop".into(),
+        Some(json!({"stop_loss": 205})),
+        200,
+    ));
+    calls.push((
+        "post",
+        "/api/signals/3/stop".into(),
+        Some(json!({"stop_loss": 206})),
+        400,
+    ));
+    calls.push((
+        "post",
+        "/api/signals/3/close".into(),
+        Some(json!({"fraction": 0.5})),
+        200,
+    ));
+    calls.push(("get", "/api/signals/3".into(), None, 200));
+    calls.push(("get", "/api/data".into(), None, 200));
+    calls.push(("post", "/api/signals/3/close".into(), None, 200));
+    calls.push((
+        "post",
+        "/api/signals/3/stop".into(),
+        Some(json!({"stop_loss": 204})),
+        409,
+    ));
+    calls.push(("post", "/api/signals/3/close".into(), None, 409));
+    calls.push(("get", "/api/signals/99".into(), None, 404));
+    for path in [
+        "/api/stats",
+        "/api/data",
+        "/api/health",
+        "/api/signals",
+        "/api/signals/1",
+        "/api/signals/3",
+        "/api/journal",
+        "/api/daily?from=2026-01-01",
+        "/api/equity",
+        "/api/equity?by=trade",
     ] {
-        answers.push((schema, server.get_json(path)));
+        calls.push(("get", path.into(), None, 200));
     }
-    for ((schema, answer), verdict) in answers.iter().zip(judge(&document, &answers)) {
-        assert_eq!(verdict, None, "{schema}: {answer}");
+    let mut answered = Vec::new();
+    for (method, path, body, expected) in calls {
+        let (status, answer) = call(&server, method, &path, body.as_ref());
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        answered.push((method, path, status, answer));
+    }
+    assert_eq!(
+        (&answered[0].3["id"], &answered[4].3["id"]),
+        (&json!(2), &json!(3)),
+        "the ids the paths above use"
+    );
+
+    let partial = &answered[7].3;
+    assert!(partial["journal"].is_null(), "a partial close: {partial}");
+    let detail = &answered[8].3;
+    assert_eq!(
+        (
+            detail["exits"].as_array().map(Vec::len),
+            detail["stop_moves"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(1)),
+        "{detail}"
+    );
+    let full = &answered[10].3;
+    assert_eq!(full["journal"]["exit_count"], 2, "{full}");
+
+    let answers: Vec<(String, Value)> = answered
+        .iter()
+        .map(|(method, path, status, answer)| {
+            (
+                documented_schema(&document, method, path, *status),
+                answer.clone(),
+            )
+        })
+        .collect();
+    let cases: Vec<(&str, Value)> = answers
+        .iter()
+        .map(|(schema, answer)| (schema.as_str(), answer.clone()))
+        .collect();
+    for (((method, path, status, _), (schema, answer)), verdict) in answered
+        .iter()
+        .zip(&answers)
+        .zip(judge(&document, &cases, true))
+    {
+        assert_eq!(
+            verdict, None,
+            "{method} {path} {status} by {schema}: {answer}"
+        );
     }
 }

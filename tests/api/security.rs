@@ -617,6 +617,9 @@ fn the_webhook_token_opens_only_the_webhook_and_is_checked_before_the_body(db: T
             "direction": "LONG", "stop_loss": 95, "take_profit": 110})),
         client.post(url("/api/signals/1/close")).json(&json!({})),
         client
+            .post(url("/api/signals/1/stop"))
+            .json(&json!({"stop_loss": 96})),
+        client
             .patch(url("/api/journal/1"))
             .json(&json!({"notes": "x"})),
     ];

@@ -134,6 +134,13 @@ fn json_body(schema: &str, also_text: bool) -> Value {
     json!({"required": true, "content": content})
 }
 
+/// A JSON body that may also be left out (or empty).
+fn optional_json_body(schema: &str) -> Value {
+    let mut body = json_body(schema, false);
+    body["required"] = Value::Bool(false);
+    body
+}
+
 /// A query parameter. `params::Params` reads an empty value (`?to=`, as an HTML form sends an
 /// empty field) as absent, so every one allows it.
 fn query(name: &str, description: &str, schema: Value) -> Value {
@@ -243,21 +250,35 @@ fn paths() -> Value {
                 vec![], Some(json_body("NewSignal", false)), open(false)))},
         "/api/signals/{id}": {"get": operation(
             "get_signal",
-            "One signal", vec![id_param("signal")], None,
+            "One signal with its exits and stop moves", vec![id_param("signal")], None,
             with(common(Input::Params, true), vec![
-                ("200", ok("the signal", "Signal")), ("404", error("no such signal"))]))},
+                ("200", ok("the signal, its exits and its stop moves", "SignalDetail")), ("404", error("no such signal"))]))},
         "/api/signals/{id}/close": {"post": bearer(operation(
             "close_signal",
-            "Close an open trade at the current price (exit_reason MANUAL); any body is ignored",
-            vec![id_param("signal")], None,
+            "Close an open trade at the current price (exit_reason MANUAL, slippage against the trader): all that is left, or with {\"fraction\": f} that part of it",
+            vec![id_param("signal")], Some(optional_json_body("CloseRequest")),
             {
-                let mut answers = with(common(Input::Params, true), token_checks(false));
+                let mut answers = with(common(Input::Body, true), body_limits());
+                answers.extend(token_checks(false));
                 answers.retain(|(code, _)| *code != "503");
                 answers.extend([
-                    ("200", ok("closed", "ClosedTrade")),
+                    ("200", ok("the exit; the trade is CLOSED, with its journal entry, when it took all that was left", "ClosedTrade")),
                     ("404", error("no such signal")),
                     ("409", error("the signal is not ACTIVE")),
                     ("503", error("no fresh price for its symbol, or the database cannot be reached"))]);
+                answers
+            }))},
+        "/api/signals/{id}/stop": {"post": bearer(operation(
+            "move_stop",
+            "Move an open trade's stop by hand, only in the trade's favour and short of the current price (a stop_moves row with reason MANUAL)",
+            vec![id_param("signal")], Some(json_body("StopRequest", false)),
+            {
+                let mut answers = with(common(Input::Body, true), body_limits());
+                answers.extend(token_checks(false));
+                answers.extend([
+                    ("200", ok("moved: the signal, its exits and its stop moves", "SignalDetail")),
+                    ("404", error("no such signal")),
+                    ("409", error("the signal is not ACTIVE"))]);
                 answers
             }))},
         "/api/webhook/tradingview": {"post": operation(
@@ -406,6 +427,7 @@ mod tests {
         for (route, method) in [
             ("/api/signals", "post"),
             ("/api/signals/{id}/close", "post"),
+            ("/api/signals/{id}/stop", "post"),
             ("/api/webhook/tradingview", "post"),
             ("/api/journal/{id}", "patch"),
         ] {

@@ -12,7 +12,8 @@ use super::body::{json_value, Body};
 use crate::clock::now_utc;
 use crate::db::exits::{self, Booked};
 use crate::db::intake::{
-    exit_at_market, move_stop_by_hand, open_signal, IntakeError, ManualError, SignalRequest,
+    exit_at_market, manual_quantity, move_stop_by_hand, open_signal, IntakeError, ManualError,
+    SignalRequest,
 };
 use crate::db::models::{
     JournalEntryRow, QuoteRow, SignalId, SignalRow, StopMoveRow, TradeExitRow,
@@ -20,7 +21,7 @@ use crate::db::models::{
 use crate::db::quotes;
 use crate::db::signals::{get_signal, AddOutcome};
 use crate::domain::format::price;
-use crate::domain::management::{manual_part, ManagementRequest, PartialTarget, MAX_TARGETS};
+use crate::domain::management::{ManagementRequest, PartialTarget, MAX_TARGETS};
 use crate::domain::{Direction, SignalStatus, Symbol};
 
 const TEXT_LIMIT: usize = 2_000;
@@ -102,6 +103,14 @@ pub(super) fn management_fields(body: &Body) -> Result<ManagementRequest, ApiErr
             }
             let mut targets = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
+                if !item.is_object() {
+                    return Err(ApiError::validation(
+                        FIELD,
+                        format!(
+                            "take_profits[{i}] must be an object {{\"price\": p, \"fraction\": f}}"
+                        ),
+                    ));
+                }
                 let target = Body::nested(item.clone(), &["price", "fraction"], body)
                     .and_then(|t| Ok((t.required_number("price")?, t.required_number("fraction")?)))
                     .map_err(|e| match e {
@@ -366,7 +375,7 @@ pub async fn close_now(
     }
     // The fraction is checked before the price is looked up: a bad request is a 400 even while
     // the feed is down.
-    manual_part(current.remaining_quantity, current.quantity, fraction)
+    manual_quantity(&current, fraction)
         .map_err(|rule| ApiError::validation(rule.field, rule.message))?;
     let config = state.config.clone();
     let no_fresh_price = no_price(state, &current.symbol);
@@ -402,6 +411,16 @@ pub async fn close_now(
     Ok(booked)
 }
 
+/// The JSON of a body that may be left out: an empty (or blank) body reads as `{}`, so a
+/// missing field is named like any other.
+fn json_or_empty(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Value::Object(serde_json::Map::new()))
+    } else {
+        json_value(body)
+    }
+}
+
 /// `POST /api/signals/{id}/close`: close at the current price, exit_reason MANUAL; an optional
 /// `{"fraction": f}` closes that part of the remaining position.
 pub async fn close_signal_now(
@@ -412,11 +431,8 @@ pub async fn close_signal_now(
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.config)?;
     let id = signal_id(&path)?;
-    let fraction = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Body::parse(json_value(&body)?, &["fraction"])?.optional_number("fraction")?
-    };
+    let fraction =
+        Body::parse(json_or_empty(&body)?, &["fraction"])?.optional_number("fraction")?;
     let booked = close_now(&state, id, fraction).await?;
     Ok(HttpResponse::Ok().json(ExitResponse {
         signal: booked.signal,
@@ -437,7 +453,7 @@ pub async fn move_stop_now(
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.config)?;
     let id = signal_id(&path)?;
-    let body = Body::parse(json_value(&body)?, &["stop_loss"])?;
+    let body = Body::parse(json_or_empty(&body)?, &["stop_loss"])?;
     let new_stop = body.required_number("stop_loss")?;
     let current = find_signal(&state, id).await?;
     let config = state.config.clone();

@@ -5,13 +5,17 @@
 use serde_json::{json, Value};
 
 use super::super::body::NUMERIC_STRING_PATTERN;
+use crate::domain::management::{MAX_TARGETS, MAX_TRAILING_PCT};
 use crate::domain::trading::LEVEL_RANGE_FACTOR;
-use crate::domain::Symbol;
+use crate::domain::{ExitReason, StopReason, Symbol};
 
 /// A numeric string that is above zero (the webhook's levels): [`NUMERIC_STRING_PATTERN`] without
 /// zero and negatives.
 const POSITIVE_NUMERIC_STRING_PATTERN: &str =
     r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)([eE][+-]?[0-9]+)?$";
+
+/// A numeric string that is 0 or above: [`NUMERIC_STRING_PATTERN`] without negatives.
+const NON_NEGATIVE_NUMERIC_STRING_PATTERN: &str = r"^(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$";
 
 /// `[Bb][Tt][Cc]…`: a word in any case, for patterns (ECMA-262 has no inline flags).
 fn any_case(word: &str) -> String {
@@ -108,13 +112,21 @@ fn direction() -> Value {
     json!({"type": "string", "enum": ["LONG", "SHORT"]})
 }
 
-const EXIT_REASONS: [&str; 5] = [
-    "TAKE_PROFIT",
-    "STOP_LOSS",
-    "MANUAL",
-    "END_OF_DAY",
-    "MAX_DURATION",
-];
+/// Every exit reason, as the stored words (DESIGN.md §10).
+fn exit_reasons() -> Vec<Value> {
+    ExitReason::ALL.iter().map(|r| json!(r.as_str())).collect()
+}
+
+/// Every reason a stop moves.
+fn stop_reasons() -> Vec<Value> {
+    StopReason::ALL.iter().map(|r| json!(r.as_str())).collect()
+}
+
+/// A nullable enum lists null too, or validators refuse the null (OpenAPI 3.0.3).
+fn nullable_enum(mut words: Vec<Value>, description: &str) -> Value {
+    words.push(Value::Null);
+    json!({"type": "string", "nullable": true, "enum": words, "description": description})
+}
 
 /// An object whose every property is required (every column is always present, null or not).
 fn row(description: &str, properties: Value) -> Value {
@@ -129,47 +141,120 @@ fn list_of(schema: &str) -> Value {
     json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{schema}")}})
 }
 
+/// A partial target as a signal carries it.
+fn partial_target() -> Value {
+    row(
+        "A partial target: when reached, `fraction` of the quantity opened closes at `price` (a limit fill).",
+        json!({"price": number("strictly between the entry and take_profit"),
+               "fraction": {"type": "number", "minimum": 0, "exclusiveMinimum": true,
+                            "maximum": 1, "exclusiveMaximum": true,
+                            "description": "of the quantity opened"}}),
+    )
+}
+
+/// Every column of the signals table.
+fn signal_properties() -> Value {
+    json!({
+        "id": integer(), "symbol": {"type": "string", "example": "BTCUSDT"},
+        "direction": direction(),
+        "status": {"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]},
+        "entry_price": number("fill price, slippage included"),
+        "stop_loss": number("the stop in force: initial_stop_loss until a breakeven, trailing or manual move"),
+        "take_profit": number("the final target level"), "quantity": number("base units opened"),
+        "risk_amount": number("quote lost at the initial stop, before fees"),
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "strategy": {"type": "string", "description": "ict, api, webhook, …"},
+        "timeframe": {"type": "string", "nullable": true},
+        "external_id": {"type": "string", "nullable": true},
+        "reasons": {"type": "string"}, "notes": {"type": "string", "nullable": true},
+        "current_price": number("last price seen"),
+        "unrealized_pnl": number("what closing the remaining quantity at market now would book"),
+        "max_favorable_price": number("best price while open"),
+        "max_adverse_price": number("worst price while open"),
+        "exit_price": nullable_number("set on close: the quantity-weighted average of the exits"),
+        "exit_reason": nullable_enum(exit_reasons(), "set on close: the last exit's reason"),
+        "pnl": nullable_number("set on close: the sum of the exits' pnl, fees included"),
+        "fees": number("the entry fee plus the fee of every exit fill so far"),
+        "created_at": time(), "closed_at": nullable_time(), "updated_at": time(),
+        "initial_stop_loss": number("the stop the trade opened with: risk and R are measured from it"),
+        "remaining_quantity": {"type": "number", "minimum": 0,
+                               "description": "what is still open: quantity less every exit's quantity; 0 once closed"},
+        "realized_pnl": number("the sum of the pnl of the exits booked so far"),
+        "take_profits": {"type": "array", "maxItems": MAX_TARGETS,
+                         "items": {"$ref": "#/components/schemas/PartialTarget"},
+                         "description": "the partial targets in price order; [] when none"},
+        "breakeven_at_r": nullable_number("at this many R of favourable excursion the stop moves to the entry; null: off"),
+        "trailing_stop_pct": nullable_number("percent: the stop trails the best price by this much once activated; null: off"),
+        "trailing_activate_at_r": {"type": "number", "minimum": 0,
+                                   "description": "the trailing stop starts at this many R of favourable excursion"},
+        "targets_hit": {"type": "integer", "minimum": 0, "description": "how many of take_profits have filled"},
+        "stop_moved_by": nullable_enum(stop_reasons(), "what moved stop_loss last; null while it is the initial stop"),
+        "entry_fee": number("the fee paid on entry; each exit carries its share, pro rata to its quantity")
+    })
+}
+
 fn signal() -> Value {
     row(
         "A signal, which is also its paper trade: every column of the signals table.",
+        signal_properties(),
+    )
+}
+
+/// `GET /api/signals/{id}`: the signal's columns, its exits and its stop moves.
+fn signal_detail() -> Value {
+    let mut properties = signal_properties();
+    properties["exits"] = json!({"type": "array", "items": {"$ref": "#/components/schemas/TradeExit"},
+                                 "description": "every exit, partial or final, in the order booked"});
+    properties["stop_moves"] = json!({"type": "array", "items": {"$ref": "#/components/schemas/StopMove"},
+                                      "description": "every change of the stop, oldest first"});
+    row(
+        "A signal (every column of the signals table) with every exit and stop move it had.",
+        properties,
+    )
+}
+
+fn trade_exit() -> Value {
+    row(
+        "One exit of a trade (a trade_exits row): its pnl was booked into the balance when it was written.",
         json!({
-            "id": integer(), "symbol": {"type": "string", "example": "BTCUSDT"},
-            "direction": direction(),
-            "status": {"type": "string", "enum": ["ACTIVE", "CLOSED", "CANCELLED"]},
-            "entry_price": number("fill price, slippage included"), "stop_loss": number("stop level"),
-            "take_profit": number("target level"), "quantity": number("base units"),
-            "risk_amount": number("quote lost at the stop, before fees"),
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "strategy": {"type": "string", "description": "ict, api, webhook, …"},
-            "timeframe": {"type": "string", "nullable": true},
-            "external_id": {"type": "string", "nullable": true},
-            "reasons": {"type": "string"}, "notes": {"type": "string", "nullable": true},
-            "current_price": number("last price seen"),
-            "unrealized_pnl": number("what closing at market now would book"),
-            "max_favorable_price": number("best price while open"),
-            "max_adverse_price": number("worst price while open"),
-            "exit_price": nullable_number("set on close"),
-            // A nullable enum lists null too, or validators refuse the null (OpenAPI 3.0.3).
-            "exit_reason": {"type": "string", "nullable": true,
-                            "enum": EXIT_REASONS.iter().map(|r| json!(r)).chain([Value::Null]).collect::<Vec<_>>()},
-            "pnl": nullable_number("set on close, fees included"),
-            "fees": number("entry fee, plus the exit fee once closed"),
-            "created_at": time(), "closed_at": nullable_time(), "updated_at": time()
+            "id": integer(), "signal_id": integer(),
+            "reason": {"type": "string", "enum": exit_reasons()},
+            "price": number("the fill price, slippage applied to a market exit"),
+            "quantity": number("base units"),
+            "fee": number("the exit fill's fee plus the entry fee's share of this quantity"),
+            "pnl": number("price move × quantity − fee"),
+            "balance_after": number("the paper balance once this exit was booked"),
+            "created_at": time()
+        }),
+    )
+}
+
+fn stop_move() -> Value {
+    row(
+        "One change of a trade's stop (a stop_moves row); a stop only ever moves in the trade's favour.",
+        json!({
+            "id": integer(), "signal_id": integer(),
+            "old_stop": number("the stop before"), "new_stop": number("the stop after"),
+            "reason": {"type": "string", "enum": stop_reasons()},
+            "created_at": time()
         }),
     )
 }
 
 fn journal_entry() -> Value {
     row(
-        "A journal entry, written when a trade closes.",
+        "A journal entry, written when a trade closes (its last exit).",
         json!({
             "id": integer(), "signal_id": integer(), "symbol": {"type": "string"},
-            "direction": direction(), "entry_price": number("fill"), "exit_price": number("fill"),
-            "quantity": number("base units"), "pnl": number("fees included"),
+            "direction": direction(), "entry_price": number("fill"),
+            "exit_price": number("the quantity-weighted average of the exits"),
+            "quantity": number("base units opened"),
+            "pnl": number("the sum of the exits' pnl, fees included"),
             "pnl_pct": number("percent of the entry notional"),
-            "r_multiple": number("pnl / risk_amount"),
+            "r_multiple": number("pnl / the initial risk"),
             "outcome": {"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]},
-            "exit_reason": {"type": "string", "enum": EXIT_REASONS},
+            "exit_reason": {"type": "string", "enum": exit_reasons(), "description": "the last exit's reason"},
+            "exit_count": {"type": "integer", "minimum": 1, "description": "how many exits the trade took"},
             "opened_at": time(), "closed_at": time(), "duration_secs": integer(),
             "balance_after": number("paper balance after this close"),
             "notes": {"type": "string", "nullable": true},
@@ -177,6 +262,14 @@ fn journal_entry() -> Value {
             "created_at": time(), "updated_at": time()
         }),
     )
+}
+
+/// The journal entry of a manual exit: null after a partial one.
+fn closing_journal() -> Value {
+    let mut entry = nullable(journal_entry());
+    entry["description"] =
+        json!("the journal entry when the exit closed the trade; null after a partial close");
+    entry
 }
 
 fn daily_stats() -> Value {
@@ -231,6 +324,76 @@ fn price() -> Value {
     )
 }
 
+/// The management fields of a signal body (DESIGN.md §10), as `signals::management_fields` and
+/// `Management::for_levels` read them; `lenient` for the webhook, whose numbers may be numeric
+/// strings. Absent takes the configuration's default.
+fn management_fields(lenient: bool) -> Vec<(&'static str, Value)> {
+    // A number, or on the webhook a number or a numeric string matching `pattern`.
+    let number = |schema: Value, pattern: &str, description: &str| {
+        if lenient {
+            number_or_string(schema, pattern, description.to_owned())
+        } else {
+            let mut schema = schema;
+            schema["description"] = json!(description);
+            schema
+        }
+    };
+    // The same, null allowed.
+    let nullable_number = |schema: Value, pattern: &str, description: &str| {
+        if lenient {
+            json!({"description": description, "anyOf": [
+                nullable(schema),
+                {"type": "string", "pattern": pattern, "nullable": true}]})
+        } else {
+            let mut schema = nullable(schema);
+            schema["description"] = json!(description);
+            schema
+        }
+    };
+    let above_zero = json!({"type": "number", "minimum": 0, "exclusiveMinimum": true});
+    let target = json!({"type": "object", "additionalProperties": false,
+        "required": ["price", "fraction"],
+        "properties": {
+            "price": number(above_zero.clone(), POSITIVE_NUMERIC_STRING_PATTERN,
+                "strictly between the entry fill and take_profit, each target beyond the one before (LONG increasing, SHORT decreasing)"),
+            "fraction": number(
+                json!({"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1, "exclusiveMaximum": true}),
+                POSITIVE_NUMERIC_STRING_PATTERN,
+                "above 0 and below 1: this part of the quantity opened closes at price; the fractions sum below 1")}});
+    vec![
+        (
+            "take_profits",
+            json!({"type": "array", "nullable": true, "maxItems": MAX_TARGETS, "items": target,
+                   "description": format!("partial targets before the final take_profit, at most {MAX_TARGETS} (a limit fill, fees charged, when reached); the rest closes at take_profit or the stop. Absent: the configured SIGNALDESK_TAKE_PROFITS; null or []: none. A target out of place or order, or fractions summing to 1 or more: a 400 naming `take_profits`")}),
+        ),
+        (
+            "breakeven_at_r",
+            nullable_number(above_zero.clone(), POSITIVE_NUMERIC_STRING_PATTERN,
+                "above 0: at this many R (R = |entry − stop_loss|) of favourable excursion the stop moves to the entry. Absent: SIGNALDESK_BREAKEVEN_AT_R; null: off"),
+        ),
+        (
+            "trailing_stop_pct",
+            nullable_number(
+                json!({"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": MAX_TRAILING_PCT, "exclusiveMaximum": true}),
+                POSITIVE_NUMERIC_STRING_PATTERN,
+                &format!("percent, above 0 and below {MAX_TRAILING_PCT}: the stop follows the best price seen at this distance once activated, only in the trade's favour. Absent: SIGNALDESK_TRAILING_STOP_PCT; null: off")),
+        ),
+        (
+            "trailing_activate_at_r",
+            nullable_number(json!({"type": "number", "minimum": 0}), NON_NEGATIVE_NUMERIC_STRING_PATTERN,
+                "0 or above: the trailing stop starts at this many R of favourable excursion. Absent or null: SIGNALDESK_TRAILING_ACTIVATE_AT_R (0 unless set)"),
+        ),
+    ]
+}
+
+/// `properties` with the management fields added.
+fn with_management(mut properties: Value, lenient: bool) -> Value {
+    for (name, schema) in management_fields(lenient) {
+        properties[name] = schema;
+    }
+    properties
+}
+
 fn request_bodies(symbols: &[Symbol]) -> Vec<(&'static str, Value)> {
     let positive_string = |field: &str| {
         number_or_string(
@@ -247,21 +410,21 @@ fn request_bodies(symbols: &[Symbol]) -> Vec<(&'static str, Value)> {
             "NewSignal",
             json!({"type": "object", "additionalProperties": false,
             "required": ["symbol", "direction", "stop_loss", "take_profit"],
-            "description": "Numbers are JSON numbers (a numeric string is a 400). null counts as absent.",
-            "properties": {
+            "description": "Numbers are JSON numbers (a numeric string is a 400). null counts as absent, but turns breakeven_at_r, trailing_stop_pct and take_profits off.",
+            "properties": with_management(json!({
                 "symbol": watched_symbol(symbols), "direction": direction(),
                 "stop_loss": level("stop_loss"), "take_profit": level("take_profit"),
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1, "default": 1, "nullable": true},
                 "timeframe": text(16, "the candles it was seen on"),
                 "notes": text(2_000, "free text, copied into the journal on close"),
-                "external_id": text(128, "your id: a repeat returns the existing signal (200)")}}),
+                "external_id": text(128, "your id: a repeat returns the existing signal (200)")}), false)}),
         ),
         (
             "TradingViewAlert",
             json!({"type": "object", "additionalProperties": false,
             "required": ["token", "symbol", "action", "stop_loss", "take_profit"],
-            "description": "A TradingView alert message. TradingView sends no headers, so the token is a field. Numbers may be JSON numbers or strings in JSON number syntax (TradingView's placeholders). null counts as absent.",
-            "properties": {
+            "description": "A TradingView alert message. TradingView sends no headers, so the token is a field. Numbers may be JSON numbers or strings in JSON number syntax (TradingView's placeholders). null counts as absent, but turns breakeven_at_r, trailing_stop_pct and take_profits off.",
+            "properties": with_management(json!({
                 "token": {"type": "string", "maxLength": 512, "description": "SIGNALDESK_WEBHOOK_TOKEN, or the API token while that is unset; wrong or missing: 401"},
                 "symbol": watched_symbol(symbols),
                 "action": {"type": "string", "pattern": format!(r"^\s*({}|{}|{}|{})\s*$", any_case("buy"), any_case("sell"), any_case("long"), any_case("short")),
@@ -271,7 +434,22 @@ fn request_bodies(symbols: &[Symbol]) -> Vec<(&'static str, Value)> {
                     nullable(confidence()),
                     {"type": "string", "pattern": NUMERIC_STRING_PATTERN, "nullable": true}]},
                 "id": text(128, "alert id → external_id: a repeat returns the existing signal"),
-                "timeframe": text(16, "e.g. {{interval}}"), "notes": text(2_000, "free text")}}),
+                "timeframe": text(16, "e.g. {{interval}}"), "notes": text(2_000, "free text")}), true)}),
+        ),
+        (
+            "CloseRequest",
+            json!({"type": "object", "additionalProperties": false,
+            "description": "Optional: no body, an empty body or {} closes all that is left.",
+            "properties": {
+                "fraction": {"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1, "nullable": true,
+                             "description": "above 0 and at most 1: this part of the remaining quantity closes at market; absent, null or 1: all of it, which closes the trade"}}}),
+        ),
+        (
+            "StopRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["stop_loss"],
+            "properties": {
+                "stop_loss": {"type": "number", "minimum": 0, "exclusiveMinimum": true,
+                              "description": "the new stop: tighter than the stop in force (LONG above it, SHORT below it) and short of the current price (LONG below it, SHORT above it; the trade's last price while the feed has none); otherwise a 400 naming `stop_loss`"}}}),
         ),
         (
             "JournalEdit",
@@ -364,6 +542,10 @@ pub fn all(symbols: &[Symbol]) -> Value {
             "field": {"type": "string", "nullable": true, "description": "the field or parameter at fault"}}}),
         ),
         ("Signal", signal()),
+        ("SignalDetail", signal_detail()),
+        ("PartialTarget", partial_target()),
+        ("TradeExit", trade_exit()),
+        ("StopMove", stop_move()),
         ("JournalEntry", journal_entry()),
         ("DailyStats", daily_stats()),
         ("Feed", feed()),
@@ -411,11 +593,12 @@ pub fn all(symbols: &[Symbol]) -> Value {
         (
             "ClosedTrade",
             row(
-                "A manual close.",
+                "A manual exit: all that was left (the trade closes) or a fraction of it.",
                 json!({
             "signal": {"$ref": "#/components/schemas/Signal"},
-            "journal": {"$ref": "#/components/schemas/JournalEntry"},
-            "balance_after": number("paper balance after the close")}),
+            "exit": {"$ref": "#/components/schemas/TradeExit"},
+            "journal": closing_journal(),
+            "balance_after": number("paper balance after the exit")}),
             ),
         ),
         ("Health", health()),
