@@ -1,27 +1,35 @@
 //! The backtest on the committed fixture (5 days of the simulated market, seed 42, in Binance's
 //! kline CSV format): stable figures, trades that follow the live engine's rules and books that
-//! pass `signaldesk check`, and the CLI's CSV and JSON.
+//! pass `signaldesk check`, the CLI's CSV and JSON, trade management (DESIGN.md §10) from flags
+//! and keys, and the same trades replayed through the live engine booking exactly the same.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use signaldesk::backtest::{run, BacktestSpec};
-use signaldesk::db::exits::{all_exits, all_stop_moves};
-use signaldesk::db::journal;
-use signaldesk::db::models::{JournalEntryRow, SignalId, StopMoveRow, TradeExitRow};
-use signaldesk::db::signals::{get_signal, list_signals};
-use signaldesk::domain::market::Timeframe;
+use signaldesk::db::check::run_checks;
+use signaldesk::db::exits::{all_exits, all_stop_moves, managed};
+use signaldesk::db::intake::{opened_signal, SignalRequest};
+use signaldesk::db::models::{JournalEntryRow, SignalId, SignalRow, StopMoveRow, TradeExitRow};
+use signaldesk::db::signals::{get_signal, insert_signal, list_signals, AddOutcome};
+use signaldesk::db::{daily_stats, journal};
+use signaldesk::domain::management::{ManagementDefaults, TargetSpec};
+use signaldesk::domain::market::{range_since, Candle, Timeframe};
 use signaldesk::domain::rules::TradingRules;
+use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, ExitReason, Outcome, SignalStatus, StopReason};
+use signaldesk::engine::tick::update_paper_trades;
 use signaldesk::feeds::replay::read_klines;
+use signaldesk::feeds::Quote;
 
-use crate::helpers::{binary, run_cli};
+use crate::helpers::{binary, run_cli, TempDb};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backtest")
 }
 
-fn spec(database: Option<String>) -> (Vec<signaldesk::domain::market::Candle>, BacktestSpec) {
+fn spec(database: Option<String>) -> (Vec<Candle>, BacktestSpec) {
     let candles = read_klines(&fixture_dir().join("BTCUSDT-1m.csv"), "BTCUSDT").unwrap();
     let spec = BacktestSpec {
         symbol: signaldesk::domain::Symbol::parse("BTCUSDT").unwrap(),
@@ -512,3 +520,161 @@ fn bad_management_flags_are_refused_naming_the_flag() {
         assert!(!database.exists(), "{flag} {value}: nothing written");
     }
 }
+
+/// What a trade is as a request: the backtest's signal `s` again, with its own management.
+fn request_of(s: &SignalRow) -> SignalRequest {
+    SignalRequest {
+        symbol: signaldesk::domain::Symbol::parse(&s.symbol).unwrap(),
+        direction: s.direction,
+        stop_loss: s.initial_stop_loss,
+        take_profit: s.take_profit,
+        confidence: s.confidence,
+        strategy: s.strategy.clone(),
+        timeframe: s.timeframe.clone(),
+        external_id: s.external_id.clone(),
+        reasons: s.reasons.clone(),
+        notes: s.notes.clone(),
+        management: Default::default(),
+    }
+}
+
+/// A 1-minute candle as the live feed presents it to the tick at the candle's close: the last
+/// price its close, the range the 1-minute candles overlapping the interval since the previous
+/// tick reached (`range_since`, each candle by its trusted range).
+fn live_quote(candle: &Candle) -> BTreeMap<String, Quote> {
+    let closes = candle.open_time + chrono::Duration::minutes(1);
+    let (high, low) = range_since(
+        std::slice::from_ref(candle),
+        candle.close,
+        candle.open_time,
+        candle.open_time,
+    );
+    let quote = Quote {
+        symbol: "BTCUSDT".to_owned(),
+        last_price: candle.close,
+        high,
+        low,
+        price_time: closes,
+        market_time: closes,
+        change_24h_pct: None,
+        high_24h: None,
+        low_24h: None,
+        volume_24h: None,
+    };
+    BTreeMap::from([("BTCUSDT".to_owned(), quote)])
+}
+
+fn the_backtest_and_the_live_engine_agree_trade_for_trade(live: TempDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("backtest.db");
+    let (candles, mut spec) = spec(Some(path.to_string_lossy().into_owned()));
+    spec.rules.management = ManagementDefaults {
+        take_profits: TargetSpec::parse_list("0.8R:30%,1.5R:30%").unwrap(),
+        breakeven_at_r: Some(0.8),
+        trailing_stop_pct: Some(0.5),
+        trailing_activate_at_r: 0.0,
+    };
+    let report = run(&candles, &spec, |_, _| {}).unwrap();
+    assert_eq!(report.open_at_end, 0);
+    assert_check_passes_on(&path);
+    let mut backtest = signaldesk::db::connect(path.to_str().unwrap()).unwrap();
+    let mut trades = list_signals(&mut backtest, &Default::default(), None, 1_000).unwrap();
+    trades.sort_by_key(|s| s.id);
+    let (exits, moves, journal) = books_of(&path);
+    // Every kind of exit and stop move is in play.
+    for reason in [
+        ExitReason::PartialTakeProfit,
+        ExitReason::TakeProfit,
+        ExitReason::StopLoss,
+        ExitReason::BreakevenStop,
+        ExitReason::TrailingStop,
+    ] {
+        assert!(exits.iter().any(|e| e.reason == reason), "no {reason} exit");
+    }
+    for reason in [StopReason::Breakeven, StopReason::Trailing] {
+        assert!(moves.iter().any(|m| m.reason == reason), "no {reason} move");
+    }
+
+    // The live engine: the same trades opened at the same moments in a fresh database, one tick
+    // at the close of every minute of the period, priced as the live feed prices it.
+    let mut conn = live.conn();
+    let mut opening = trades.iter().peekable();
+    let minutes = candles
+        .iter()
+        .filter(|c| c.open_time >= spec.from && c.open_time < spec.to);
+    for candle in minutes {
+        let closes = (candle.open_time + chrono::Duration::minutes(1)).naive_utc();
+        let outcome = update_paper_trades(
+            &mut conn,
+            &live_quote(candle),
+            &spec.rules,
+            spec.initial_balance,
+            closes,
+        )
+        .unwrap();
+        assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+        // The backtest opens a setup at the close of the candle that completed it, after that
+        // minute's tick.
+        while let Some(s) = opening.next_if(|s| s.created_at == closes) {
+            let sizing = Sizing {
+                quantity: s.quantity,
+                risk_amount: s.risk_amount,
+                entry_fee: s.entry_fee,
+            };
+            let row = opened_signal(
+                &request_of(s),
+                s.entry_price,
+                &sizing,
+                &managed(s).management,
+                s.created_at,
+            );
+            let created = signaldesk::db::write_tx(&mut conn, |conn| {
+                insert_signal(conn, &row, spec.initial_balance)
+            })
+            .unwrap();
+            assert!(matches!(created, AddOutcome::Created(_)));
+        }
+    }
+    assert!(opening.next().is_none(), "every trade opened");
+
+    // The same books, trade for trade.
+    let live_exits = all_exits(&mut conn).unwrap();
+    let live_moves = all_stop_moves(&mut conn).unwrap();
+    let live_journal = journal::all_entries(&mut conn).unwrap();
+    for trade in &trades {
+        let id = trade.signal_id();
+        let mine = |e: &&TradeExitRow| e.signal_id == id.0;
+        let booked: Vec<_> = exits.iter().filter(mine).collect();
+        let replayed: Vec<_> = live_exits.iter().filter(mine).collect();
+        assert_eq!(replayed, booked, "the exits of trade {id}");
+        let moved = |m: &&StopMoveRow| m.signal_id == id.0;
+        assert_eq!(
+            live_moves.iter().filter(moved).collect::<Vec<_>>(),
+            moves.iter().filter(moved).collect::<Vec<_>>(),
+            "the stop moves of trade {id}"
+        );
+        let entry = |j: &&JournalEntryRow| j.signal_id == id.0;
+        assert_eq!(
+            live_journal.iter().find(entry),
+            journal.iter().find(entry),
+            "the journal entry of trade {id}"
+        );
+        assert_eq!(
+            get_signal(&mut conn, id).unwrap(),
+            get_signal(&mut backtest, id).unwrap(),
+            "trade {id}"
+        );
+    }
+    assert_eq!(
+        (live_exits.len(), live_moves.len(), live_journal.len()),
+        (exits.len(), moves.len(), journal.len())
+    );
+    assert_eq!(
+        daily_stats::current_balance(&mut conn, spec.initial_balance).unwrap(),
+        report.final_balance
+    );
+    let findings = run_checks(&mut conn, spec.initial_balance).unwrap();
+    assert!(findings.iter().all(|f| f.ok), "{findings:?}");
+}
+
+crate::on_both_backends!(the_backtest_and_the_live_engine_agree_trade_for_trade);
