@@ -16,6 +16,7 @@ mod hostile;
 mod instances;
 mod leases;
 mod lists;
+mod manage_engine;
 mod management;
 mod openapi;
 mod pages;
