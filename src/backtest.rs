@@ -6,9 +6,10 @@
 //! one interval of DESIGN.md §10 (the stop in force first, then the targets in price order; a
 //! stop moved by breakeven or trailing applies from the next candle), on the range the live
 //! engine reads from that candle. The trade management settings are the rules' defaults
-//! (`--take-profits`, `--breakeven-at-r`, `--trailing-stop-pct`, `--trailing-activate-at-r`).
+//! (the configuration's keys, or `--take-profits`, `--breakeven-at-r`, `--trailing-stop-pct`,
+//! `--trailing-activate-at-r`), and the report says which they were.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -18,13 +19,13 @@ use crate::db::models::JournalEntryRow;
 use crate::db::signals::AddOutcome;
 use crate::db::Conn;
 use crate::db::{self, DbError};
-use crate::domain::management::ManagementRequest;
+use crate::domain::management::{ManagementDefaults, ManagementRequest, TargetSpec};
 use crate::domain::market::{aggregate, Candle, Timeframe};
 use crate::domain::rules::TradingRules;
 use crate::domain::strategy::ict;
 use crate::domain::trading::PriceRange;
-use crate::domain::Outcome;
 use crate::domain::Symbol;
+use crate::domain::{ExitReason, Outcome};
 use crate::engine::scanner::CANDLES;
 use crate::engine::tick::update_paper_trades;
 use crate::feeds::Quote;
@@ -77,8 +78,37 @@ pub struct BacktestReport {
     pub average_r: f64,
     /// Trades still open at the end, not counted above.
     pub open_at_end: usize,
+    /// The trade management every trade had (DESIGN.md §10).
+    pub management: ManagementReport,
+    /// Partial take-profits the closed trades booked before their last exit.
+    pub partial_exits: usize,
+    /// Stops the closed trades moved (breakeven and trailing).
+    pub stop_moves: usize,
     #[serde(skip)]
     pub journal: Vec<JournalEntryRow>,
+}
+
+/// The management settings of a backtest, as its configuration and flags gave them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManagementReport {
+    /// Partial targets in R from the entry, with the share of the quantity each closes.
+    pub take_profits: Vec<TargetSpec>,
+    /// `None`: off.
+    pub breakeven_at_r: Option<f64>,
+    /// Percent; `None`: off.
+    pub trailing_stop_pct: Option<f64>,
+    pub trailing_activate_at_r: f64,
+}
+
+impl From<&ManagementDefaults> for ManagementReport {
+    fn from(m: &ManagementDefaults) -> Self {
+        ManagementReport {
+            take_profits: m.take_profits.clone(),
+            breakeven_at_r: m.breakeven_at_r,
+            trailing_stop_pct: m.trailing_stop_pct,
+            trailing_activate_at_r: m.trailing_activate_at_r,
+        }
+    }
 }
 
 /// The minute's range as the live engine reads a candle (`domain::market::range_since`): its
@@ -285,6 +315,16 @@ fn report(
     } else {
         0.0
     };
+    // Exits and stop moves of the closed trades, as the figures above count only those.
+    let closed: BTreeSet<i32> = journal.iter().map(|e| e.signal_id).collect();
+    let partial_exits = db::exits::all_exits(conn)?
+        .iter()
+        .filter(|e| e.reason == ExitReason::PartialTakeProfit && closed.contains(&e.signal_id))
+        .count();
+    let stop_moves = db::exits::all_stop_moves(conn)?
+        .iter()
+        .filter(|m| closed.contains(&m.signal_id))
+        .count();
     let decided = wins + losses;
     Ok(BacktestReport {
         symbol: spec.symbol.to_string(),
@@ -312,6 +352,9 @@ fn report(
             journal.iter().map(|e| e.r_multiple).sum::<f64>() / journal.len() as f64
         },
         open_at_end,
+        management: ManagementReport::from(&spec.rules.management),
+        partial_exits,
+        stop_moves,
         journal,
     })
 }

@@ -345,6 +345,34 @@ fn trailing_pct(s: &str) -> Result<f64, String> {
     }
 }
 
+// The trade management keys (DESIGN.md §10), one parser each, shared with the flags of
+// `signaldesk backtest` so a flag takes exactly what its key takes.
+
+/// `take_profits`: `1R:50%`, `1R:30%,2R:30%`, or `off`.
+pub fn take_profits_value(s: &str) -> Result<Vec<TargetSpec>, String> {
+    TargetSpec::parse_list(s)
+}
+
+/// `breakeven_at_r`: a number of R above 0, or `off`.
+pub fn breakeven_at_r_value(s: &str) -> Result<Option<f64>, String> {
+    off_or(positive_number)(s.trim())
+}
+
+/// `trailing_stop_pct`: percent, above 0 and below 50 (`2` or `2%`), or `off`.
+pub fn trailing_stop_pct_value(s: &str) -> Result<Option<f64>, String> {
+    off_or(trailing_pct)(s.trim())
+}
+
+/// `trailing_activate_at_r`: a number of R, 0 or more.
+pub fn trailing_activate_at_r_value(s: &str) -> Result<f64, String> {
+    let value = number(s.trim())?;
+    if value < 0.0 {
+        Err("must be 0 or more (in R)".to_owned())
+    } else {
+        Ok(value)
+    }
+}
+
 fn time_of_day(s: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| "expected off or a UTC time HH:MM".to_owned())
 }
@@ -605,17 +633,14 @@ impl Config {
             eod_close_utc: l.parse("eod_close_utc", None, off_or(time_of_day))?,
             max_hold_hours: l.parse("max_hold_hours", None, off_or(positive_number))?,
             management: ManagementDefaults {
-                take_profits: l.parse("take_profits", Vec::new(), TargetSpec::parse_list)?,
-                breakeven_at_r: l.parse("breakeven_at_r", None, off_or(positive_number))?,
-                trailing_stop_pct: l.parse("trailing_stop_pct", None, off_or(trailing_pct))?,
-                trailing_activate_at_r: l.parse("trailing_activate_at_r", 0.0, |s| {
-                    let value = number(s)?;
-                    if value < 0.0 {
-                        Err("must be 0 or more (in R)".to_owned())
-                    } else {
-                        Ok(value)
-                    }
-                })?,
+                take_profits: l.parse("take_profits", Vec::new(), take_profits_value)?,
+                breakeven_at_r: l.parse("breakeven_at_r", None, breakeven_at_r_value)?,
+                trailing_stop_pct: l.parse("trailing_stop_pct", None, trailing_stop_pct_value)?,
+                trailing_activate_at_r: l.parse(
+                    "trailing_activate_at_r",
+                    0.0,
+                    trailing_activate_at_r_value,
+                )?,
             },
         };
         let feed = l.parse("feed", FeedKind::Bybit, feed_kind)?;

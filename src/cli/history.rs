@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use super::{open_existing, BacktestArgs, ExportArgs};
-use crate::backtest::{trades_csv, BacktestReport, BacktestSpec};
-use crate::config::{Config, FeedKind, TIMEFRAMES};
+use crate::backtest::{trades_csv, BacktestReport, BacktestSpec, ManagementReport};
+use crate::config::{target_list, Config, FeedKind, TIMEFRAMES};
 use crate::db;
 use crate::db::models::JournalEntryRow;
 use crate::db::time::{EARLIEST, LATEST};
@@ -75,12 +75,14 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
     if from >= to {
         return Err("--from must be before --to".to_owned());
     }
+    let mut rules = config.rules.clone();
+    rules.management = args.management.over(&config.rules.management);
     let spec = BacktestSpec {
         symbol,
         timeframe,
         from,
         to,
-        rules: config.rules.clone(),
+        rules,
         initial_balance: config.initial_balance,
         database: args
             .database
@@ -161,10 +163,17 @@ fn fetch_history(
     })
 }
 
-/// One closed trade of the report; prices with their significant digits (issue 10).
+/// One closed trade of the report; prices with their significant digits (issue 10). A trade
+/// that left in several exits shows their average price, its last exit's reason and how many
+/// exits it took.
 fn trade_line(e: &JournalEntryRow) -> String {
+    let exits = if e.exit_count > 1 {
+        format!("  ({} exits)", e.exit_count)
+    } else {
+        String::new()
+    };
     format!(
-        "  #{:<5} {:<5} {} → {}  {:>12} → {:>12}  {:<11} {:>+10.2} {:>+6.2}R",
+        "  #{:<5} {:<5} {} → {}  {:>12} → {:>12}  {:<15} {:>+10.2} {:>+6.2}R{exits}",
         e.signal_id,
         e.direction.as_str(),
         e.opened_at.format("%Y-%m-%d %H:%M"),
@@ -175,6 +184,28 @@ fn trade_line(e: &JournalEntryRow) -> String {
         e.pnl,
         e.r_multiple
     )
+}
+
+/// The management line of the report: `off`, or each setting in force.
+fn management_line(m: &ManagementReport) -> String {
+    let mut parts = Vec::new();
+    if !m.take_profits.is_empty() {
+        parts.push(format!("take-profits {}", target_list(&m.take_profits)));
+    }
+    if let Some(r) = m.breakeven_at_r {
+        parts.push(format!("breakeven at {r}R"));
+    }
+    if let Some(pct) = m.trailing_stop_pct {
+        parts.push(format!(
+            "trailing {pct}% from {}R",
+            m.trailing_activate_at_r
+        ));
+    }
+    if parts.is_empty() {
+        "off".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn print_report(report: &BacktestReport, spec: &BacktestSpec, elapsed: std::time::Duration) {
@@ -197,10 +228,15 @@ fn print_report(report: &BacktestReport, spec: &BacktestSpec, elapsed: std::time
     let pf = report
         .profit_factor
         .map_or("n/a (no losing trade)".to_owned(), |p| format!("{p:.2}"));
+    println!("management       {}", management_line(&report.management));
     println!("signals opened   {}", report.signals);
     println!(
         "trades closed    {} ({} still open at the end)",
         report.trades, report.open_at_end
+    );
+    println!(
+        "exits            {} partial take-profits, {} stop moves",
+        report.partial_exits, report.stop_moves
     );
     println!(
         "win rate         {:.1}% ({} W / {} L)",

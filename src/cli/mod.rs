@@ -10,8 +10,9 @@ mod history;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::db;
+use crate::domain::management::{ManagementDefaults, TargetSpec};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -96,6 +97,71 @@ pub struct BacktestArgs {
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub management: ManagementArgs,
+}
+
+/// A list of partial targets; an alias, so clap takes the flag once rather than as a list.
+type Targets = Vec<TargetSpec>;
+/// A setting that may be `off`; an alias, so clap takes the flag's value as required.
+type OffOr = Option<f64>;
+
+/// The trade management of a backtest's trades (DESIGN.md §10): each flag overrides its
+/// configuration key (`SIGNALDESK_TAKE_PROFITS`, …) and takes the same values.
+#[derive(Debug, Default, Args)]
+pub struct ManagementArgs {
+    /// Partial take-profits, e.g. 1R:50% or 1R:30%,2R:30%, or off
+    /// [default: SIGNALDESK_TAKE_PROFITS]
+    #[arg(
+        long,
+        value_name = "TARGETS",
+        allow_hyphen_values = true,
+        value_parser = config::take_profits_value
+    )]
+    pub take_profits: Option<Targets>,
+    /// Move the stop to the entry at this many R, or off [default: SIGNALDESK_BREAKEVEN_AT_R]
+    #[arg(
+        long,
+        value_name = "R",
+        allow_negative_numbers = true,
+        value_parser = config::breakeven_at_r_value
+    )]
+    pub breakeven_at_r: Option<OffOr>,
+    /// Trail the stop this many percent behind the best price, in (0, 50), or off
+    /// [default: SIGNALDESK_TRAILING_STOP_PCT]
+    #[arg(
+        long,
+        value_name = "PCT",
+        allow_negative_numbers = true,
+        value_parser = config::trailing_stop_pct_value
+    )]
+    pub trailing_stop_pct: Option<OffOr>,
+    /// Start trailing once the trade is this many R in profit
+    /// [default: SIGNALDESK_TRAILING_ACTIVATE_AT_R]
+    #[arg(
+        long,
+        value_name = "R",
+        allow_negative_numbers = true,
+        value_parser = config::trailing_activate_at_r_value
+    )]
+    pub trailing_activate_at_r: Option<f64>,
+}
+
+impl ManagementArgs {
+    /// The configuration's defaults with the flags given laid over them.
+    pub fn over(&self, defaults: &ManagementDefaults) -> ManagementDefaults {
+        ManagementDefaults {
+            take_profits: self
+                .take_profits
+                .clone()
+                .unwrap_or_else(|| defaults.take_profits.clone()),
+            breakeven_at_r: self.breakeven_at_r.unwrap_or(defaults.breakeven_at_r),
+            trailing_stop_pct: self.trailing_stop_pct.unwrap_or(defaults.trailing_stop_pct),
+            trailing_activate_at_r: self
+                .trailing_activate_at_r
+                .unwrap_or(defaults.trailing_activate_at_r),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

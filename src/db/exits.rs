@@ -321,6 +321,24 @@ pub fn exits_of(conn: &mut Conn, trade: SignalId) -> QueryResult<Vec<TradeExitRo
         .load(conn)
 }
 
+/// Every exit of every trade, oldest first (a backtest's report counts them).
+pub fn all_exits(conn: &mut Conn) -> QueryResult<Vec<TradeExitRow>> {
+    use super::schema::trade_exits::dsl::*;
+    trade_exits
+        .order(id.asc())
+        .select(TradeExitRow::as_select())
+        .load(conn)
+}
+
+/// Every stop move of every trade, oldest first.
+pub fn all_stop_moves(conn: &mut Conn) -> QueryResult<Vec<StopMoveRow>> {
+    use super::schema::stop_moves::dsl::*;
+    stop_moves
+        .order(id.asc())
+        .select(StopMoveRow::as_select())
+        .load(conn)
+}
+
 /// Every stop move of a trade, oldest first.
 pub fn stop_moves_of(conn: &mut Conn, trade: SignalId) -> QueryResult<Vec<StopMoveRow>> {
     use super::schema::stop_moves::dsl::*;

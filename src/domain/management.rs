@@ -39,7 +39,7 @@ pub struct PartialTarget {
 
 /// A partial target as the configuration gives it, `1R:50%`: at `r` times the initial risk from
 /// the entry, `fraction` of the quantity.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct TargetSpec {
     pub r: f64,
     pub fraction: f64,

@@ -1,23 +1,35 @@
 //! The backtest on the committed fixture (5 days of the simulated market, seed 42, in Binance's
 //! kline CSV format): stable figures, trades that follow the live engine's rules and books that
-//! pass `signaldesk check`, and the CLI's CSV and JSON.
+//! pass `signaldesk check`, the CLI's CSV and JSON, trade management (DESIGN.md §10) from flags
+//! and keys, and the same trades replayed through the live engine booking exactly the same.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
 use signaldesk::backtest::{run, BacktestSpec};
-use signaldesk::db::signals::list_signals;
-use signaldesk::domain::market::Timeframe;
+use signaldesk::db::check::run_checks;
+use signaldesk::db::exits::{all_exits, all_stop_moves, managed};
+use signaldesk::db::intake::{opened_signal, SignalRequest};
+use signaldesk::db::models::{JournalEntryRow, SignalId, SignalRow, StopMoveRow, TradeExitRow};
+use signaldesk::db::signals::{get_signal, insert_signal, list_signals, AddOutcome};
+use signaldesk::db::{daily_stats, journal};
+use signaldesk::domain::management::{ManagementDefaults, TargetSpec};
+use signaldesk::domain::market::{range_since, Candle, Timeframe};
 use signaldesk::domain::rules::TradingRules;
-use signaldesk::domain::{Direction, ExitReason, SignalStatus};
+use signaldesk::domain::trading::Sizing;
+use signaldesk::domain::{Direction, ExitReason, Outcome, SignalStatus, StopReason};
+use signaldesk::engine::tick::update_paper_trades;
 use signaldesk::feeds::replay::read_klines;
+use signaldesk::feeds::Quote;
 
-use crate::helpers::{binary, run_cli};
+use crate::helpers::{binary, run_cli, TempDb};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backtest")
 }
 
-fn spec(database: Option<String>) -> (Vec<signaldesk::domain::market::Candle>, BacktestSpec) {
+fn spec(database: Option<String>) -> (Vec<Candle>, BacktestSpec) {
     let candles = read_klines(&fixture_dir().join("BTCUSDT-1m.csv"), "BTCUSDT").unwrap();
     let spec = BacktestSpec {
         symbol: signaldesk::domain::Symbol::parse("BTCUSDT").unwrap(),
@@ -260,3 +272,409 @@ fn a_wick_the_live_engine_cuts_back_to_its_body_never_closes_a_backtest_trade() 
         "the live engine judges that minute by its body"
     );
 }
+
+/// A backtest through the CLI into a new database file `name` in `dir`, with `extra` flags and
+/// `env`: its JSON report and the path of the database.
+fn cli_backtest(
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (serde_json::Value, PathBuf) {
+    let path = dir.join(name);
+    let output = std::process::Command::new(binary())
+        .args([
+            "backtest",
+            "--symbol",
+            "BTCUSDT",
+            "--timeframe",
+            "5m",
+            "--json",
+            "--data",
+        ])
+        .arg(fixture_dir())
+        .arg("--database")
+        .arg(&path)
+        .args(extra)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (serde_json::from_slice(&output.stdout).unwrap(), path)
+}
+
+/// Every exit, stop move and journal entry of a backtest's database.
+fn books_of(path: &Path) -> (Vec<TradeExitRow>, Vec<StopMoveRow>, Vec<JournalEntryRow>) {
+    let mut conn = signaldesk::db::connect(path.to_str().unwrap()).unwrap();
+    (
+        all_exits(&mut conn).unwrap(),
+        all_stop_moves(&mut conn).unwrap(),
+        journal::all_entries(&mut conn).unwrap(),
+    )
+}
+
+fn assert_check_passes_on(path: &Path) {
+    let (code, out, err) = run_cli(path, &["check", "--set", "initial_balance=10000"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+const MANAGED: &[&str] = &[
+    "--take-profits",
+    "1R:50%",
+    "--breakeven-at-r",
+    "1",
+    "--trailing-stop-pct",
+    "2",
+    "--trailing-activate-at-r",
+    "0",
+];
+
+#[test]
+fn a_managed_backtest_scales_out_moves_stops_and_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, plain_db) = cli_backtest(dir.path(), "plain.db", &[], &[]);
+    let (managed, managed_db) = cli_backtest(dir.path(), "managed.db", MANAGED, &[]);
+    assert_check_passes_on(&plain_db);
+    assert_check_passes_on(&managed_db);
+
+    // Without management: one exit per trade, no stop ever moved.
+    assert_eq!(
+        plain["management"],
+        json!({"take_profits": [], "breakeven_at_r": null, "trailing_stop_pct": null,
+               "trailing_activate_at_r": 0.0})
+    );
+    assert_eq!(plain["partial_exits"], 0);
+    assert_eq!(plain["stop_moves"], 0);
+    let (exits, moves, journal) = books_of(&plain_db);
+    assert_eq!(exits.len(), journal.len());
+    assert!(moves.is_empty());
+    assert!(journal.iter().all(|e| e.exit_count == 1));
+
+    // With it: the report says what was used and counts what it did.
+    assert_eq!(
+        managed["management"],
+        json!({"take_profits": [{"r": 1.0, "fraction": 0.5}], "breakeven_at_r": 1.0,
+               "trailing_stop_pct": 2.0, "trailing_activate_at_r": 0.0})
+    );
+    let (exits, moves, journal) = books_of(&managed_db);
+    let mut conn = signaldesk::db::connect(managed_db.to_str().unwrap()).unwrap();
+    let partials: Vec<&TradeExitRow> = exits
+        .iter()
+        .filter(|e| e.reason == ExitReason::PartialTakeProfit)
+        .collect();
+    assert!(!partials.is_empty(), "no partial exit in {exits:?}");
+    assert_eq!(managed["partial_exits"], partials.len());
+    assert!(!moves.is_empty(), "no stop moved");
+    assert_eq!(managed["stop_moves"], moves.len());
+    for exit in &partials {
+        // Half of the trade, at 1R from the entry (R from the initial stop), a limit fill.
+        let s = get_signal(&mut conn, SignalId(exit.signal_id)).unwrap();
+        let one_r = s.entry_price + (s.entry_price - s.initial_stop_loss);
+        assert!((exit.price - one_r).abs() < 1e-6 * one_r, "{exit:?} {s:?}");
+        assert!((exit.quantity - s.quantity / 2.0).abs() < 1e-12 * s.quantity);
+    }
+    for m in &moves {
+        let s = get_signal(&mut conn, SignalId(m.signal_id)).unwrap();
+        assert_eq!(m.reason, StopReason::Breakeven, "{m:?}");
+        assert_eq!(m.new_stop, s.entry_price, "breakeven is the entry");
+        assert_eq!(m.old_stop, s.initial_stop_loss);
+    }
+    let exits_of_trades: usize = journal.iter().map(|e| e.exit_count as usize).sum();
+    assert_eq!(exits_of_trades, exits.len());
+    assert!(journal
+        .iter()
+        .any(|e| e.exit_reason == ExitReason::BreakevenStop));
+
+    // Wins and losses are the journal's outcomes, whatever the last exit was: a trade that
+    // banked its first half and then left at breakeven is a win when its pnl is.
+    for (report, journal) in [(&plain, books_of(&plain_db).2), (&managed, journal)] {
+        let count = |o: Outcome| journal.iter().filter(|e| e.outcome == o).count();
+        assert_eq!(report["wins"], count(Outcome::Win));
+        assert_eq!(report["losses"], count(Outcome::Loss));
+        assert_eq!(report["trades"], journal.len());
+    }
+    let managed_journal = books_of(&managed_db).2;
+    assert!(
+        managed_journal
+            .iter()
+            .any(|e| e.outcome == Outcome::Win && e.exit_reason != ExitReason::TakeProfit),
+        "a win that did not end at the take-profit"
+    );
+    assert_ne!(plain["total_pnl"], managed["total_pnl"]);
+
+    // The text report names the management and the partial exits.
+    let text = std::process::Command::new(binary())
+        .args(["backtest", "--symbol", "BTCUSDT", "--timeframe", "5m"])
+        .args(MANAGED)
+        .arg("--data")
+        .arg(fixture_dir())
+        .env_clear()
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        printed
+            .contains("management       take-profits 1R:50%, breakeven at 1R, trailing 2% from 0R"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "exits            {} partial take-profits",
+            partials.len()
+        )),
+        "{printed}"
+    );
+    assert!(printed.contains("(2 exits)"), "{printed}");
+}
+
+#[test]
+fn the_management_flags_override_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let configured = [
+        ("SIGNALDESK_TAKE_PROFITS", "1R:50%"),
+        ("SIGNALDESK_BREAKEVEN_AT_R", "1"),
+        ("SIGNALDESK_TRAILING_STOP_PCT", "2%"),
+    ];
+    let (flags, _) = cli_backtest(dir.path(), "flags.db", MANAGED, &[]);
+    let (from_config, _) = cli_backtest(dir.path(), "config.db", &[], &configured);
+    assert_eq!(from_config, flags, "the keys give what the flags give");
+    let (plain, _) = cli_backtest(dir.path(), "plain.db", &[], &[]);
+    let (off, _) = cli_backtest(
+        dir.path(),
+        "off.db",
+        &[
+            "--take-profits",
+            "off",
+            "--breakeven-at-r",
+            "off",
+            "--trailing-stop-pct",
+            "off",
+        ],
+        &configured,
+    );
+    assert_eq!(off, plain, "the flags switch the configured management off");
+    // One flag over the others' configured values.
+    let (wider, _) = cli_backtest(
+        dir.path(),
+        "wider.db",
+        &["--take-profits", "1.5R:40%"],
+        &configured,
+    );
+    assert_eq!(
+        wider["management"],
+        json!({"take_profits": [{"r": 1.5, "fraction": 0.4}], "breakeven_at_r": 1.0,
+               "trailing_stop_pct": 2.0, "trailing_activate_at_r": 0.0})
+    );
+}
+
+#[test]
+fn bad_management_flags_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("--take-profits", "1R:150%"),
+        ("--take-profits", "1R"),
+        ("--take-profits", "2R:50%,1R:20%"),
+        ("--take-profits", "1R:60%,2R:40%"),
+        ("--take-profits", "-1R:50%"),
+        (
+            "--take-profits",
+            "1R:10%,2R:10%,3R:10%,4R:10%,5R:10%,6R:10%",
+        ),
+        ("--breakeven-at-r", "0"),
+        ("--breakeven-at-r", "-1"),
+        ("--breakeven-at-r", "soon"),
+        ("--trailing-stop-pct", "0"),
+        ("--trailing-stop-pct", "50"),
+        ("--trailing-stop-pct", "-2"),
+        ("--trailing-stop-pct", "NaN"),
+        ("--trailing-activate-at-r", "-0.5"),
+        ("--trailing-activate-at-r", "off"),
+    ];
+    let database = dir.path().join("refused.db");
+    for (flag, value) in cases {
+        let output = std::process::Command::new(binary())
+            .args(["backtest", "--symbol", "BTCUSDT", "--data"])
+            .arg(fixture_dir())
+            .arg("--database")
+            .arg(&database)
+            .args([flag, value])
+            .env_clear()
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("'{value}' for '{flag} ")),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{flag} {value}: no report");
+        assert!(!database.exists(), "{flag} {value}: nothing written");
+    }
+}
+
+/// What a trade is as a request: the backtest's signal `s` again, with its own management.
+fn request_of(s: &SignalRow) -> SignalRequest {
+    SignalRequest {
+        symbol: signaldesk::domain::Symbol::parse(&s.symbol).unwrap(),
+        direction: s.direction,
+        stop_loss: s.initial_stop_loss,
+        take_profit: s.take_profit,
+        confidence: s.confidence,
+        strategy: s.strategy.clone(),
+        timeframe: s.timeframe.clone(),
+        external_id: s.external_id.clone(),
+        reasons: s.reasons.clone(),
+        notes: s.notes.clone(),
+        management: Default::default(),
+    }
+}
+
+/// A 1-minute candle as the live feed presents it to the tick at the candle's close: the last
+/// price its close, the range the 1-minute candles overlapping the interval since the previous
+/// tick reached (`range_since`, each candle by its trusted range).
+fn live_quote(candle: &Candle) -> BTreeMap<String, Quote> {
+    let closes = candle.open_time + chrono::Duration::minutes(1);
+    let (high, low) = range_since(
+        std::slice::from_ref(candle),
+        candle.close,
+        candle.open_time,
+        candle.open_time,
+    );
+    let quote = Quote {
+        symbol: "BTCUSDT".to_owned(),
+        last_price: candle.close,
+        high,
+        low,
+        price_time: closes,
+        market_time: closes,
+        change_24h_pct: None,
+        high_24h: None,
+        low_24h: None,
+        volume_24h: None,
+    };
+    BTreeMap::from([("BTCUSDT".to_owned(), quote)])
+}
+
+fn the_backtest_and_the_live_engine_agree_trade_for_trade(live: TempDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("backtest.db");
+    let (candles, mut spec) = spec(Some(path.to_string_lossy().into_owned()));
+    spec.rules.management = ManagementDefaults {
+        take_profits: TargetSpec::parse_list("0.8R:30%,1.5R:30%").unwrap(),
+        breakeven_at_r: Some(0.8),
+        trailing_stop_pct: Some(0.5),
+        trailing_activate_at_r: 0.0,
+    };
+    let report = run(&candles, &spec, |_, _| {}).unwrap();
+    assert_eq!(report.open_at_end, 0);
+    assert_check_passes_on(&path);
+    let mut backtest = signaldesk::db::connect(path.to_str().unwrap()).unwrap();
+    let mut trades = list_signals(&mut backtest, &Default::default(), None, 1_000).unwrap();
+    trades.sort_by_key(|s| s.id);
+    let (exits, moves, journal) = books_of(&path);
+    // Every kind of exit and stop move is in play.
+    for reason in [
+        ExitReason::PartialTakeProfit,
+        ExitReason::TakeProfit,
+        ExitReason::StopLoss,
+        ExitReason::BreakevenStop,
+        ExitReason::TrailingStop,
+    ] {
+        assert!(exits.iter().any(|e| e.reason == reason), "no {reason} exit");
+    }
+    for reason in [StopReason::Breakeven, StopReason::Trailing] {
+        assert!(moves.iter().any(|m| m.reason == reason), "no {reason} move");
+    }
+
+    // The live engine: the same trades opened at the same moments in a fresh database, one tick
+    // at the close of every minute of the period, priced as the live feed prices it.
+    let mut conn = live.conn();
+    let mut opening = trades.iter().peekable();
+    let minutes = candles
+        .iter()
+        .filter(|c| c.open_time >= spec.from && c.open_time < spec.to);
+    for candle in minutes {
+        let closes = (candle.open_time + chrono::Duration::minutes(1)).naive_utc();
+        let outcome = update_paper_trades(
+            &mut conn,
+            &live_quote(candle),
+            &spec.rules,
+            spec.initial_balance,
+            closes,
+        )
+        .unwrap();
+        assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+        // The backtest opens a setup at the close of the candle that completed it, after that
+        // minute's tick.
+        while let Some(s) = opening.next_if(|s| s.created_at == closes) {
+            let sizing = Sizing {
+                quantity: s.quantity,
+                risk_amount: s.risk_amount,
+                entry_fee: s.entry_fee,
+            };
+            let row = opened_signal(
+                &request_of(s),
+                s.entry_price,
+                &sizing,
+                &managed(s).management,
+                s.created_at,
+            );
+            let created = signaldesk::db::write_tx(&mut conn, |conn| {
+                insert_signal(conn, &row, spec.initial_balance)
+            })
+            .unwrap();
+            assert!(matches!(created, AddOutcome::Created(_)));
+        }
+    }
+    assert!(opening.next().is_none(), "every trade opened");
+
+    // The same books, trade for trade.
+    let live_exits = all_exits(&mut conn).unwrap();
+    let live_moves = all_stop_moves(&mut conn).unwrap();
+    let live_journal = journal::all_entries(&mut conn).unwrap();
+    for trade in &trades {
+        let id = trade.signal_id();
+        let mine = |e: &&TradeExitRow| e.signal_id == id.0;
+        let booked: Vec<_> = exits.iter().filter(mine).collect();
+        let replayed: Vec<_> = live_exits.iter().filter(mine).collect();
+        assert_eq!(replayed, booked, "the exits of trade {id}");
+        let moved = |m: &&StopMoveRow| m.signal_id == id.0;
+        assert_eq!(
+            live_moves.iter().filter(moved).collect::<Vec<_>>(),
+            moves.iter().filter(moved).collect::<Vec<_>>(),
+            "the stop moves of trade {id}"
+        );
+        let entry = |j: &&JournalEntryRow| j.signal_id == id.0;
+        assert_eq!(
+            live_journal.iter().find(entry),
+            journal.iter().find(entry),
+            "the journal entry of trade {id}"
+        );
+        assert_eq!(
+            get_signal(&mut conn, id).unwrap(),
+            get_signal(&mut backtest, id).unwrap(),
+            "trade {id}"
+        );
+    }
+    assert_eq!(
+        (live_exits.len(), live_moves.len(), live_journal.len()),
+        (exits.len(), moves.len(), journal.len())
+    );
+    assert_eq!(
+        daily_stats::current_balance(&mut conn, spec.initial_balance).unwrap(),
+        report.final_balance
+    );
+    let findings = run_checks(&mut conn, spec.initial_balance).unwrap();
+    assert!(findings.iter().all(|f| f.ok), "{findings:?}");
+}
+
+crate::on_both_backends!(the_backtest_and_the_live_engine_agree_trade_for_trade);

@@ -17,6 +17,7 @@ mod instances;
 mod leases;
 mod lists;
 mod manage_api;
+mod manage_engine;
 mod management;
 mod openapi;
 mod pages;
