@@ -1,6 +1,6 @@
 //! The HTML pages over HTTP: figures equal the database's, user text is escaped, every write
 //! from the browser needs a session from /login and the form's CSRF token, and a managed
-//! trade's exits and stop moves show on its page.
+//! trade's exits and stop moves show on its page, the dashboard and the journal.
 
 use std::collections::BTreeMap;
 
@@ -516,8 +516,49 @@ fn a_trade_page_lists_every_exit_and_stop_move_and_charts_them(db: TempDb) {
     );
 }
 
+fn the_dashboard_and_the_journal_show_what_the_exits_did(db: TempDb) {
+    let (db, _exchange, server, _) = with_managed_trades(db);
+    let (status, dashboard) = page(&server, "/", None);
+    assert_eq!(status, 200);
+    let header = &dashboard[dashboard.find("<h2>Open trades").unwrap()..];
+    let header = &header[..header.find("</thead>").unwrap()];
+    let columns: Vec<&str> = header
+        .split("<th>")
+        .skip(1)
+        .map(|th| &th[..th.find("</th>").unwrap()])
+        .collect();
+    assert_eq!(
+        columns[4..10],
+        ["Stop", "Target", "Price", "Size left", "PnL", "Realized"]
+    );
+    let row = cells(&dashboard, "<tr data-trade=\"1\">");
+    assert_eq!(
+        (row[4].as_str(), row[7].as_str(), row[9].as_str()),
+        ("100.00 BE", "8 / 20", "+51.55"),
+        "stop (moved to breakeven), size left, realized: {row:?}"
+    );
+    let plain = cells(&dashboard, "<tr data-trade=\"3\">");
+    assert_eq!(
+        (plain[4].as_str(), plain[7].as_str(), plain[9].as_str()),
+        ("95.00", "1 / 1", "0.00"),
+        "an unmanaged trade: {plain:?}"
+    );
+
+    let entry = journal::for_signal(&mut db.conn(), 2).unwrap().unwrap();
+    assert_eq!(entry.exit_count, 3);
+    let (status, journal_page) = page(&server, "/journal", None);
+    assert_eq!(status, 200);
+    assert!(journal_page.contains("<th>Exits</th>"));
+    let row = &journal_page[journal_page
+        .find(&format!("<tr id=\"entry-{}\">", entry.id))
+        .expect("the entry")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<td class=\"num exits\">3</td>"), "{row}");
+}
+
 crate::on_both_backends!(
     a_trade_page_lists_every_exit_and_stop_move_and_charts_them,
+    the_dashboard_and_the_journal_show_what_the_exits_did,
     pages_show_the_databases_figures,
     user_text_is_escaped_on_every_page,
     missing_pages_are_friendly_404s,
