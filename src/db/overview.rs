@@ -9,8 +9,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::daily_stats::{self, DayStats};
+use super::exits;
 use super::journal;
-use super::models::{JournalEntryRow, SignalRow};
+use super::models::{JournalEntryRow, SignalId, SignalRow, StopMoveRow, TradeExitRow};
 use super::signals as signal_queries;
 use super::Conn;
 use crate::domain::time::day_bounds;
@@ -165,6 +166,32 @@ pub fn today(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryResu
             active_trades: signal_queries::get_active_signals(conn)?,
             completed_trades: signal_queries::get_closed_signals_today(conn, day)?,
             journal: journal::get_journal_entries_today(conn, day)?,
+        })
+    })
+}
+
+/// One trade with everything that happened to it: the trade page's reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeHistory {
+    pub signal: SignalRow,
+    /// Written by the last exit.
+    pub journal: Option<JournalEntryRow>,
+    /// Oldest first.
+    pub exits: Vec<TradeExitRow>,
+    /// Oldest first.
+    pub stop_moves: Vec<StopMoveRow>,
+}
+
+/// Trade `id`, its journal entry, exits and stop moves, one snapshot: read one by one, an exit
+/// booked in between would show a remaining quantity the listed exits disagree with.
+/// `diesel::NotFound` when there is no such signal.
+pub fn trade(conn: &mut Conn, id: SignalId) -> QueryResult<TradeHistory> {
+    snapshot(conn, |conn| {
+        Ok(TradeHistory {
+            signal: signal_queries::get_signal(conn, id)?,
+            journal: journal::for_signal(conn, id.0)?,
+            exits: exits::exits_of(conn, id)?,
+            stop_moves: exits::stop_moves_of(conn, id)?,
         })
     })
 }

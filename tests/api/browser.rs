@@ -1,6 +1,7 @@
 //! A real headless Chromium, driven over the W3C WebDriver protocol by Debian's chromedriver:
 //! every page of a seeded database loads with the expected figures, a journal note is edited
-//! through the form, and screenshots land in `target/screenshots/` for review.
+//! through the form, a managed trade's exits and stop moves show on its page, the dashboard and
+//! the journal, and screenshots land in `target/screenshots/` for review.
 //!
 //! `.ci/run` installs chromium and chromium-driver and sets SIGNALDESK_REQUIRE_BROWSER=1, so CI
 //! never skips this test; elsewhere it is skipped (with a message) when the browser is missing.
@@ -19,6 +20,7 @@ use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
     close_trade, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
 };
+use crate::pages::{scaled_out_long, scaled_out_to_target, ten_minutes_ago};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -321,4 +323,88 @@ fn every_page_renders_in_a_real_browser_and_a_note_is_edited_through_the_form() 
     let entry = journal::for_signal(&mut db.conn(), 1).unwrap().unwrap();
     assert_eq!(entry.notes.as_deref(), Some("Took profit as planned <3"));
     assert_eq!(entry.tags, "plan,patience");
+}
+
+#[test]
+fn a_managed_trade_shows_its_exits_and_stop_moves_in_a_real_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let db = TempDb::new();
+    let mut conn = db.conn();
+    let opened = ten_minutes_ago();
+    let open = scaled_out_long(&mut conn, "SOLUSDT", opened);
+    let closed = scaled_out_to_target(&mut conn, "ADAUSDT", opened + chrono::Duration::minutes(4));
+    let exchange = FakeExchange::start(&[("SOLUSDT", 105.0)]);
+    let server = TestServer::start(
+        &db,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "SOLUSDT"),
+        ],
+    );
+    let texts = |css: &str| {
+        let found = browser.script(&format!(
+            "return Array.from(document.querySelectorAll({css:?})).map(e => e.textContent.trim())"
+        ));
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<String>>()
+    };
+
+    browser.goto(&format!("{}/trades/{}", server.address, open.id));
+    wait_until("the exits", || {
+        browser
+            .source()
+            .contains("PARTIAL_TAKE_PROFIT")
+            .then_some(())
+    });
+    // One marker per exit on the chart, each naming its exit.
+    let markers = texts("svg.chart .exit-marker > title");
+    assert_eq!(markers.len(), 2, "{markers:?}");
+    assert!(markers[0].starts_with("exit 1: PARTIAL_TAKE_PROFIT 6 at 103.00, pnl +16.78"));
+    assert!(markers[1].starts_with("exit 2: PARTIAL_TAKE_PROFIT 6 at 106.00, pnl +34.76"));
+    let moves = texts("svg.chart .stop-move > title");
+    assert_eq!(moves.len(), 1);
+    assert!(
+        moves[0].starts_with("stop 95.00 → 100.00 (BREAKEVEN)"),
+        "{moves:?}"
+    );
+    // The lists as the browser shows them.
+    assert_eq!(texts("table.exits tbody tr").len(), 2);
+    assert!(browser.text("#exit-2").contains("106.00"));
+    assert!(browser.text("#exit-2").contains("+34.76"));
+    assert!(browser.text("#stop-move-1").contains("95.00 → 100.00"));
+    assert_eq!(browser.text("[data-fact=remaining]"), "8 / 20");
+    assert_eq!(browser.text("[data-fact=realized]"), "+51.55");
+    assert_eq!(browser.text("[data-fact=stop]"), "100.00 BE");
+    assert_eq!(browser.text("[data-fact=initial_stop]"), "95.00");
+    browser.screenshot("trade-managed");
+    browser.script("document.querySelector('table.exits').scrollIntoView(); return null");
+    browser.screenshot("trade-managed-lists");
+    // On a phone the page scrolls down, not sideways: wide tables scroll in their own box.
+    browser.resize(390, 844);
+    let overflow = browser.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    );
+    assert_eq!(overflow, json!(0), "the trade page is wider than a phone");
+    browser.screenshot("trade-managed-phone");
+    browser.resize(1280, 1000);
+
+    browser.goto(&format!("{}/", server.address));
+    let row = format!("tr[data-trade=\"{}\"]", open.id);
+    assert_eq!(browser.text(&format!("{row} td.size")), "8 / 20");
+    assert_eq!(browser.text(&format!("{row} td.realized")), "+51.55");
+    assert_eq!(browser.text(&format!("{row} td.stop")), "100.00 BE");
+    browser.screenshot("dashboard-managed");
+
+    browser.goto(&format!("{}/journal", server.address));
+    let entry = journal::for_signal(&mut db.conn(), closed.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(browser.text(&format!("#entry-{} td.exits", entry.id)), "3");
+    browser.screenshot("journal-exits");
 }

@@ -31,6 +31,37 @@ pub fn signed_money(value: f64) -> String {
 /// A price as every human-facing output prints it (DESIGN.md §13, issue 10).
 pub use crate::domain::format::price;
 
+/// `value` with at most `max_decimals` decimals, trailing zeros (and a bare point) trimmed:
+/// `6`, `0.5`, `1.25`; `—` when not finite.
+pub fn number(value: f64, max_decimals: usize) -> String {
+    if !value.is_finite() {
+        return "—".to_owned();
+    }
+    let mut text = format!("{value:.max_decimals$}");
+    if text.contains('.') {
+        while text.ends_with('0') {
+            text.pop();
+        }
+        if text.ends_with('.') {
+            text.pop();
+        }
+    }
+    if text == "-0" {
+        text.remove(0);
+    }
+    text
+}
+
+/// A quantity of coins, to a hundred-millionth: `6`, `0.125`, `0.00000001`.
+pub fn quantity(value: f64) -> String {
+    number(value, 8)
+}
+
+/// A fraction as a percentage: `0.3` → `30%`, `1/3` → `33.33%`.
+pub fn share(fraction: f64) -> String {
+    format!("{}%", number(fraction * 100.0, 2))
+}
+
 /// `+4.00%`; `—` when not finite (a zero price divides into infinity).
 pub fn percent(value: f64) -> String {
     if value.is_finite() {
@@ -66,6 +97,11 @@ pub fn time(at: NaiveDateTime) -> String {
 
 pub fn date_time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// To the second: the exits and stop moves of one trade are often minutes apart.
+pub fn date_time_secs(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 pub fn duration(secs: i64) -> String {
@@ -171,6 +207,29 @@ mod tests {
         assert_eq!(percent(f64::INFINITY), "—");
         assert_eq!(distance(f64::NAN), "—");
         assert_eq!(percent(4.0), "+4.00%");
+    }
+
+    #[test]
+    fn quantities_and_shares_drop_trailing_zeros() {
+        let cases = [
+            (quantity(6.0), "6", "a whole quantity"),
+            (
+                quantity(14.000_000_000_1),
+                "14",
+                "below a hundred-millionth",
+            ),
+            (quantity(0.125), "0.125", "a fraction of a coin"),
+            (quantity(1e-8), "0.00000001", "one satoshi, not 1e-8"),
+            (quantity(-0.000_000_001), "0", "no negative zero"),
+            (quantity(f64::NAN), "—", "not a number"),
+            (share(0.3), "30%", "a round share"),
+            (share(1.0 / 3.0), "33.33%", "two decimals at most"),
+            (number(2.5, 2), "2.5", "a percent setting"),
+            (number(f64::INFINITY, 2), "—", "infinite"),
+        ];
+        for (got, want, reason) in cases {
+            assert_eq!(got, want, "{reason}");
+        }
     }
 
     #[test]

@@ -1,116 +1,137 @@
-//! `/trades/{id}`: one trade with a price chart marking entry, stop, target and exit, its
-//! journal entry with editable notes and tags, and a manual close while it is open.
+//! `/trades/{id}`: one trade with a price chart marking entry, stop, targets and exits, every
+//! exit and stop move (DESIGN.md §10), its management settings, its journal entry with editable
+//! notes and tags, and a manual close while it is open.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::format::{money, price};
+use super::format::{date_time_secs, money, number, price, quantity, share, signed_money, tone};
 use super::views::{JournalRow, TradeRow};
 use super::{html, local_path, require_form_session, see_other, session_of, Layout, PageError};
-use crate::db::models::{SignalId, SignalRow};
-use crate::db::{journal, signals};
+use crate::db::models::{SignalId, SignalRow, StopMoveRow, TradeExitRow};
+use crate::db::overview;
+use crate::domain::StopReason;
 use crate::web::api::lists::{clean_tags, save_journal_notes, NOTES_LIMIT};
 use crate::web::api::signals::close_now;
 use crate::web::{ApiError, AppState};
 
-/// A horizontal level on the chart.
-pub struct Level {
-    pub label: &'static str,
+pub mod chart;
+use chart::TradeChart;
+
+/// One exit in the page's list.
+pub struct ExitLine {
+    pub number: usize,
+    pub time: String,
+    pub reason: String,
     pub price: String,
-    pub y: f64,
-    pub class: &'static str,
+    pub quantity: String,
+    pub fee: String,
+    pub pnl: String,
+    pub tone: &'static str,
+    pub balance_after: String,
 }
 
-/// The trade's chart, in SVG user units of a 640 × 260 box.
-pub struct TradeChart {
-    pub levels: Vec<Level>,
-    /// Entry → exit (or current price), the path the trade took as far as it is stored.
-    pub path: String,
-    pub exit_x: f64,
-    pub exit_y: f64,
-    pub exit_label: String,
-    /// The band between the worst and best price seen while open.
-    pub band_top: f64,
-    pub band_height: f64,
+/// The sums under the exits: what the trade booked so far.
+pub struct ExitTotals {
+    pub quantity: String,
+    pub fee: String,
+    pub pnl: String,
+    pub tone: &'static str,
 }
 
-impl TradeChart {
-    const WIDTH: f64 = 640.0;
-    const HEIGHT: f64 = 260.0;
+impl ExitTotals {
+    fn of(exits: &[TradeExitRow]) -> ExitTotals {
+        let pnl = exits.iter().map(|e| e.pnl).sum();
+        ExitTotals {
+            quantity: quantity(exits.iter().map(|e| e.quantity).sum()),
+            fee: money(exits.iter().map(|e| e.fee).sum()),
+            pnl: signed_money(pnl),
+            tone: tone(pnl),
+        }
+    }
+}
 
-    /// Every coordinate is finite and inside the box whatever the row holds: rows stored before
-    /// the level bounds (issue 10), or hand-edited ones, may carry 5e-324, 1.7e308 or infinity,
-    /// and one `y="NaN"` breaks the whole drawing.
-    fn new(s: &SignalRow) -> TradeChart {
-        let end_price = s.exit_price.unwrap_or(s.current_price);
-        let prices = [
-            s.entry_price,
-            s.stop_loss,
-            s.take_profit,
-            end_price,
-            s.max_favorable_price,
-            s.max_adverse_price,
-        ];
-        let finite = || prices.iter().copied().filter(|p| p.is_finite());
-        let low = finite().fold(f64::INFINITY, f64::min);
-        let high = finite().fold(f64::NEG_INFINITY, f64::max);
-        let (low, high) = if low <= high { (low, high) } else { (0.0, 1.0) };
-        // Halves keep the arithmetic finite even from -f64::MAX to f64::MAX; 8 % of the span is
-        // left free above and below.
-        let half_span = (high / 2.0 - low / 2.0)
-            .max(high.abs() * 5e-7)
-            .max(f64::MIN_POSITIVE);
-        let (mid, half) = (low / 2.0 + high / 2.0, half_span * 1.16);
-        let y = |p: f64| {
-            let y = Self::HEIGHT / 2.0 - (p / 2.0 - mid / 2.0) / half * Self::HEIGHT;
-            if y.is_finite() {
-                y.clamp(0.0, Self::HEIGHT)
-            } else if p > mid {
-                0.0
-            } else {
-                Self::HEIGHT
-            }
-        };
-        let (x0, x1) = (90.0, Self::WIDTH - 20.0);
-        let (top, bottom) = (
-            y(s.max_favorable_price.max(s.max_adverse_price)),
-            y(s.max_favorable_price.min(s.max_adverse_price)),
-        );
-        TradeChart {
-            levels: vec![
-                Level {
-                    label: "target",
-                    price: price(s.take_profit),
-                    y: y(s.take_profit),
-                    class: "up",
-                },
-                Level {
-                    label: "entry",
-                    price: price(s.entry_price),
-                    y: y(s.entry_price),
-                    class: "flat",
-                },
-                Level {
-                    label: "stop",
-                    price: price(s.stop_loss),
-                    y: y(s.stop_loss),
-                    class: "down",
-                },
-            ],
-            path: format!(
-                "{x0:.1},{:.1} {x1:.1},{:.1}",
-                y(s.entry_price),
-                y(end_price)
+/// One stop move in the page's list.
+pub struct StopMoveLine {
+    pub time: String,
+    pub old_stop: String,
+    pub new_stop: String,
+    pub reason: String,
+}
+
+/// One partial target and whether it has been filled.
+pub struct TargetLine {
+    pub number: usize,
+    pub price: String,
+    /// Of the original quantity.
+    pub share: String,
+    pub quantity: String,
+    pub is_filled: bool,
+}
+
+/// The management settings as sentences (DESIGN.md §10).
+pub struct ManagementView {
+    pub targets: Vec<TargetLine>,
+    pub breakeven: String,
+    pub trailing: String,
+}
+
+impl ManagementView {
+    fn new(s: &SignalRow, moves: &[StopMoveRow]) -> ManagementView {
+        let filled = usize::try_from(s.targets_hit).unwrap_or(0);
+        let targets = s
+            .targets()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TargetLine {
+                number: i + 1,
+                price: price(t.price),
+                share: share(t.fraction),
+                quantity: quantity(t.fraction * s.quantity),
+                is_filled: i < filled,
+            })
+            .collect();
+        let moved_by = |reason: StopReason| moves.iter().any(|m| m.reason == reason);
+        let breakeven = match s.breakeven_at_r {
+            Some(r) => format!(
+                "at {}R the stop moves to the entry {}{}",
+                number(r, 2),
+                price(s.entry_price),
+                if moved_by(StopReason::Breakeven) {
+                    " (done)"
+                } else {
+                    ""
+                }
             ),
-            exit_x: x1,
-            exit_y: y(end_price),
-            exit_label: match s.exit_price {
-                Some(exit) => format!("exit {}", price(exit)),
-                None => format!("now {}", price(s.current_price)),
-            },
-            band_top: top,
-            band_height: (bottom - top).max(1.0),
+            None => "off".to_owned(),
+        };
+        let trailing = match s.trailing_stop_pct {
+            Some(pct) => {
+                let from = if s.trailing_activate_at_r > 0.0 {
+                    format!(
+                        "once the trade is {}R ahead",
+                        number(s.trailing_activate_at_r, 2)
+                    )
+                } else {
+                    "from the start".to_owned()
+                };
+                format!(
+                    "{}% behind the best price, {from}{}",
+                    number(pct, 4),
+                    if moved_by(StopReason::Trailing) {
+                        " (active)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            None => "off".to_owned(),
+        };
+        ManagementView {
+            targets,
+            breakeven,
+            trailing,
         }
     }
 }
@@ -129,7 +150,12 @@ pub struct TradePage {
     pub external_id: String,
     pub best: String,
     pub worst: String,
+    pub initial_stop: String,
     pub chart: TradeChart,
+    pub exits: Vec<ExitLine>,
+    pub exit_totals: ExitTotals,
+    pub stop_moves: Vec<StopMoveLine>,
+    pub management: ManagementView,
     pub journal: Option<JournalRow>,
 }
 
@@ -148,18 +174,22 @@ pub async fn trade_page(
 ) -> Result<HttpResponse, PageError> {
     let id = trade_id(&path)?;
     let session = session_of(&req, &state).await;
-    let (signal, entry) = state
+    let history = state
         .with_conn(move |conn| {
-            let signal = signals::get_signal(conn, id).map_err(|e| match e {
+            overview::trade(conn, id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
                     ApiError::NotFound(format!("there is no trade {id}"))
                 }
                 other => other.into(),
-            })?;
-            let entry = journal::for_signal(conn, id.0)?;
-            Ok((signal, entry))
+            })
         })
         .await?;
+    let overview::TradeHistory {
+        signal,
+        journal: entry,
+        exits,
+        stop_moves,
+    } = history;
     let page = TradePage {
         layout: Layout::new(
             format!("Trade {} {}", signal.id, signal.symbol),
@@ -176,7 +206,34 @@ pub async fn trade_page(
         external_id: signal.external_id.clone().unwrap_or_default(),
         best: price(signal.max_favorable_price),
         worst: price(signal.max_adverse_price),
-        chart: TradeChart::new(&signal),
+        initial_stop: price(signal.initial_stop_loss),
+        chart: TradeChart::new(&signal, &exits, &stop_moves),
+        exits: exits
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ExitLine {
+                number: i + 1,
+                time: date_time_secs(e.created_at),
+                reason: e.reason.to_string(),
+                price: price(e.price),
+                quantity: quantity(e.quantity),
+                fee: money(e.fee),
+                pnl: signed_money(e.pnl),
+                tone: tone(e.pnl),
+                balance_after: money(e.balance_after),
+            })
+            .collect(),
+        exit_totals: ExitTotals::of(&exits),
+        stop_moves: stop_moves
+            .iter()
+            .map(|m| StopMoveLine {
+                time: date_time_secs(m.created_at),
+                old_stop: price(m.old_stop),
+                new_stop: price(m.new_stop),
+                reason: m.reason.to_string(),
+            })
+            .collect(),
+        management: ManagementView::new(&signal, &stop_moves),
         journal: entry.as_ref().map(JournalRow::new),
     };
     html(&page)
@@ -240,114 +297,63 @@ pub async fn close_trade_form(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Direction, SignalStatus};
-
-    fn row(entry: f64, stop: f64, target: f64, current: f64) -> SignalRow {
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap();
-        SignalRow {
-            id: 1,
-            symbol: "BTCUSDT".to_owned(),
-            direction: Direction::Long,
-            status: SignalStatus::Active,
-            entry_price: entry,
-            stop_loss: stop,
-            take_profit: target,
-            quantity: 1.0,
-            risk_amount: 1.0,
-            confidence: 1.0,
-            strategy: "api".to_owned(),
-            timeframe: None,
-            external_id: None,
-            reasons: String::new(),
-            notes: None,
-            current_price: current,
-            unrealized_pnl: 0.0,
-            max_favorable_price: current.max(entry),
-            max_adverse_price: current.min(entry),
-            exit_price: None,
-            exit_reason: None,
-            pnl: None,
-            fees: 0.0,
-            created_at: at,
-            closed_at: None,
-            updated_at: at,
-            initial_stop_loss: stop,
-            remaining_quantity: 1.0,
-            realized_pnl: 0.0,
-            take_profits: "[]".to_owned(),
-            breakeven_at_r: None,
-            trailing_stop_pct: None,
-            trailing_activate_at_r: 0.0,
-            targets_hit: 0,
-            stop_moved_by: None,
-            entry_fee: 0.0,
-        }
-    }
-
-    fn coordinates(chart: &TradeChart) -> Vec<f64> {
-        let mut all: Vec<f64> = chart.levels.iter().map(|l| l.y).collect();
-        all.extend([
-            chart.exit_x,
-            chart.exit_y,
-            chart.band_top,
-            chart.band_height,
-        ]);
-        for pair in chart.path.split(' ') {
-            all.extend(pair.split(',').map(|n| n.parse::<f64>().unwrap()));
-        }
-        all
-    }
+    use crate::db::models::StopMoveRow;
+    use chart::tests::scaled_out;
 
     #[test]
-    fn the_chart_stays_inside_its_box_for_any_stored_row() {
-        let cases = [
-            (row(100.0, 95.0, 110.0, 102.0), "an ordinary trade"),
-            (
-                row(100.0, 5e-324, 1.7e308, 100.0),
-                "levels from before the bounds",
-            ),
-            (
-                row(100.0, -f64::MAX, f64::MAX, 100.0),
-                "the extremes of a double",
-            ),
-            (row(100.0, 95.0, f64::INFINITY, 100.0), "an infinite target"),
-            (
-                row(100.0, f64::NEG_INFINITY, 110.0, f64::NAN),
-                "no finite stop or price",
-            ),
-            (
-                row(f64::NAN, f64::NAN, f64::NAN, f64::NAN),
-                "nothing finite at all",
-            ),
-            (row(0.0, 0.0, 0.0, 0.0), "all zero"),
-            (row(0.0024, 0.0023, 0.0026, 0.002496), "a small coin"),
-        ];
-        for (signal, reason) in cases {
-            let chart = TradeChart::new(&signal);
-            for value in coordinates(&chart) {
-                assert!(
-                    value.is_finite() && (0.0..=TradeChart::WIDTH).contains(&value),
-                    "{reason}: {value} in {:?}",
-                    coordinates(&chart)
-                );
-            }
-            for level in &chart.levels {
-                assert!(level.y <= TradeChart::HEIGHT, "{reason}: {}", level.y);
-            }
-        }
-    }
-
-    #[test]
-    fn levels_keep_their_order_on_the_chart() {
-        let chart = TradeChart::new(&row(100.0, 95.0, 110.0, 102.0));
-        let y = |label: &str| chart.levels.iter().find(|l| l.label == label).unwrap().y;
-        assert!(y("target") < y("entry") && y("entry") < y("stop"));
-        assert!(
-            y("target") > 0.0 && y("stop") < TradeChart::HEIGHT,
-            "padding"
+    fn the_management_settings_read_as_sentences() {
+        let (s, _, moves) = scaled_out();
+        let view = ManagementView::new(&s, &moves[..1]);
+        let targets: Vec<_> = view
+            .targets
+            .iter()
+            .map(|t| {
+                (
+                    t.number,
+                    t.price.as_str(),
+                    t.share.as_str(),
+                    t.quantity.as_str(),
+                    t.is_filled,
+                )
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                (1, "103.00", "30%", "6", true),
+                (2, "106.00", "30%", "6", true)
+            ]
         );
+        assert_eq!(
+            view.breakeven, "off",
+            "the fixture has no breakeven setting"
+        );
+        assert_eq!(view.trailing, "off");
+
+        let mut managed = s.clone();
+        managed.targets_hit = 1;
+        managed.breakeven_at_r = Some(1.0);
+        managed.trailing_stop_pct = Some(2.5);
+        managed.trailing_activate_at_r = 1.2;
+        let view = ManagementView::new(&managed, &moves[..1]);
+        assert!(view.targets[0].is_filled && !view.targets[1].is_filled);
+        assert_eq!(
+            view.breakeven,
+            "at 1R the stop moves to the entry 100.00 (done)"
+        );
+        assert_eq!(
+            view.trailing,
+            "2.5% behind the best price, once the trade is 1.2R ahead"
+        );
+        let view = ManagementView::new(&managed, &moves);
+        assert_eq!(
+            view.trailing,
+            "2.5% behind the best price, once the trade is 1.2R ahead (active)"
+        );
+        managed.trailing_activate_at_r = 0.0;
+        let none: [StopMoveRow; 0] = [];
+        let view = ManagementView::new(&managed, &none);
+        assert_eq!(view.breakeven, "at 1R the stop moves to the entry 100.00");
+        assert_eq!(view.trailing, "2.5% behind the best price, from the start");
     }
 }

@@ -2,9 +2,21 @@
 
 use chrono::NaiveDateTime;
 
-use super::format::{date_time, distance, duration, money, percent, price, signed_money, tone};
+use super::format::{
+    date_time, distance, duration, money, percent, price, quantity, signed_money, tone,
+};
 use crate::db::models::{JournalEntryRow, SignalRow};
-use crate::domain::{Direction, SignalStatus};
+use crate::domain::{Direction, SignalStatus, StopReason};
+
+/// How a table marks a stop that is no longer the initial one (DESIGN.md §10).
+pub fn stop_mark(moved_by: Option<StopReason>) -> &'static str {
+    match moved_by {
+        None => "",
+        Some(StopReason::Breakeven) => "BE",
+        Some(StopReason::Trailing) => "trailing",
+        Some(StopReason::Manual) => "manual",
+    }
+}
 
 /// A signal / paper trade in a table.
 pub struct TradeRow {
@@ -13,10 +25,18 @@ pub struct TradeRow {
     pub direction: String,
     pub status: String,
     pub entry: String,
+    /// The stop in force (the last one of a closed trade).
     pub stop: String,
+    /// `BE`, `trailing` or `manual` once the stop moved; empty while it is the initial stop.
+    pub stop_mark: &'static str,
     pub target: String,
     pub current: String,
-    /// Live pnl while open, booked pnl once closed.
+    /// What is left of the original quantity: `14 / 20`.
+    pub remaining: String,
+    /// Pnl booked by the exits so far (all of it once closed).
+    pub realized: String,
+    pub realized_tone: &'static str,
+    /// Live pnl of what is left while open, booked pnl once closed.
     pub pnl: String,
     pub tone: &'static str,
     /// How far price may move against the trade before the stop, in percent of price.
@@ -52,8 +72,16 @@ impl TradeRow {
             status: s.status.to_string(),
             entry: price(s.entry_price),
             stop: price(s.stop_loss),
+            stop_mark: stop_mark(s.stop_moved_by),
             target: price(s.take_profit),
             current: price(s.current_price),
+            remaining: format!(
+                "{} / {}",
+                quantity(s.remaining_quantity),
+                quantity(s.quantity)
+            ),
+            realized: signed_money(s.realized_pnl),
+            realized_tone: tone(s.realized_pnl),
             pnl: signed_money(pnl),
             tone: tone(pnl),
             to_stop: distance(to_stop),
@@ -86,6 +114,8 @@ pub struct JournalRow {
     pub closed: String,
     pub duration: String,
     pub balance_after: String,
+    /// How many exits closed the trade (partial ones included).
+    pub exits: i32,
     pub notes: String,
     pub tags: String,
 }
@@ -108,6 +138,7 @@ impl JournalRow {
             closed: date_time(e.closed_at),
             duration: duration(e.duration_secs),
             balance_after: money(e.balance_after),
+            exits: e.exit_count,
             notes: e.notes.clone().unwrap_or_default(),
             tags: e.tags.clone(),
         }
