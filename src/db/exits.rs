@@ -4,7 +4,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::AstPass;
+use diesel::sqlite::Sqlite;
 
+use super::batch::{Values, ValuesRow};
 use super::models::{
     JournalEntryRow, NewJournalEntry, NewStopMove, NewTradeExit, SignalId, SignalRow, StopMoveRow,
     TradeExitRow,
@@ -255,39 +258,62 @@ pub fn move_stop(
 }
 
 /// The most stop moves one INSERT writes.
-const MOVES_PER_INSERT: usize = 1_000;
+const MOVES_PER_INSERT: usize = super::batch::MAX_ROWS;
+
+/// One stop move as a row of the SQLite INSERT's `VALUES` list.
+struct SqliteStopMove(SignalId, StopMove, NaiveDateTime);
+
+impl ValuesRow for SqliteStopMove {
+    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        use diesel::sql_types::{Double, Integer, Text, Timestamp};
+        out.push_sql("(");
+        out.push_bind_param::<Integer, _>(&self.0 .0)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Double, _>(&self.1.old_stop)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Double, _>(&self.1.new_stop)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.1.reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.2)?;
+        out.push_sql(")");
+        Ok(())
+    }
+
+    /// No signal has id 0: the INSERT leaves it out.
+    fn padding() -> Self {
+        SqliteStopMove(
+            SignalId(0),
+            StopMove {
+                old_stop: 1.0,
+                new_stop: 1.0,
+                reason: crate::domain::StopReason::Manual,
+            },
+            chrono::DateTime::UNIX_EPOCH.naive_utc(),
+        )
+    }
+}
 
 /// Write `stop_moves` rows for stops already moved on their signals, many per statement (the
-/// tick moves many trailing stops at once): on SQLite from one bound JSON array, each double as
-/// its bits, as `signals::update_signals_pnl` refreshes.
+/// tick moves many trailing stops at once): on SQLite a padded `VALUES` list (`db::batch`).
 pub fn record_stop_moves(
     conn: &mut Conn,
     moves: &[(SignalId, StopMove)],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    use diesel::sql_types::{Text, Timestamp};
     for batch in moves.chunks(MOVES_PER_INSERT) {
         match conn {
             Conn::Sqlite(conn) => {
-                let rows: Vec<serde_json::Value> = batch
+                let rows = batch
                     .iter()
-                    .map(|(id, m)| {
-                        serde_json::json!([
-                            id.0,
-                            super::double_bits(m.old_stop),
-                            super::double_bits(m.new_stop),
-                            m.reason.as_str()
-                        ])
-                    })
+                    .map(|(id, m)| SqliteStopMove(*id, *m, at))
                     .collect();
-                diesel::sql_query(
+                Values::new(
                     "INSERT INTO stop_moves (signal_id, old_stop, new_stop, reason, created_at) \
-                     SELECT value ->> 0, double_from_bits(value ->> 1), \
-                     double_from_bits(value ->> 2), value ->> 3, ? \
-                     FROM json_each(?)",
+                     SELECT column1, column2, column3, column4, column5 FROM (",
+                    rows,
+                    ") WHERE column1 > 0",
                 )
-                .bind::<Timestamp, _>(at)
-                .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
                 .execute(conn)?
             }
             // MultiConnection writes one row per INSERT; PostgreSQL's own connection many.

@@ -3,6 +3,7 @@
 //! embedded migrations (`backend`); one file per table holds its queries. Depends on `domain`, never on
 //! `web` or the engine.
 
+mod batch;
 pub mod check;
 pub mod convert;
 pub mod daily_stats;
@@ -84,34 +85,15 @@ pub enum DbError {
     Refused(String),
 }
 
-#[diesel::declare_sql_function]
-extern "SQL" {
-    /// The double whose IEEE 754 bits are `bits`: SQLite only, registered on every connection.
-    /// Statements that carry many values in one bound JSON text (the tick's batches) pass each
-    /// double as its bits, an exact JSON integer, since SQLite's own text-to-double conversion
-    /// can be one unit in the last place off.
-    fn double_from_bits(bits: diesel::sql_types::BigInt) -> diesel::sql_types::Double;
-}
-
-/// The bits of `value` as [`double_from_bits`] reads them back.
-pub(crate) fn double_bits(value: f64) -> i64 {
-    i64::from_ne_bytes(value.to_bits().to_ne_bytes())
-}
-
 /// The settings every connection gets. SQLite: foreign keys enforced, a busy timeout so a second
 /// writer waits instead of failing, and full fsync so a committed close survives a crash.
 /// PostgreSQL: a lock timeout of the same length, UTC as the session's time zone, and an end to
 /// transactions left idle ([`IDLE_IN_TRANSACTION_MS`]).
 fn configure(conn: &mut Conn) -> QueryResult<()> {
     match conn {
-        Conn::Sqlite(conn) => {
-            double_from_bits_utils::register_impl(conn, |bits: i64| {
-                f64::from_bits(u64::from_ne_bytes(bits.to_ne_bytes()))
-            })?;
-            conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-            ))
-        }
+        Conn::Sqlite(conn) => conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+        )),
         Conn::Postgres(conn) => conn.batch_execute(&format!(
             "SET lock_timeout = {BUSY_TIMEOUT_MS}; SET TIME ZONE 'UTC'; \
              SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS};"

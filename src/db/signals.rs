@@ -4,13 +4,16 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::query_builder::AstPass;
 use diesel::sql_types::{Double, Integer, Timestamp};
+use diesel::sqlite::Sqlite;
 
+use super::batch::{Values, ValuesRow};
 use super::daily_stats;
 use super::exits::{self, ExitOutcome, ExitRequest, Part};
 use super::models::{JournalEntryRow, NewSignal, SignalId, SignalRow};
 use super::time::clamp_bound;
-use super::{double_bits, Conn};
+use super::Conn;
 use crate::domain::time::day_bounds;
 use crate::domain::{ExitReason, SignalStatus, StopReason};
 use crate::events::Event;
@@ -211,14 +214,13 @@ pub struct PnlRefresh {
 
 /// The most trades one [`update_signals_pnl`] statement refreshes; the tick refreshes its trades
 /// in batches of this size on either backend, so a batch that fails is retried trade by trade.
-pub const PNL_BATCH: usize = 1_000;
+pub const PNL_BATCH: usize = super::batch::MAX_ROWS;
 
 /// Refresh the live figures and management state of many open trades in one statement instead
 /// of one per trade, a statement of the same text whatever the count: PostgreSQL joins the
-/// trades to bound arrays (`unnest`); SQLite, which has no arrays, to one bound JSON array
-/// (`json_each`, each double as its exact bits: `db::double_from_bits`), [`PNL_BATCH`] trades
-/// per statement. A `VALUES` list of placeholders would make SQLite parse thousands of them on every
-/// batch. A trade no longer ACTIVE is left alone. Returns the number of trades
+/// trades to bound arrays (`unnest`); SQLite, which has no arrays, to a `VALUES` list padded to
+/// one of a few lengths so its prepared statement is kept (`db::batch`), [`PNL_BATCH`] trades
+/// per statement. A trade no longer ACTIVE is left alone. Returns the number of trades
 /// refreshed. At most `PNL_BATCH` trades are one statement on either backend, so a failure
 /// writes nothing of them.
 ///
@@ -253,43 +255,78 @@ pub fn update_signals_pnl(conn: &mut Conn, refreshes: &[PnlRefresh]) -> QueryRes
         Conn::Sqlite(conn) => {
             let mut changed = 0;
             for batch in refreshes.chunks(PNL_BATCH) {
-                let rows: Vec<serde_json::Value> = batch
-                    .iter()
-                    .map(|r| {
-                        serde_json::json!([
-                            r.signal_id.0,
-                            double_bits(r.update.current_price),
-                            double_bits(r.update.unrealized_pnl),
-                            double_bits(r.update.max_favorable_price),
-                            double_bits(r.update.max_adverse_price),
-                            double_bits(r.stop_loss),
-                            r.stop_moved_by.map(StopReason::as_str),
-                            r.targets_hit,
-                            super::time::sqlite_text(r.priced_at),
-                        ])
-                    })
-                    .collect();
-                changed += diesel::sql_query(sqlite_refresh_sql())
-                    .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
-                    .execute(conn)?;
+                let rows = batch.iter().map(SqliteRefresh::from).collect();
+                changed +=
+                    Values::new(SQLITE_REFRESH_HEAD, rows, SQLITE_REFRESH_TAIL).execute(conn)?;
             }
             Ok(changed)
         }
     }
 }
 
-/// The statement of [`update_signals_pnl`] on SQLite, its one parameter the JSON array of the
-/// refreshes (public for the test of its query plan).
-pub fn sqlite_refresh_sql() -> String {
-    format!(
-        "WITH v ({REFRESH_COLUMNS}) AS (SELECT value ->> 0, \
-         double_from_bits(value ->> 1), double_from_bits(value ->> 2), \
-         double_from_bits(value ->> 3), double_from_bits(value ->> 4), \
-         double_from_bits(value ->> 5), value ->> 6, value ->> 7, value ->> 8 \
-         FROM json_each(?)) \
-         UPDATE signals NOT INDEXED {REFRESH_SET} FROM v \
-         WHERE signals.id = v.id AND signals.status = 'ACTIVE'"
-    )
+/// The statement of [`update_signals_pnl`] on SQLite around its `VALUES` list (public for the
+/// test of its query plan).
+pub const SQLITE_REFRESH_HEAD: &str = "WITH v (id, current_price, unrealized_pnl, \
+    max_favorable_price, max_adverse_price, stop_loss, stop_moved_by, targets_hit, updated_at) AS (";
+
+/// See [`SQLITE_REFRESH_HEAD`].
+pub const SQLITE_REFRESH_TAIL: &str = ") UPDATE signals NOT INDEXED SET \
+    current_price = v.current_price, unrealized_pnl = v.unrealized_pnl, \
+    max_favorable_price = v.max_favorable_price, max_adverse_price = v.max_adverse_price, \
+    stop_loss = v.stop_loss, stop_moved_by = v.stop_moved_by, targets_hit = v.targets_hit, \
+    updated_at = v.updated_at FROM v WHERE signals.id = v.id AND signals.status = 'ACTIVE'";
+
+/// One refresh as a row of the SQLite statement's `VALUES` list.
+struct SqliteRefresh(PnlRefresh);
+
+impl From<&PnlRefresh> for SqliteRefresh {
+    fn from(refresh: &PnlRefresh) -> Self {
+        SqliteRefresh(*refresh)
+    }
+}
+
+impl ValuesRow for SqliteRefresh {
+    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        use diesel::sql_types::{Nullable, Text};
+        let r = &self.0;
+        out.push_sql("(");
+        out.push_bind_param::<Integer, _>(&r.signal_id.0)?;
+        for value in [
+            &r.update.current_price,
+            &r.update.unrealized_pnl,
+            &r.update.max_favorable_price,
+            &r.update.max_adverse_price,
+            &r.stop_loss,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Double, _>(value)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&r.stop_moved_by)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&r.targets_hit)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&r.priced_at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+
+    /// No signal has id 0.
+    fn padding() -> Self {
+        SqliteRefresh(PnlRefresh {
+            signal_id: SignalId(0),
+            update: PnlUpdate {
+                current_price: 0.0,
+                unrealized_pnl: 0.0,
+                max_favorable_price: 0.0,
+                max_adverse_price: 0.0,
+            },
+            stop_loss: 0.0,
+            stop_moved_by: None,
+            targets_hit: 0,
+            priced_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+        })
+    }
 }
 
 const REFRESH_SET: &str = "SET current_price = v.current_price, \
@@ -429,85 +466,4 @@ pub fn page_created(
         .limit(limit)
         .select(SignalRow::as_select())
         .load(conn)
-}
-
-#[cfg(test)]
-mod tests {
-    use diesel::prelude::*;
-    use diesel::sql_types::{Double, Text};
-
-    use crate::db::Conn;
-
-    #[derive(QueryableByName)]
-    struct Number {
-        #[diesel(sql_type = Double)]
-        x: f64,
-    }
-
-    /// The batched refresh hands SQLite its doubles inside JSON text (`json_each`): every double
-    /// must come back bit for bit, or a stop read back would differ from the one written. As
-    /// JSON numbers they do not always (SQLite's conversion can be one unit in the last place
-    /// off); as their bits through `double_from_bits` they do.
-    #[test]
-    fn doubles_round_trip_exactly_through_sqlite_json() {
-        let mut conn = crate::db::connect(":memory:").unwrap();
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut values = vec![
-            0.1,
-            107.0 * 0.98,
-            104.2 * 0.9995,
-            1e-9,
-            5e-324,
-            1.7e308,
-            -2.5,
-        ];
-        while values.len() < 200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            // Any finite double, and many of the magnitudes prices take.
-            let any = f64::from_bits(state);
-            let price =
-                (state >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((state % 12) as i32 - 6);
-            values.extend([any, price].into_iter().filter(|v| v.is_finite()));
-        }
-        let mut as_numbers_differ = 0;
-        for chunk in values.chunks(10_000) {
-            let read = |conn: &mut Conn, sql: &str, json: String| -> Vec<f64> {
-                diesel::sql_query(sql)
-                    .bind::<Text, _>(json)
-                    .load::<Number>(conn)
-                    .unwrap()
-                    .into_iter()
-                    .map(|n| n.x)
-                    .collect()
-            };
-            let bits: Vec<i64> = chunk.iter().map(|v| crate::db::double_bits(*v)).collect();
-            let back = read(
-                &mut conn,
-                "SELECT double_from_bits(value) AS x FROM json_each(?) ORDER BY key",
-                serde_json::to_string(&bits).unwrap(),
-            );
-            assert_eq!(back.len(), chunk.len());
-            for (sent, got) in chunk.iter().zip(&back) {
-                assert_eq!(
-                    sent.to_bits(),
-                    got.to_bits(),
-                    "{sent:?} came back as {got:?}"
-                );
-            }
-            let numbers = read(
-                &mut conn,
-                "SELECT value AS x FROM json_each(?) ORDER BY key",
-                serde_json::to_string(chunk).unwrap(),
-            );
-            as_numbers_differ += chunk
-                .iter()
-                .zip(&numbers)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-        }
-        // Why the bits: had JSON numbers come back exact, they would do.
-        assert!(as_numbers_differ > 0);
-    }
 }

@@ -35,13 +35,6 @@ pub fn clamp_bound(at: NaiveDateTime) -> NaiveDateTime {
     at.clamp(FIRST_STORABLE, LATEST)
 }
 
-/// `at` as diesel writes a `Timestamp` into SQLite: for a statement that carries times inside a
-/// bound JSON text (`signals::update_signals_pnl`), so they are stored exactly as a bound
-/// timestamp would be.
-pub fn sqlite_text(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.f").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,7 +46,7 @@ mod tests {
 
     /// How diesel writes a `Timestamp` bound into SQLite.
     fn stored(at: NaiveDateTime) -> String {
-        sqlite_text(at)
+        at.format("%Y-%m-%d %H:%M:%S%.f").to_string()
     }
 
     #[test]

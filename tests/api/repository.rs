@@ -458,10 +458,17 @@ fn the_batched_refresh_finds_each_trade_by_its_id_after_analyze() {
     let (_db, mut conn) = analyzed_history();
     // `signals::update_signals_pnl` on SQLite: each listed trade found by its id, not every open
     // trade compared with every listed one.
-    let refresh = plan(&mut conn, &signaldesk::db::signals::sqlite_refresh_sql());
+    use signaldesk::db::signals::{SQLITE_REFRESH_HEAD, SQLITE_REFRESH_TAIL};
+    let refresh = plan(
+        &mut conn,
+        &format!(
+            "{SQLITE_REFRESH_HEAD} VALUES (20001, 101.0, 0.5, 102.0, 99.0, 96.0, NULL, 0, \
+             '2026-11-25 09:00:05'), (20002, 101.0, 0.5, 102.0, 99.0, 96.0, 'TRAILING', 1, \
+             '2026-11-25 09:00:05'){SQLITE_REFRESH_TAIL}"
+        ),
+    );
     assert!(
-        refresh.contains("SCAN json_each")
-            && refresh.contains("SEARCH signals USING INTEGER PRIMARY KEY"),
+        refresh.contains("SCAN v") && refresh.contains("SEARCH signals USING INTEGER PRIMARY KEY"),
         "plan: {refresh}"
     );
 }
