@@ -596,3 +596,43 @@ pub fn insert_as_before_management(conn: &mut Conn, row: &NewSignal) {
     .execute(conn)
     .expect("insert with the old columns");
 }
+
+/// Follow `symbol`'s open trades to one quote (last, high, low) polled at `when`, as a tick does,
+/// with the default rules; every trade must book.
+pub fn tick_once(
+    conn: &mut Conn,
+    symbol: &str,
+    (last, high, low): (f64, f64, f64),
+    when: NaiveDateTime,
+) -> signaldesk::engine::tick::TickOutcome {
+    let time = when.and_utc();
+    let quote = signaldesk::feeds::Quote {
+        symbol: symbol.to_owned(),
+        last_price: last,
+        high,
+        low,
+        price_time: time,
+        market_time: time,
+        change_24h_pct: None,
+        high_24h: None,
+        low_24h: None,
+        volume_24h: None,
+    };
+    let outcome = signaldesk::engine::tick::update_paper_trades(
+        conn,
+        &std::collections::BTreeMap::from([(symbol.to_owned(), quote)]),
+        &signaldesk::domain::rules::TradingRules::defaults_for(INITIAL_BALANCE),
+        INITIAL_BALANCE,
+        when,
+    )
+    .expect("tick");
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+    outcome
+}
+
+/// Partial targets from (price, fraction) pairs.
+pub fn targets(list: &[(f64, f64)]) -> Vec<signaldesk::domain::management::PartialTarget> {
+    list.iter()
+        .map(|&(price, fraction)| signaldesk::domain::management::PartialTarget { price, fraction })
+        .collect()
+}

@@ -2,21 +2,17 @@
 //! price, quantity, fee and pnl computed here by hand and compared with the rows, the balance and
 //! the day's stats after every exit, the stop moves, the journal and `check`.
 
-use std::collections::BTreeMap;
-
 use diesel::prelude::*;
 use signaldesk::db::check::run_checks;
 use signaldesk::db::exits::{exits_of, stop_moves_of};
 use signaldesk::db::models::{SignalRow, TradeExitRow};
 use signaldesk::db::signals::get_signal;
 use signaldesk::db::{self, daily_stats, journal};
-use signaldesk::domain::management::{Management, PartialTarget};
-use signaldesk::domain::rules::TradingRules;
+use signaldesk::domain::management::Management;
 use signaldesk::domain::{ExitReason, Outcome, SignalStatus, StopReason};
-use signaldesk::engine::tick::{update_paper_trades, TickOutcome};
-use signaldesk::feeds::Quote;
+use signaldesk::engine::tick::TickOutcome;
 
-use crate::helpers::{at, day, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE};
+use crate::helpers::{at, day, targets, SignalBuilder, TempDb, FEE_RATE, INITIAL_BALANCE};
 
 const SLIPPAGE: f64 = 0.0005;
 
@@ -27,42 +23,8 @@ fn assert_close(got: f64, want: f64, what: &str) {
     );
 }
 
-fn tick(
-    conn: &mut db::Conn,
-    symbol: &str,
-    (last, high, low): (f64, f64, f64),
-    when: &str,
-) -> TickOutcome {
-    let time = at(when).and_utc();
-    let quote = Quote {
-        symbol: symbol.to_owned(),
-        last_price: last,
-        high,
-        low,
-        price_time: time,
-        market_time: time,
-        change_24h_pct: None,
-        high_24h: None,
-        low_24h: None,
-        volume_24h: None,
-    };
-    let rules = TradingRules::defaults_for(INITIAL_BALANCE);
-    let outcome = update_paper_trades(
-        conn,
-        &BTreeMap::from([(symbol.to_owned(), quote)]),
-        &rules,
-        INITIAL_BALANCE,
-        at(when),
-    )
-    .expect("tick");
-    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
-    outcome
-}
-
-fn targets(list: &[(f64, f64)]) -> Vec<PartialTarget> {
-    list.iter()
-        .map(|&(price, fraction)| PartialTarget { price, fraction })
-        .collect()
+fn tick(conn: &mut db::Conn, symbol: &str, prices: (f64, f64, f64), when: &str) -> TickOutcome {
+    crate::helpers::tick_once(conn, symbol, prices, at(when))
 }
 
 /// What an exit of `quantity` of a 20-unit trade opened at 100 books at `price` (DESIGN.md §10):

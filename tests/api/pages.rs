@@ -2,23 +2,18 @@
 //! from the browser needs a session from /login and the form's CSRF token, and a managed
 //! trade's exits and stop moves show on its page, the dashboard and the journal.
 
-use std::collections::BTreeMap;
-
 use chrono::{Duration, NaiveDateTime, Timelike};
 use serde_json::json;
 use signaldesk::db::journal;
 use signaldesk::db::models::SignalRow;
 use signaldesk::db::signals::{get_signal, CloseRequest};
 use signaldesk::db::Conn;
-use signaldesk::domain::management::{Management, PartialTarget};
-use signaldesk::domain::rules::TradingRules;
+use signaldesk::domain::management::Management;
 use signaldesk::domain::{ExitReason, SignalStatus, StopReason};
-use signaldesk::engine::tick::update_paper_trades;
-use signaldesk::feeds::Quote;
 
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
-    close_trade, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE, INITIAL_BALANCE,
+    close_trade, targets, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
 };
 
 fn no_redirects() -> reqwest::blocking::Client {
@@ -238,36 +233,8 @@ fn browser_writes_need_a_session_and_its_csrf_token(db: TempDb) {
     assert_eq!(post("/logout", Some(&cookie), &[("csrf", &csrf)]), 303);
 }
 
-/// Follow `symbol`'s open trades to one quote (last, high, low) at `when`, as a tick does.
-fn tick(conn: &mut Conn, symbol: &str, (last, high, low): (f64, f64, f64), when: NaiveDateTime) {
-    let time = when.and_utc();
-    let quote = Quote {
-        symbol: symbol.to_owned(),
-        last_price: last,
-        high,
-        low,
-        price_time: time,
-        market_time: time,
-        change_24h_pct: None,
-        high_24h: None,
-        low_24h: None,
-        volume_24h: None,
-    };
-    let outcome = update_paper_trades(
-        conn,
-        &BTreeMap::from([(symbol.to_owned(), quote)]),
-        &TradingRules::defaults_for(INITIAL_BALANCE),
-        INITIAL_BALANCE,
-        when,
-    )
-    .expect("tick");
-    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
-}
-
-fn targets(list: &[(f64, f64)]) -> Vec<PartialTarget> {
-    list.iter()
-        .map(|&(price, fraction)| PartialTarget { price, fraction })
-        .collect()
+fn tick(conn: &mut Conn, symbol: &str, prices: (f64, f64, f64), when: NaiveDateTime) {
+    crate::helpers::tick_once(conn, symbol, prices, when);
 }
 
 /// Ten minutes ago, to the second.
