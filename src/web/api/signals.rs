@@ -10,7 +10,7 @@ use super::super::auth::require_bearer;
 use super::super::{ApiError, AppState};
 use super::body::{json_value, Body};
 use crate::clock::now_utc;
-use crate::db::exits::{self, Booked};
+use crate::db::exits::Booked;
 use crate::db::intake::{
     exit_at_market, manual_quantity, move_stop_by_hand, open_signal, IntakeError, ManualError,
     SignalRequest,
@@ -305,20 +305,21 @@ pub struct SignalDetail {
     pub stop_moves: Vec<StopMoveRow>,
 }
 
-/// One signal with its exits and stop moves, or 404 naming it.
+/// One signal with its exits and stop moves, read in one snapshot (`db::overview::trade`), or
+/// 404 naming it.
 pub async fn signal_detail(state: &AppState, id: SignalId) -> Result<SignalDetail, ApiError> {
     state
         .with_conn(move |conn| {
-            let signal = get_signal(conn, id).map_err(|e| match e {
+            let trade = crate::db::overview::trade(conn, id).map_err(|e| match e {
                 diesel::result::Error::NotFound => {
                     ApiError::NotFound(format!("signal {id} not found"))
                 }
                 other => other.into(),
             })?;
             Ok(SignalDetail {
-                signal,
-                exits: exits::exits_of(conn, id)?,
-                stop_moves: exits::stop_moves_of(conn, id)?,
+                signal: trade.signal,
+                exits: trade.exits,
+                stop_moves: trade.stop_moves,
             })
         })
         .await
