@@ -174,31 +174,6 @@ pub struct PnlUpdate {
     pub max_adverse_price: f64,
 }
 
-/// Refresh an open trade's live figures; returns false (and writes nothing) when the trade is
-/// no longer ACTIVE.
-pub fn update_signal_pnl(
-    conn: &mut Conn,
-    signal_id: SignalId,
-    update: &PnlUpdate,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    use super::schema::signals::dsl::*;
-    let changed = diesel::update(
-        signals
-            .find(signal_id.0)
-            .filter(status.eq(SignalStatus::Active.as_str())),
-    )
-    .set((
-        current_price.eq(update.current_price),
-        unrealized_pnl.eq(update.unrealized_pnl),
-        max_favorable_price.eq(update.max_favorable_price),
-        max_adverse_price.eq(update.max_adverse_price),
-        updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(changed == 1)
-}
-
 /// One open trade's refresh for [`update_signals_pnl`]: its live figures, its management state
 /// (the stop for the next interval and the partial targets filled) and the time of the data that
 /// priced them.

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use signaldesk::db::check::run_checks;
 use signaldesk::db::signals::{
-    get_active_signals, get_closed_signals_today, get_signal, get_signals_today, update_signal_pnl,
-    AddOutcome, CloseOutcome, CloseRequest, PnlUpdate,
+    get_active_signals, get_closed_signals_today, get_signal, get_signals_today,
+    update_signals_pnl, AddOutcome, CloseOutcome, CloseRequest, PnlRefresh, PnlUpdate,
 };
 use signaldesk::db::{daily_stats, journal, overview};
 use signaldesk::domain::{ExitReason, Outcome, SignalStatus};
@@ -258,13 +258,18 @@ fn pnl_refresh_touches_only_open_trades(db: TempDb) {
         max_favorable_price: 104.0,
         max_adverse_price: 99.0,
     };
-    assert!(update_signal_pnl(
-        &mut conn,
-        signal.signal_id(),
-        &update,
-        at("2026-11-25 09:01:00")
-    )
-    .unwrap());
+    let refresh = |when: &str| PnlRefresh {
+        signal_id: signal.signal_id(),
+        update,
+        stop_loss: signal.stop_loss,
+        stop_moved_by: None,
+        targets_hit: 0,
+        priced_at: at(when),
+    };
+    assert_eq!(
+        update_signals_pnl(&mut conn, &[refresh("2026-11-25 09:01:00")]).unwrap(),
+        1
+    );
     let row = get_signal(&mut conn, signal.signal_id()).unwrap();
     assert_eq!(
         (
@@ -280,13 +285,10 @@ fn pnl_refresh_touches_only_open_trades(db: TempDb) {
         &close_at(104.0, ExitReason::Manual, "2026-11-25 09:02:00"),
     )
     .unwrap();
-    assert!(!update_signal_pnl(
-        &mut conn,
-        signal.signal_id(),
-        &update,
-        at("2026-11-25 09:03:00")
-    )
-    .unwrap());
+    assert_eq!(
+        update_signals_pnl(&mut conn, &[refresh("2026-11-25 09:03:00")]).unwrap(),
+        0
+    );
     let closed = get_signal(&mut conn, signal.signal_id()).unwrap();
     assert_eq!(closed.current_price, 104.0);
     assert_eq!(closed.unrealized_pnl, 0.0);
