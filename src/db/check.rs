@@ -100,6 +100,30 @@ fn integrity(conn: &mut Conn) -> QueryResult<Finding> {
     })
 }
 
+/// The analytics rollups (derived data, DESIGN.md §11) against a recomputation from the closed
+/// trades: every (day, dimension, bucket) the same counts, streaks, and money within 1e-9.
+fn rollups(conn: &mut Conn) -> QueryResult<Finding> {
+    let name = "analytics rollups = recomputation from the closed trades";
+    if super::analytics::needs_rebuild(conn)? {
+        return Ok(Finding::new(
+            name,
+            false,
+            "the rollups were never built: run `signaldesk rebuild`".to_owned(),
+        ));
+    }
+    let wrong = super::analytics::verify(conn)?;
+    let detail = match wrong.first() {
+        None => "every rollup matches".to_owned(),
+        Some(((day, dim, bucket), stored, raw)) => format!(
+            "{} rollups disagree, first {day} {} {bucket:?}: stored {stored:?}, recomputed {raw:?}; \
+             `signaldesk rebuild` recomputes them",
+            wrong.len(),
+            dim.as_str()
+        ),
+    };
+    Ok(Finding::new(name, wrong.is_empty(), detail))
+}
+
 /// Run every invariant inside one read transaction, so they all see the same snapshot. The
 /// initial balance is the account's own (its first day's opening balance); `configured` serves
 /// only an account that has no day yet.
@@ -319,6 +343,7 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
             },
         ));
 
+        findings.push(rollups(conn)?);
         findings.push(integrity(conn)?);
 
         Ok(findings)

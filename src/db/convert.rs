@@ -30,7 +30,14 @@ use super::{Backend, Conn, DbError};
 pub const BATCH_ROWS: i64 = 500;
 
 /// Tables that hold per-process runtime state and are deliberately not copied.
-pub const NOT_COPIED: &[&str] = &["instances", "leases", "events"];
+pub const NOT_COPIED: &[&str] = &[
+    "instances",
+    "leases",
+    "events",
+    // Derived data: rebuilt on the target from the copied rows, in the copy's transaction.
+    "analytics_rollups",
+    "derived_tables",
+];
 
 /// Whether the target must hold no rows of a table, or has them replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,6 +348,7 @@ pub fn copy_account(
             refuse_an_account(target, target_name)?;
             clear_replaced(target)?;
             let tables = copy_tables(source, target)?;
+            super::analytics::rebuild(target, crate::clock::now_utc(), |_, _| {})?;
             if target.backend() == Backend::Postgres {
                 continue_sequences(target)?;
             }

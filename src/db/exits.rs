@@ -14,6 +14,7 @@ use super::models::{
 };
 use super::signals::get_signal;
 use super::{daily_stats, journal, Conn};
+use crate::domain::analytics::ClosedTrade;
 use crate::domain::management::{ManagedTrade, Management, StopMove};
 use crate::domain::pnl::OpenPosition;
 use crate::domain::{ExitReason, SignalStatus};
@@ -221,6 +222,7 @@ pub fn exit_in_transaction(
             exit_count: i32::try_from(exits).unwrap_or(i32::MAX),
         },
     )?;
+    super::analytics::record_close(conn, &closed_trade(&closed, &journal))?;
     super::events::record(conn, Event::TradeClosed(closed.id), at)?;
     Ok(ExitOutcome::Booked(Box::new(Booked {
         exit,
@@ -228,6 +230,27 @@ pub fn exit_in_transaction(
         journal: Some(journal),
         balance_after,
     })))
+}
+
+/// A closed trade as the analytics rollups see it: its journal entry and its signal.
+pub fn closed_trade(signal: &SignalRow, journal: &JournalEntryRow) -> ClosedTrade {
+    ClosedTrade {
+        journal_id: journal.id,
+        signal_id: signal.id,
+        symbol: journal.symbol.clone(),
+        direction: journal.direction,
+        strategy: signal.strategy.clone(),
+        timeframe: signal.timeframe.clone(),
+        confidence: signal.confidence,
+        exit_reason: journal.exit_reason,
+        outcome: journal.outcome,
+        pnl: journal.pnl,
+        r_multiple: journal.r_multiple,
+        opened_at: journal.opened_at,
+        closed_at: journal.closed_at,
+        duration_secs: journal.duration_secs,
+        tags: journal.tags.clone(),
+    }
 }
 
 /// Move an open trade's stop inside the caller's write transaction: `stop_loss` and

@@ -42,7 +42,8 @@ pub fn for_signal(conn: &mut Conn, trade_id: i32) -> QueryResult<Option<JournalE
         .optional()
 }
 
-/// Replace the user-editable notes and tags of an entry.
+/// Replace the user-editable notes and tags of an entry, in one write transaction with the
+/// analytics rollups of its day when the tags changed (their tag buckets).
 pub fn update_notes(
     conn: &mut Conn,
     entry_id: i32,
@@ -51,10 +52,17 @@ pub fn update_notes(
     now: NaiveDateTime,
 ) -> QueryResult<JournalEntryRow> {
     use super::schema::journal_entries::dsl::*;
-    diesel::update(journal_entries.find(entry_id))
-        .set((notes.eq(new_notes), tags.eq(new_tags), updated_at.eq(now)))
-        .returning(super::schema::journal_entries::all_columns)
-        .get_result::<JournalEntryRow>(conn)
+    super::write_tx(conn, |conn| {
+        let old_tags: String = journal_entries.find(entry_id).select(tags).first(conn)?;
+        let entry = diesel::update(journal_entries.find(entry_id))
+            .set((notes.eq(new_notes), tags.eq(new_tags), updated_at.eq(now)))
+            .returning(super::schema::journal_entries::all_columns)
+            .get_result::<JournalEntryRow>(conn)?;
+        if old_tags != entry.tags {
+            super::analytics::refresh_days(conn, &[entry.closed_at.date()])?;
+        }
+        Ok(entry)
+    })
 }
 
 /// Filters of `GET /api/journal` and the journal page, all optional.

@@ -3,6 +3,7 @@
 //! embedded migrations (`backend`); one file per table holds its queries. Depends on `domain`, never on
 //! `web` or the engine.
 
+pub mod analytics;
 mod batch;
 pub mod check;
 pub mod convert;
@@ -278,7 +279,7 @@ pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {
             .map(|versions| versions.iter().map(ToString::to_string).collect())
             .map_err(|e| DbError::Migration(e.to_string()))
     }
-    match conn {
+    let applied = match conn {
         Conn::Sqlite(conn) => versions(conn.run_pending_migrations(SQLITE_MIGRATIONS)),
         Conn::Postgres(conn) => {
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
@@ -286,7 +287,27 @@ pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>, DbError> {
             conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
             applied
         }
+    }?;
+    build_derived_tables(conn)?;
+    Ok(applied)
+}
+
+/// Fill the derived tables a migration created over existing rows (`derived_tables` marks
+/// them), so a migrated database is complete whether the embedded run or `diesel migration
+/// run` created them: one write transaction that checks the mark again inside, so instances
+/// starting at once build them once.
+fn build_derived_tables(conn: &mut Conn) -> Result<(), DbError> {
+    if !analytics::needs_rebuild(conn)? {
+        return Ok(());
     }
+    write_tx(conn, |conn| {
+        if analytics::needs_rebuild(conn)? {
+            let rows = analytics::rebuild(conn, crate::clock::now_utc(), |_, _| {})?;
+            log::info!("analytics rollups built from the closed trades: {rows} rows");
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(())
 }
 
 /// Whether the database lacks migrations this binary embeds.
@@ -312,6 +333,7 @@ pub fn delete_account(conn: &mut Conn) -> QueryResult<()> {
         diesel::sql_query("DELETE FROM stop_moves").execute(conn)?;
         diesel::sql_query("DELETE FROM signals").execute(conn)?;
         diesel::sql_query("DELETE FROM daily_stats").execute(conn)?;
+        diesel::sql_query("DELETE FROM analytics_rollups").execute(conn)?;
         // The streams' announcements of what was just deleted.
         diesel::sql_query("DELETE FROM events").execute(conn)?;
         Ok(())

@@ -1,6 +1,28 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    analytics_rollups (date, dimension, bucket) {
+        date -> Date,
+        dimension -> Text,
+        bucket -> Text,
+        trades -> BigInt,
+        wins -> BigInt,
+        losses -> BigInt,
+        pnl -> Double,
+        win_pnl -> Double,
+        loss_pnl -> Double,
+        r_sum -> Double,
+        hold_secs -> BigInt,
+        win_first -> BigInt,
+        win_last -> BigInt,
+        win_max -> BigInt,
+        loss_first -> BigInt,
+        loss_last -> BigInt,
+        loss_max -> BigInt,
+    }
+}
+
+diesel::table! {
     daily_stats (id) {
         id -> Integer,
         date -> Date,
@@ -14,6 +36,13 @@ diesel::table! {
         realized_pnl -> Double,
         total_pnl -> Double,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    derived_tables (name) {
+        name -> Text,
+        rebuilt_at -> Nullable<Timestamp>,
     }
 }
 
@@ -194,7 +223,9 @@ diesel::joinable!(stop_moves -> signals (signal_id));
 diesel::joinable!(trade_exits -> signals (signal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    analytics_rollups,
     daily_stats,
+    derived_tables,
     events,
     instances,
     journal_entries,

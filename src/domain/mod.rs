@@ -2,6 +2,7 @@
 //! day boundaries and how a price reads. Depends on std, chrono and serde derives only: no
 //! database, no HTTP, no IO, no clock. Time and prices come in as arguments, so every rule here is unit-tested directly.
 
+pub mod analytics;
 pub mod format;
 mod kinds;
 pub mod management;

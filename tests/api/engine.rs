@@ -304,13 +304,7 @@ fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_
     let mut conn = db.conn();
     // The database as it was before the quotes table (and the sessions, the instances, the
     // signals fillfactor and trade management after it).
-    for _ in 0..5 {
-        match &mut conn {
-            db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
-            db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
-        }
-        .unwrap();
-    }
+    crate::helpers::revert_to_before(&mut conn, "20261201000001");
     let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
     // Rows as that version stored them (today's intake also records an event, a later table).
     let rows = [

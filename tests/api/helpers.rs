@@ -636,3 +636,27 @@ pub fn targets(list: &[(f64, f64)]) -> Vec<signaldesk::domain::management::Parti
         .map(|&(price, fraction)| signaldesk::domain::management::PartialTarget { price, fraction })
         .collect()
 }
+
+/// Revert migrations, newest first, until `version` (e.g. `"20261204000001"`) and every later one
+/// are undone: the schema as it was before that migration, however many came after it.
+pub fn revert_to_before(conn: &mut Conn, version: &str) {
+    use diesel_migrations::MigrationHarness;
+    loop {
+        let applied: Vec<String> = match conn {
+            Conn::Sqlite(c) => c.applied_migrations(),
+            Conn::Postgres(c) => c.applied_migrations(),
+        }
+        .expect("applied migrations")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        if !applied.iter().any(|v| v.as_str() >= version) {
+            return;
+        }
+        match conn {
+            Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
+            Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
+        }
+        .expect("revert a migration");
+    }
+}

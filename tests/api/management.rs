@@ -269,11 +269,7 @@ fn trades_closed_before_the_upgrade_get_their_one_exit(db: TempDb) {
     );
     let before = get_signal(&mut conn, closed.signal_id()).unwrap();
     // Down to the schema before trade management, and up again: the backfill.
-    match &mut conn {
-        db::Conn::Sqlite(c) => c.revert_last_migration(db::SQLITE_MIGRATIONS),
-        db::Conn::Postgres(c) => c.revert_last_migration(db::POSTGRES_MIGRATIONS),
-    }
-    .unwrap();
+    crate::helpers::revert_to_before(&mut conn, "20261204000001");
     db::run_migrations(&mut conn).unwrap();
     assert_checks(&db);
     let after = get_signal(&mut conn, closed.signal_id()).unwrap();

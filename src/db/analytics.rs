@@ -1,0 +1,461 @@
+//! `analytics_rollups` (DESIGN.md §11): one [`Rollup`] of the closed trades per UTC day of the
+//! close, dimension and bucket, kept in the transaction that closes a trade (and, for the tag
+//! dimension, in the one that edits a journal entry's tags), so the analytics of a range read a
+//! few rows per day however long the history is. Rollups are derived data: [`rebuild`]
+//! recomputes them from the raw rows, [`verify`] compares them with a recomputation.
+//!
+//! Every path folds trades the same way — `domain::analytics::Rollup::then`, one trade after the
+//! other in journal id order within a day — so the close, the rebuild and a filtered query read
+//! from the raw rows agree exactly (money within float rounding).
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::analytics_rollups as rollups;
+use super::time::clamp_bound;
+use super::Conn;
+use crate::domain::analytics::{buckets, ClosedTrade, Dimension, Rollup};
+use crate::domain::time::day_bounds;
+use crate::domain::{Direction, ExitReason, Outcome};
+
+/// The name of the rollup table in `derived_tables`.
+const ROLLUPS: &str = "analytics_rollups";
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rollups, check_for_backend(crate::db::MultiBackend))]
+pub struct RollupRow {
+    pub date: NaiveDate,
+    pub dimension: String,
+    pub bucket: String,
+    pub trades: i64,
+    pub wins: i64,
+    pub losses: i64,
+    pub pnl: f64,
+    pub win_pnl: f64,
+    pub loss_pnl: f64,
+    pub r_sum: f64,
+    pub hold_secs: i64,
+    pub win_first: i64,
+    pub win_last: i64,
+    pub win_max: i64,
+    pub loss_first: i64,
+    pub loss_last: i64,
+    pub loss_max: i64,
+}
+
+impl RollupRow {
+    fn new(date: NaiveDate, dimension: Dimension, bucket: String, r: &Rollup) -> RollupRow {
+        RollupRow {
+            date,
+            dimension: dimension.as_str().to_owned(),
+            bucket,
+            trades: r.trades,
+            wins: r.wins,
+            losses: r.losses,
+            pnl: r.pnl,
+            win_pnl: r.win_pnl,
+            loss_pnl: r.loss_pnl,
+            r_sum: r.r_sum,
+            hold_secs: r.hold_secs,
+            win_first: r.win_first,
+            win_last: r.win_last,
+            win_max: r.win_max,
+            loss_first: r.loss_first,
+            loss_last: r.loss_last,
+            loss_max: r.loss_max,
+        }
+    }
+
+    pub fn rollup(&self) -> Rollup {
+        Rollup {
+            trades: self.trades,
+            wins: self.wins,
+            losses: self.losses,
+            pnl: self.pnl,
+            win_pnl: self.win_pnl,
+            loss_pnl: self.loss_pnl,
+            r_sum: self.r_sum,
+            hold_secs: self.hold_secs,
+            win_first: self.win_first,
+            win_last: self.win_last,
+            win_max: self.win_max,
+            loss_first: self.loss_first,
+            loss_last: self.loss_last,
+            loss_max: self.loss_max,
+        }
+    }
+}
+
+/// A rollup's key: the day of the close, the dimension and the bucket.
+pub type Key = (NaiveDate, Dimension, String);
+
+/// Trades filtered as `GET /api/analytics` filters them; every field optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TradeFilter {
+    /// `closed_at >= from`
+    pub from: Option<NaiveDateTime>,
+    /// `closed_at < to`
+    pub to: Option<NaiveDateTime>,
+    pub strategy: Option<String>,
+    pub symbol: Option<String>,
+    pub direction: Option<Direction>,
+    /// Trades carrying this tag.
+    pub tag: Option<String>,
+}
+
+type TradeColumns = (
+    i32,
+    i32,
+    String,
+    Direction,
+    String,
+    Option<String>,
+    f64,
+    ExitReason,
+    Outcome,
+    f64,
+    f64,
+    NaiveDateTime,
+    NaiveDateTime,
+    i64,
+    String,
+);
+
+fn closed_trade(c: TradeColumns) -> ClosedTrade {
+    ClosedTrade {
+        journal_id: c.0,
+        signal_id: c.1,
+        symbol: c.2,
+        direction: c.3,
+        strategy: c.4,
+        timeframe: c.5,
+        confidence: c.6,
+        exit_reason: c.7,
+        outcome: c.8,
+        pnl: c.9,
+        r_multiple: c.10,
+        opened_at: c.11,
+        closed_at: c.12,
+        duration_secs: c.13,
+        tags: c.14,
+    }
+}
+
+/// Up to `limit` closed trades matching `filter` with journal ids above `after`, by journal id.
+/// The tag filter is only a pre-filter here (a substring of the tags); [`each_closed_trade`]
+/// matches whole tags.
+pub fn closed_trades(
+    conn: &mut Conn,
+    filter: &TradeFilter,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<ClosedTrade>> {
+    use super::schema::journal_entries::dsl as j;
+    use super::schema::signals::dsl as s;
+    let mut query = j::journal_entries
+        .inner_join(s::signals)
+        .filter(j::id.gt(after))
+        .into_boxed();
+    if let Some(from) = filter.from {
+        query = query.filter(j::closed_at.ge(clamp_bound(from)));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(j::closed_at.lt(clamp_bound(to)));
+    }
+    if let Some(strategy) = &filter.strategy {
+        query = query.filter(s::strategy.eq(strategy.clone()));
+    }
+    if let Some(symbol) = &filter.symbol {
+        query = query.filter(j::symbol.eq(symbol.clone()));
+    }
+    if let Some(direction) = filter.direction {
+        query = query.filter(j::direction.eq(direction.as_str()));
+    }
+    if let Some(tag) = &filter.tag {
+        // A cheap pre-filter in SQL; the exact tag match is below.
+        query = query.filter(
+            j::tags
+                .like(format!("%{}%", like_escaped(tag)))
+                .escape('\\'),
+        );
+    }
+    let rows: Vec<TradeColumns> = query
+        .order(j::id.asc())
+        .limit(limit)
+        .select((
+            j::id,
+            j::signal_id,
+            j::symbol,
+            j::direction,
+            s::strategy,
+            s::timeframe,
+            s::confidence,
+            j::exit_reason,
+            j::outcome,
+            j::pnl,
+            j::r_multiple,
+            j::opened_at,
+            j::closed_at,
+            j::duration_secs,
+            j::tags,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(closed_trade).collect())
+}
+
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The trades a page of [`closed_trades`] reads at a time.
+const PAGE: i64 = 5_000;
+
+/// Every closed trade matching `filter`, in journal id order, a page at a time; `each` is called
+/// once per page with the trades read so far.
+pub fn each_closed_trade(
+    conn: &mut Conn,
+    filter: &TradeFilter,
+    mut each: impl FnMut(&[ClosedTrade]),
+) -> QueryResult<()> {
+    let mut after = 0;
+    loop {
+        let page = closed_trades(conn, filter, after, PAGE)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.journal_id;
+        let full = page.len() as i64 == PAGE;
+        match &filter.tag {
+            Some(tag) => {
+                let tagged: Vec<ClosedTrade> = page
+                    .into_iter()
+                    .filter(|t| crate::domain::analytics::tags_of(&t.tags).any(|x| x == tag))
+                    .collect();
+                each(&tagged);
+            }
+            None => each(&page),
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Fold trades, in journal id order, into rollups by day, dimension and bucket.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Folded {
+    pub rollups: BTreeMap<Key, Rollup>,
+}
+
+impl Folded {
+    pub fn add(&mut self, trade: &ClosedTrade) {
+        let one = Rollup::of(trade);
+        let day = trade.closed_at.date();
+        for dimension in Dimension::ALL {
+            for bucket in buckets(trade, dimension) {
+                let slot = self.rollups.entry((day, dimension, bucket)).or_default();
+                *slot = slot.then(&one);
+            }
+        }
+    }
+}
+
+/// The rollup rows of one trade just closed, merged into the rows of its day inside the
+/// closing transaction (`db::exits`): read, merged after what is there, written.
+pub fn record_close(conn: &mut Conn, trade: &ClosedTrade) -> QueryResult<()> {
+    let mut folded = Folded::default();
+    folded.add(trade);
+    merge(conn, &folded)
+}
+
+/// Merge folded rollups after the stored ones of the same keys.
+fn merge(conn: &mut Conn, folded: &Folded) -> QueryResult<()> {
+    use rollups::dsl::*;
+    for ((day, dim, key), delta) in &folded.rollups {
+        let key_filter = rollups::table.find((*day, dim.as_str(), key.as_str()));
+        let stored: Option<RollupRow> = key_filter
+            .select(RollupRow::as_select())
+            .first(conn)
+            .optional()?;
+        match stored {
+            Some(row) => {
+                let r = row.rollup().then(delta);
+                diesel::update(key_filter)
+                    .set((
+                        trades.eq(r.trades),
+                        wins.eq(r.wins),
+                        losses.eq(r.losses),
+                        pnl.eq(r.pnl),
+                        win_pnl.eq(r.win_pnl),
+                        loss_pnl.eq(r.loss_pnl),
+                        r_sum.eq(r.r_sum),
+                        hold_secs.eq(r.hold_secs),
+                        win_first.eq(r.win_first),
+                        win_last.eq(r.win_last),
+                        win_max.eq(r.win_max),
+                        loss_first.eq(r.loss_first),
+                        loss_last.eq(r.loss_last),
+                        loss_max.eq(r.loss_max),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(rollups::table)
+                    .values(RollupRow::new(*day, *dim, key.clone(), delta))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Recompute the rollups of the days `days` from the raw rows, inside the caller's write
+/// transaction: a journal entry's tags changed, so its day's tag buckets did.
+pub fn refresh_days(conn: &mut Conn, days: &[NaiveDate]) -> QueryResult<()> {
+    for day in days {
+        let (start, end) = day_bounds(*day);
+        diesel::delete(rollups::table.filter(rollups::date.eq(*day))).execute(conn)?;
+        let mut folded = Folded::default();
+        let filter = TradeFilter {
+            from: Some(start),
+            to: Some(end),
+            ..TradeFilter::default()
+        };
+        each_closed_trade(conn, &filter, |page| {
+            page.iter().for_each(|t| folded.add(t))
+        })?;
+        insert_all(conn, &folded)?;
+    }
+    Ok(())
+}
+
+fn insert_all(conn: &mut Conn, folded: &Folded) -> QueryResult<()> {
+    let rows: Vec<RollupRow> = folded
+        .rollups
+        .iter()
+        .map(|((day, dim, key), r)| RollupRow::new(*day, *dim, key.clone(), r))
+        .collect();
+    // PostgreSQL allows 65 535 bind parameters per statement, SQLite 32 766: 17 columns each.
+    for chunk in rows.chunks(1_000) {
+        match conn {
+            Conn::Postgres(pg) => diesel::insert_into(rollups::table)
+                .values(chunk)
+                .execute(pg)?,
+            Conn::Sqlite(_) => {
+                for row in chunk {
+                    diesel::insert_into(rollups::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
+                0
+            }
+        };
+    }
+    Ok(())
+}
+
+/// The rollups recomputed from every closed trade. `progress(done, total)` after each page.
+pub fn recompute(conn: &mut Conn, mut progress: impl FnMut(usize, usize)) -> QueryResult<Folded> {
+    use super::schema::journal_entries::dsl::*;
+    let total = journal_entries.count().get_result::<i64>(conn)?;
+    let total = usize::try_from(total).unwrap_or(0);
+    let mut folded = Folded::default();
+    let mut done = 0;
+    each_closed_trade(conn, &TradeFilter::default(), |page| {
+        page.iter().for_each(|t| folded.add(t));
+        done += page.len();
+        progress(done, total);
+    })?;
+    Ok(folded)
+}
+
+/// Recompute every rollup from the raw rows inside the caller's write transaction, and mark the
+/// table rebuilt. Returns how many rollup rows it wrote.
+pub fn rebuild(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    progress: impl FnMut(usize, usize),
+) -> QueryResult<usize> {
+    diesel::delete(rollups::table).execute(conn)?;
+    let folded = recompute(conn, progress)?;
+    insert_all(conn, &folded)?;
+    mark_rebuilt(conn, now)?;
+    Ok(folded.rollups.len())
+}
+
+fn mark_rebuilt(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<()> {
+    use super::schema::derived_tables::dsl::*;
+    diesel::update(derived_tables.find(ROLLUPS))
+        .set(rebuilt_at.eq(Some(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether the rollups were never built (a migration created them over existing trades, e.g.
+/// with `diesel migration run`): they must be rebuilt before they are read.
+pub fn needs_rebuild(conn: &mut Conn) -> QueryResult<bool> {
+    use super::schema::derived_tables::dsl::*;
+    let state: Option<Option<NaiveDateTime>> = derived_tables
+        .find(ROLLUPS)
+        .select(rebuilt_at)
+        .first(conn)
+        .optional()?;
+    Ok(matches!(state, Some(None)))
+}
+
+/// Every stored rollup.
+pub fn stored(conn: &mut Conn) -> QueryResult<BTreeMap<Key, Rollup>> {
+    let rows: Vec<RollupRow> = rollups::table.select(RollupRow::as_select()).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let dim = Dimension::parse(&row.dimension)?;
+            Some(((row.date, dim, row.bucket.clone()), row.rollup()))
+        })
+        .collect())
+}
+
+/// A rollup key with its stored and its recomputed rollup, either missing.
+pub type Disagreement = (Key, Option<Rollup>, Option<Rollup>);
+
+/// The rollups that disagree with a recomputation from the raw rows: (key, stored, recomputed).
+pub fn verify(conn: &mut Conn) -> QueryResult<Vec<Disagreement>> {
+    let raw: Vec<RollupRow> = rollups::table.select(RollupRow::as_select()).load(conn)?;
+    let mut wrong = Vec::new();
+    let mut kept = BTreeMap::new();
+    for row in raw {
+        match Dimension::parse(&row.dimension) {
+            Some(dim) => {
+                kept.insert((row.date, dim, row.bucket.clone()), row.rollup());
+            }
+            // A dimension this version does not know is not derived from the trades.
+            None => wrong.push((
+                (
+                    row.date,
+                    Dimension::All,
+                    format!("{}:{}", row.dimension, row.bucket),
+                ),
+                Some(row.rollup()),
+                None,
+            )),
+        }
+    }
+    let recomputed = recompute(conn, |_, _| {})?;
+    for (key, r) in &recomputed.rollups {
+        match kept.remove(key) {
+            Some(s) if s.agrees_with(r) => {}
+            other => wrong.push((key.clone(), other, Some(*r))),
+        }
+    }
+    wrong.extend(kept.into_iter().map(|(k, s)| (k, Some(s), None)));
+    Ok(wrong)
+}
