@@ -300,7 +300,6 @@ fn a_close_whose_tick_timed_out_while_its_write_waited_is_still_announced(db: Te
 }
 
 fn after_an_upgrade_the_guard_starts_from_the_last_price_each_symbol_was_traded_at(db: TempDb) {
-    use diesel_migrations::MigrationHarness;
     let mut conn = db.conn();
     // The database as it was before the quotes table (and the sessions, the instances, the
     // signals fillfactor and trade management after it).

@@ -257,7 +257,6 @@ fn a_stop_touched_with_a_target_takes_the_whole_rest_at_the_stop(db: TempDb) {
 }
 
 fn trades_closed_before_the_upgrade_get_their_one_exit(db: TempDb) {
-    use diesel_migrations::MigrationHarness;
     let mut conn = db.conn();
     let closed = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
     SignalBuilder::short("ETHUSDT").insert(&mut conn, at("2026-11-25 09:00:00"));
