@@ -459,3 +459,377 @@ pub fn verify(conn: &mut Conn) -> QueryResult<Vec<Disagreement>> {
     wrong.extend(kept.into_iter().map(|(k, s)| (k, Some(s), None)));
     Ok(wrong)
 }
+
+/// What `GET /api/analytics` asks for: closed trades of the days `from..=to` (UTC, by close),
+/// narrowed by the filter's other fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyticsQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub strategy: Option<String>,
+    pub symbol: Option<String>,
+    pub direction: Option<Direction>,
+    pub tag: Option<String>,
+    /// The calendar days of the equity curve and the daily returns; `None`: the range, from
+    /// the account's first day at the earliest to `today` at the latest.
+    pub days: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl AnalyticsQuery {
+    fn filtered(&self) -> bool {
+        self.strategy.is_some()
+            || self.symbol.is_some()
+            || self.direction.is_some()
+            || self.tag.is_some()
+    }
+
+    fn trade_filter(&self) -> TradeFilter {
+        TradeFilter {
+            from: Some(day_bounds(self.from).0),
+            to: Some(day_bounds(self.to).1),
+            strategy: self.strategy.clone(),
+            symbol: self.symbol.clone(),
+            direction: self.direction,
+            tag: self.tag.clone(),
+        }
+    }
+}
+
+/// The most trades the MAE/MFE scatter shows.
+pub const SCATTER_POINTS: usize = 500;
+
+/// The analytics of a range (DESIGN.md §11). Unfiltered, from the rollups: a few rows per day
+/// of the range, whatever the number of trades, the exact median R from the R histogram's bin
+/// that holds it, and a scatter of at most [`SCATTER_POINTS`] trades spread over the range.
+/// Filtered by strategy, symbol, direction or tag, from the matching trades' rows, folded the
+/// same way. Call inside one read transaction, so every part sees one snapshot.
+pub fn report(
+    conn: &mut Conn,
+    query: &AnalyticsQuery,
+    configured_balance: f64,
+    today: NaiveDate,
+) -> QueryResult<crate::domain::analytics::Report> {
+    use crate::domain::analytics::{Parts, Report, Scatter};
+    let starting_equity = balance_before(conn, query.from, configured_balance)?;
+    let (first_day, last_day) = match query.days {
+        Some(days) => days,
+        None => {
+            let opened = super::daily_stats::first_day(conn)?;
+            (
+                opened.map_or(query.from, |d| d.max(query.from)),
+                query.to.min(today),
+            )
+        }
+    };
+    let mut parts = Parts {
+        starting_equity,
+        first_day,
+        last_day,
+        ..Parts::default()
+    };
+    if query.filtered() {
+        let mut folded = Folded::default();
+        let mut r_values = Vec::new();
+        let mut ids = Vec::new();
+        each_closed_trade(conn, &query.trade_filter(), |page| {
+            for t in page {
+                folded.add(t);
+                r_values.push(t.r_multiple);
+                ids.push(t.journal_id);
+            }
+        })?;
+        r_values.sort_by(f64::total_cmp);
+        parts.median_r = crate::domain::analytics::median(&r_values);
+        ids.sort_unstable();
+        let sample = crate::domain::analytics::spread(&ids, SCATTER_POINTS);
+        parts.scatter = Scatter {
+            trades: ids.len() as i64,
+            points: excursions(conn, &sample)?,
+        };
+        parts.days = folded
+            .rollups
+            .iter()
+            .filter(|((_, d, _), _)| *d == Dimension::All)
+            .map(|((day, _, _), r)| (*day, *r))
+            .collect();
+        for ((_, dim, key), r) in &folded.rollups {
+            let slot = parts.sums.entry((*dim, key.clone())).or_default();
+            *slot = slot.then(r);
+        }
+    } else {
+        parts.days = all_days(conn, query.from, query.to)?;
+        parts.sums = sums(conn, query.from, query.to)?;
+        let (start, end) = (day_bounds(query.from).0, day_bounds(query.to).1);
+        parts.median_r = median_r(conn, &parts.sums, start, end)?;
+        let trades = parts.days.iter().map(|(_, r)| r.trades).sum();
+        let sample = sample_ids(conn, start, end)?;
+        parts.scatter = Scatter {
+            trades,
+            points: excursions(conn, &sample)?,
+        };
+    }
+    Ok(Report::build(parts))
+}
+
+/// [`report`] in one read snapshot of its own.
+pub fn read_report(
+    conn: &mut Conn,
+    query: &AnalyticsQuery,
+    configured_balance: f64,
+    today: NaiveDate,
+) -> QueryResult<crate::domain::analytics::Report> {
+    super::overview::snapshot(conn, |conn| report(conn, query, configured_balance, today))
+}
+
+/// The balance at the start of `day`: the latest earlier day's closing balance.
+fn balance_before(conn: &mut Conn, day: NaiveDate, configured: f64) -> QueryResult<f64> {
+    use super::schema::daily_stats::dsl::*;
+    let before: Option<f64> = daily_stats
+        .filter(date.lt(day))
+        .order(date.desc())
+        .select(paper_balance)
+        .first(conn)
+        .optional()?;
+    match before {
+        Some(balance) => Ok(balance),
+        None => super::daily_stats::initial_balance(conn, configured),
+    }
+}
+
+/// The `All` rollup of every day of `from..=to` with a close.
+fn all_days(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(NaiveDate, Rollup)>> {
+    let rows: Vec<RollupRow> = rollups::table
+        .filter(rollups::date.ge(from).and(rollups::date.le(to)))
+        .filter(rollups::dimension.eq(Dimension::All.as_str()))
+        .order(rollups::date.asc())
+        .select(RollupRow::as_select())
+        .load(conn)?;
+    Ok(rows.iter().map(|r| (r.date, r.rollup())).collect())
+}
+
+#[derive(QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dimension: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    bucket: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    trades: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    wins: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    losses: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pnl: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    win_pnl: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    loss_pnl: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    r_sum: f64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    hold_secs: i64,
+}
+
+/// The additive sums of every (dimension, bucket) over the days `from..=to`, but `All`'s.
+fn sums(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<BTreeMap<(Dimension, String), Rollup>> {
+    use diesel::sql_types::Date;
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
+    let rows: Vec<Sum> = diesel::sql_query(
+        "SELECT dimension, bucket, CAST(SUM(trades) AS BIGINT) AS trades, \
+         CAST(SUM(wins) AS BIGINT) AS wins, CAST(SUM(losses) AS BIGINT) AS losses, \
+         SUM(pnl) AS pnl, SUM(win_pnl) AS win_pnl, SUM(loss_pnl) AS loss_pnl, \
+         SUM(r_sum) AS r_sum, CAST(SUM(hold_secs) AS BIGINT) AS hold_secs \
+         FROM analytics_rollups WHERE date >= $1 AND date <= $2 AND dimension <> 'all' \
+         GROUP BY dimension, bucket",
+    )
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|s| {
+            let dim = Dimension::parse(&s.dimension)?;
+            let r = Rollup {
+                trades: s.trades,
+                wins: s.wins,
+                losses: s.losses,
+                pnl: s.pnl,
+                win_pnl: s.win_pnl,
+                loss_pnl: s.loss_pnl,
+                r_sum: s.r_sum,
+                hold_secs: s.hold_secs,
+                ..Rollup::default()
+            };
+            Some(((dim, s.bucket), r))
+        })
+        .collect())
+}
+
+/// The exact median R of the trades closed in `[start, end)`: the R histogram's counts say which
+/// 0.5 R bin holds the middle trade(s); only that bin's trades are read, in R order, from
+/// whichever end of the bin is nearer.
+fn median_r(
+    conn: &mut Conn,
+    sums: &BTreeMap<(Dimension, String), Rollup>,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Option<f64>> {
+    let mut bins: Vec<(i64, i64)> = sums
+        .iter()
+        .filter(|((d, _), _)| *d == Dimension::RBin)
+        .filter_map(|((_, k), r)| Some((k.parse::<i64>().ok()?, r.trades)))
+        .collect();
+    bins.sort_unstable();
+    let n: i64 = bins.iter().map(|(_, c)| c).sum();
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut nth = |rank: i64| -> QueryResult<Option<f64>> {
+        let mut below = 0;
+        for (bin, count) in &bins {
+            if rank < below + count {
+                return nth_in_bin(conn, *bin, rank - below, *count, start, end);
+            }
+            below += count;
+        }
+        Ok(None)
+    };
+    let low = nth((n - 1) / 2)?;
+    let high = if n % 2 == 0 { nth(n / 2)? } else { low };
+    Ok(match (low, high) {
+        (Some(a), Some(b)) => Some((a + b) / 2.0),
+        _ => None,
+    })
+}
+
+/// The `rank`-th smallest R (from 0) of the `count` trades of R bin `bin` closed in
+/// `[start, end)`.
+fn nth_in_bin(
+    conn: &mut Conn,
+    bin: i64,
+    rank: i64,
+    count: i64,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Option<f64>> {
+    use super::schema::journal_entries::dsl::*;
+    let (low, high) = crate::domain::analytics::r_bin_range(bin);
+    let mut query = journal_entries
+        .filter(closed_at.ge(clamp_bound(start)))
+        .filter(closed_at.lt(clamp_bound(end)))
+        .select(r_multiple)
+        .into_boxed();
+    if let Some(low) = low {
+        query = query.filter(r_multiple.ge(low));
+    }
+    if let Some(high) = high {
+        query = query.filter(r_multiple.lt(high));
+    }
+    let from_top = count - 1 - rank;
+    let query = if from_top < rank {
+        query.order(r_multiple.desc()).offset(from_top)
+    } else {
+        query.order(r_multiple.asc()).offset(rank)
+    };
+    query.limit(1).first(conn).optional()
+}
+
+/// Up to [`SCATTER_POINTS`] journal ids spread evenly over those of the trades closed in
+/// `[start, end)`: ids follow the order trades were booked, so an even spread of the id span
+/// between the range's first and last close is one over time (a missing id is skipped).
+fn sample_ids(conn: &mut Conn, start: NaiveDateTime, end: NaiveDateTime) -> QueryResult<Vec<i32>> {
+    use super::schema::journal_entries::dsl::*;
+    let in_range = || {
+        journal_entries
+            .filter(closed_at.ge(clamp_bound(start)))
+            .filter(closed_at.lt(clamp_bound(end)))
+            .select(id)
+    };
+    let first: Option<i32> = in_range()
+        .order((closed_at.asc(), id.asc()))
+        .first(conn)
+        .optional()?;
+    let last: Option<i32> = in_range()
+        .order((closed_at.desc(), id.desc()))
+        .first(conn)
+        .optional()?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    let (low, high) = (first.min(last), first.max(last));
+    let span: Vec<i32> = if (high - low) as usize <= SCATTER_POINTS * 4 {
+        (low..=high).collect()
+    } else {
+        let step = f64::from(high - low) / (SCATTER_POINTS - 1) as f64;
+        (0..SCATTER_POINTS)
+            .map(|i| low + (i as f64 * step).round() as i32)
+            .collect()
+    };
+    let mut found: Vec<i32> = Vec::new();
+    for chunk in span.chunks(1_000) {
+        found.extend(
+            in_range()
+                .filter(id.eq_any(chunk.to_vec()))
+                .load::<i32>(conn)?,
+        );
+    }
+    found.sort_unstable();
+    Ok(crate::domain::analytics::spread(&found, SCATTER_POINTS))
+}
+
+/// Signal id, symbol, outcome, R, direction, entry, initial stop, best and worst price.
+type ExcursionColumns = (i32, String, Outcome, f64, Direction, f64, f64, f64, f64);
+
+/// The MAE/MFE excursions of the journal entries `ids`.
+fn excursions(
+    conn: &mut Conn,
+    ids: &[i32],
+) -> QueryResult<Vec<crate::domain::analytics::Excursion>> {
+    use super::schema::journal_entries::dsl as j;
+    use super::schema::signals::dsl as s;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<ExcursionColumns> = j::journal_entries
+            .inner_join(s::signals)
+            .filter(j::id.eq_any(chunk.to_vec()))
+            .order(j::id.asc())
+            .select((
+                s::id,
+                j::symbol,
+                j::outcome,
+                j::r_multiple,
+                s::direction,
+                s::entry_price,
+                s::initial_stop_loss,
+                s::max_favorable_price,
+                s::max_adverse_price,
+            ))
+            .load(conn)?;
+        for (signal_id, symbol, outcome, r, direction, entry, stop, best, worst) in rows {
+            let Some((mae_r, mfe_r)) =
+                crate::domain::analytics::excursion(direction, entry, stop, best, worst)
+            else {
+                continue;
+            };
+            out.push(crate::domain::analytics::Excursion {
+                signal_id,
+                symbol,
+                outcome,
+                mae_r,
+                mfe_r,
+                r_multiple: r,
+                efficiency: (mfe_r > 0.0).then(|| r / mfe_r),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -30,6 +30,16 @@ pub fn for_date(conn: &mut Conn, day: NaiveDate) -> QueryResult<Option<DailyStat
         .optional()
 }
 
+/// The account's first day, `None` before it has one.
+pub fn first_day(conn: &mut Conn) -> QueryResult<Option<NaiveDate>> {
+    use super::schema::daily_stats::dsl::*;
+    daily_stats
+        .order(date.asc())
+        .select(date)
+        .first(conn)
+        .optional()
+}
+
 /// The balance the account started with: the first day's opening balance, as recorded when the
 /// account was created; `configured` for an account without any day yet.
 pub fn initial_balance(conn: &mut Conn, configured: f64) -> QueryResult<f64> {

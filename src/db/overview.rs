@@ -132,7 +132,10 @@ fn figures_in(conn: &mut Conn, day: NaiveDate, initial_balance: f64) -> QueryRes
 /// and so would plan each call afresh, a tenth of a millisecond per query here, to arrive at
 /// the same index scan. Inside a transaction the caller already holds, `f` runs in a savepoint
 /// of it.
-fn snapshot<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> QueryResult<T>) -> QueryResult<T> {
+pub(super) fn snapshot<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> QueryResult<T>,
+) -> QueryResult<T> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
     let Conn::Postgres(pg) = conn else {
         return conn.transaction(f);

@@ -7,6 +7,8 @@
 //! The database keeps one [`Rollup`] per (day, dimension, bucket) (`db::analytics`); nothing here
 //! does IO.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use serde::Serialize;
 
@@ -586,9 +588,264 @@ pub fn excursion(
         Direction::Long => 1.0,
         Direction::Short => -1.0,
     };
-    let mfe = ((favorable - entry) * sign / risk).max(0.0);
-    let mae = ((adverse - entry) * sign / risk).min(0.0);
+    // `+ 0.0` turns a negative zero into zero.
+    let mfe = ((favorable - entry) * sign / risk).max(0.0) + 0.0;
+    let mae = ((adverse - entry) * sign / risk).min(0.0) + 0.0;
     Some((mae, mfe))
+}
+
+/// One row of a breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownRow {
+    /// The stored bucket (`"0"` for Monday, `"7"` for confidence 0.7–0.8, a symbol, …).
+    pub key: String,
+    /// The bucket as a reader sees it.
+    pub label: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// One bin of a histogram.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bin {
+    pub key: String,
+    pub label: String,
+    /// Lower edge (R or seconds); `None` when open-ended.
+    pub from: Option<f64>,
+    /// Upper edge, exclusive; `None` when open-ended.
+    pub to: Option<f64>,
+    pub trades: i64,
+}
+
+/// The summary of a range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub median_r: Option<f64>,
+    pub longest_win_streak: i64,
+    pub longest_loss_streak: i64,
+    pub max_drawdown: f64,
+    pub max_drawdown_pct: f64,
+    pub max_drawdown_days: i64,
+    pub max_drawdown_peak: Option<NaiveDate>,
+    pub max_drawdown_trough: Option<NaiveDate>,
+    pub max_drawdown_recovered: Option<NaiveDate>,
+    pub sharpe: Option<f64>,
+    pub sortino: Option<f64>,
+    pub starting_equity: f64,
+    pub ending_equity: f64,
+    /// Calendar days the daily returns cover.
+    pub days: usize,
+}
+
+/// The MAE/MFE scatter: at most a bounded number of trades, spread evenly over the range.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scatter {
+    /// Trades in the range.
+    pub trades: i64,
+    pub points: Vec<Excursion>,
+}
+
+/// A day of the calendar heatmap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalendarDay {
+    pub date: NaiveDate,
+    pub trades: i64,
+    pub pnl: f64,
+}
+
+/// Everything `/analytics` shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    /// Breakdowns by dimension name (`strategy`, `symbol`, …), rows by pnl, highest first —
+    /// weekday, hour and confidence in their natural order. A JSON object in this order.
+    #[serde(serialize_with = "breakdowns_as_object")]
+    pub breakdowns: Vec<(Dimension, Vec<BreakdownRow>)>,
+    pub r_histogram: Vec<Bin>,
+    pub hold_histogram: Vec<Bin>,
+    pub scatter: Scatter,
+    pub equity: Vec<EquityDay>,
+    pub calendar: Vec<CalendarDay>,
+}
+
+fn breakdowns_as_object<S: serde::Serializer>(
+    breakdowns: &[(Dimension, Vec<BreakdownRow>)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(breakdowns.len()))?;
+    for (dimension, rows) in breakdowns {
+        map.serialize_entry(dimension.as_str(), rows)?;
+    }
+    map.end()
+}
+
+/// The breakdowns a report lists, in this order.
+pub const BREAKDOWNS: [Dimension; 9] = [
+    Dimension::Strategy,
+    Dimension::Symbol,
+    Dimension::Direction,
+    Dimension::ExitReason,
+    Dimension::Tag,
+    Dimension::Weekday,
+    Dimension::Hour,
+    Dimension::Timeframe,
+    Dimension::Confidence,
+];
+
+/// What a report is made of, as the database gives it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parts {
+    /// The `All` rollup of each day with a close, by date.
+    pub days: Vec<(NaiveDate, Rollup)>,
+    /// The range's sums per (dimension, bucket) (the streak fields are not used).
+    pub sums: BTreeMap<(Dimension, String), Rollup>,
+    pub median_r: Option<f64>,
+    pub scatter: Scatter,
+    pub starting_equity: f64,
+    /// The calendar days of the equity curve and the daily returns.
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+}
+
+impl Report {
+    pub fn build(parts: Parts) -> Report {
+        let whole = parts
+            .days
+            .iter()
+            .fold(Rollup::default(), |acc, (_, r)| acc.then(r));
+        let closes: Vec<(NaiveDate, i64, f64)> = parts
+            .days
+            .iter()
+            .map(|(d, r)| (*d, r.trades, r.pnl))
+            .collect();
+        let equity = if parts.first_day <= parts.last_day {
+            equity_curve(
+                parts.first_day,
+                parts.last_day,
+                parts.starting_equity,
+                &closes,
+            )
+        } else {
+            Vec::new()
+        };
+        let drawdown = max_drawdown(parts.starting_equity, &equity);
+        let (sharpe, sortino) = sharpe_sortino(&equity);
+        let summary = Summary {
+            figures: Figures::of(&whole),
+            median_r: parts.median_r,
+            longest_win_streak: whole.win_max,
+            longest_loss_streak: whole.loss_max,
+            max_drawdown: drawdown.amount,
+            max_drawdown_pct: drawdown.pct,
+            max_drawdown_days: drawdown.days,
+            max_drawdown_peak: drawdown.peak,
+            max_drawdown_trough: drawdown.trough,
+            max_drawdown_recovered: drawdown.recovered,
+            sharpe,
+            sortino,
+            starting_equity: parts.starting_equity,
+            ending_equity: equity.last().map_or(parts.starting_equity, |d| d.equity),
+            days: equity.len(),
+        };
+        let rows_of = |dimension: Dimension| -> Vec<(String, Rollup)> {
+            parts
+                .sums
+                .range((dimension, String::new())..)
+                .take_while(|((d, _), _)| *d == dimension)
+                .map(|((_, key), r)| (key.clone(), *r))
+                .collect()
+        };
+        let breakdowns = BREAKDOWNS
+            .iter()
+            .map(|&dimension| {
+                let mut rows: Vec<BreakdownRow> = rows_of(dimension)
+                    .into_iter()
+                    .map(|(key, r)| BreakdownRow {
+                        label: bucket_label(dimension, &key),
+                        key,
+                        figures: Figures::of(&r),
+                    })
+                    .collect();
+                match dimension {
+                    Dimension::Weekday | Dimension::Hour | Dimension::Confidence => {
+                        rows.sort_by_key(|r| r.key.parse::<i64>().unwrap_or(i64::MAX))
+                    }
+                    _ => rows.sort_by(|a, b| {
+                        b.figures
+                            .total_pnl
+                            .total_cmp(&a.figures.total_pnl)
+                            .then_with(|| a.key.cmp(&b.key))
+                    }),
+                }
+                (dimension, rows)
+            })
+            .collect();
+        let mut r_histogram: Vec<Bin> = rows_of(Dimension::RBin)
+            .into_iter()
+            .map(|(key, r)| {
+                let bin = key.parse::<i64>().unwrap_or(0);
+                let (from, to) = r_bin_range(bin);
+                Bin {
+                    label: bucket_label(Dimension::RBin, &key),
+                    key,
+                    from,
+                    to,
+                    trades: r.trades,
+                }
+            })
+            .collect();
+        r_histogram.sort_by_key(|b| b.key.parse::<i64>().unwrap_or(0));
+        let hold = rows_of(Dimension::Hold);
+        let hold_histogram = HOLD_BINS
+            .iter()
+            .enumerate()
+            .map(|(i, (upper, label))| {
+                let key = i.to_string();
+                let trades = hold
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(0, |(_, r)| r.trades);
+                Bin {
+                    key,
+                    label: (*label).to_owned(),
+                    from: Some(i.checked_sub(1).and_then(|p| HOLD_BINS[p].0).unwrap_or(0) as f64),
+                    to: upper.map(|u| u as f64),
+                    trades,
+                }
+            })
+            .collect();
+        let calendar = equity
+            .iter()
+            .map(|d| CalendarDay {
+                date: d.date,
+                trades: d.trades,
+                pnl: d.pnl,
+            })
+            .collect();
+        Report {
+            summary,
+            breakdowns,
+            r_histogram,
+            hold_histogram,
+            scatter: parts.scatter,
+            equity,
+            calendar,
+        }
+    }
+}
+
+/// At most `limit` items of `items`, spread evenly (the first and the last always kept).
+pub fn spread<T: Clone>(items: &[T], limit: usize) -> Vec<T> {
+    if items.len() <= limit || limit < 2 {
+        return items.iter().take(limit).cloned().collect();
+    }
+    let last = items.len() - 1;
+    (0..limit)
+        .map(|i| items[i * last / (limit - 1)].clone())
+        .collect()
 }
 
 #[cfg(test)]

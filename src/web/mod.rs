@@ -123,6 +123,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::patch().to(api::lists::patch_journal)),
                 )
                 .service(api_resource("/daily", "GET").route(read().to(api::lists::list_daily)))
+                .service(
+                    api_resource("/analytics", "GET")
+                        .route(read().to(api::analytics::get_analytics)),
+                )
                 .service(api_resource("/equity", "GET").route(read().to(api::lists::get_equity)))
                 .service(api_resource("/events", "GET").route(read().to(api::events::get_events)))
                 .default_service(web::to(not_found)),

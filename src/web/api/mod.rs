@@ -1,5 +1,6 @@
 //! JSON endpoints, one group per file.
 
+pub mod analytics;
 pub mod body;
 pub mod events;
 pub mod health;
