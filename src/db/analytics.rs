@@ -611,6 +611,22 @@ fn all_days(
     Ok(rows.iter().map(|r| (r.date, r.rollup())).collect())
 }
 
+/// One breakdown over the days `from..=to` from the rollups: each bucket's sums (the streak
+/// fields are not used), highest pnl first.
+pub fn breakdown(
+    conn: &mut Conn,
+    dimension: Dimension,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(String, Rollup)>> {
+    let mut rows: Vec<(String, Rollup)> = sums_where(conn, from, to, Some(dimension))?
+        .into_iter()
+        .map(|((_, bucket), r)| (bucket, r))
+        .collect();
+    rows.sort_by(|a, b| b.1.pnl.total_cmp(&a.1.pnl).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
+}
+
 #[derive(QueryableByName)]
 struct Sum {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -641,19 +657,33 @@ fn sums(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<(Dimension, String), Rollup>> {
-    use diesel::sql_types::Date;
+    sums_where(conn, from, to, None)
+}
+
+/// [`sums`] of one dimension, or of every dimension but `All`.
+fn sums_where(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+    dimension: Option<Dimension>,
+) -> QueryResult<BTreeMap<(Dimension, String), Rollup>> {
+    use diesel::sql_types::{Date, Text};
     // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
-    let rows: Vec<Sum> = diesel::sql_query(
-        "SELECT dimension, bucket, CAST(SUM(trades) AS BIGINT) AS trades, \
+    let select = "SELECT dimension, bucket, CAST(SUM(trades) AS BIGINT) AS trades, \
          CAST(SUM(wins) AS BIGINT) AS wins, CAST(SUM(losses) AS BIGINT) AS losses, \
          SUM(pnl) AS pnl, SUM(win_pnl) AS win_pnl, SUM(loss_pnl) AS loss_pnl, \
          SUM(r_sum) AS r_sum, CAST(SUM(hold_secs) AS BIGINT) AS hold_secs \
-         FROM analytics_rollups WHERE date >= $1 AND date <= $2 AND dimension <> 'all' \
-         GROUP BY dimension, bucket",
-    )
+         FROM analytics_rollups WHERE date >= $1 AND date <= $2";
+    let query = diesel::sql_query(match dimension {
+        Some(_) => format!("{select} AND dimension = $3 GROUP BY dimension, bucket"),
+        None => format!("{select} AND dimension <> 'all' GROUP BY dimension, bucket"),
+    })
     .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .load(conn)?;
+    .bind::<Date, _>(to);
+    let rows: Vec<Sum> = match dimension {
+        Some(d) => query.bind::<Text, _>(d.as_str()).load(conn)?,
+        None => query.load(conn)?,
+    };
     Ok(rows
         .into_iter()
         .filter_map(|s| {

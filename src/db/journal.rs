@@ -133,48 +133,6 @@ pub fn balance_points(
     Ok(points)
 }
 
-/// Results of one symbol over a period.
-#[derive(Debug, Clone, PartialEq, Queryable)]
-pub struct SymbolResult {
-    pub symbol: String,
-    pub trades: i64,
-    pub wins: i64,
-    pub losses: i64,
-    pub pnl: f64,
-    pub average_r: f64,
-}
-
-/// Per symbol, the trades closed in `[from, to)`: count, wins, losses, pnl, average R. A range on
-/// the indexed `closed_at`, so the cost follows the period, not the history.
-pub fn symbol_results(
-    conn: &mut Conn,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<SymbolResult>> {
-    use super::schema::journal_entries::dsl::*;
-    use diesel::dsl::{count_star, sql};
-    use diesel::sql_types::{BigInt, Double};
-    // Written in the SQL both backends speak (no SQLite TOTAL() or boolean SUM()).
-    let total_pnl = || sql::<Double>("COALESCE(SUM(pnl), 0.0)");
-    journal_entries
-        .filter(
-            closed_at
-                .ge(clamp_bound(from))
-                .and(closed_at.lt(clamp_bound(to))),
-        )
-        .group_by(symbol)
-        .select((
-            symbol,
-            count_star(),
-            sql::<BigInt>("SUM(CASE WHEN outcome = 'WIN' THEN 1 ELSE 0 END)"),
-            sql::<BigInt>("SUM(CASE WHEN outcome = 'LOSS' THEN 1 ELSE 0 END)"),
-            total_pnl(),
-            sql::<Double>("AVG(r_multiple)"),
-        ))
-        .order(total_pnl().desc())
-        .load(conn)
-}
-
 /// Up to `limit` journal entries closed in `[from, to)` with ids above `after`, by id: one page
 /// of a keyset walk through the whole journal (the export).
 pub fn page_closed(

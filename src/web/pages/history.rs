@@ -8,8 +8,8 @@ use chrono::Duration;
 use super::format::{money, signed_money, tone, LineChart};
 use super::{html, session_of, Layout, PageError};
 use crate::clock::now_utc;
-use crate::db::{daily_stats, journal};
-use crate::domain::time::day_bounds;
+use crate::db::{analytics, daily_stats};
+use crate::domain::analytics::Dimension;
 use crate::web::api::lists::daily_equity;
 use crate::web::api::params::Params;
 use crate::web::{ApiError, AppState};
@@ -62,7 +62,7 @@ pub async fn history_page(
     let (days, results) = state
         .with_conn(move |conn| {
             let days = daily_stats::list(conn, from, to)?;
-            let results = journal::symbol_results(conn, day_bounds(from).0, day_bounds(to).1)?;
+            let results = analytics::breakdown(conn, Dimension::Symbol, from, to)?;
             Ok((days, results))
         })
         .await?;
@@ -92,8 +92,8 @@ pub async fn history_page(
             .collect(),
         symbols: results
             .iter()
-            .map(|r| SymbolRow {
-                symbol: r.symbol.clone(),
+            .map(|(symbol, r)| SymbolRow {
+                symbol: symbol.clone(),
                 trades: r.trades,
                 win_rate: if r.wins + r.losses > 0 {
                     format!("{:.1}%", r.wins as f64 / (r.wins + r.losses) as f64 * 100.0)
@@ -102,7 +102,7 @@ pub async fn history_page(
                 },
                 pnl: signed_money(r.pnl),
                 tone: tone(r.pnl),
-                average_r: format!("{:+.2}R", r.average_r),
+                average_r: format!("{:+.2}R", r.r_sum / r.trades.max(1) as f64),
             })
             .collect(),
         equity_chart: LineChart::new(&curve, 600.0, 160.0),
