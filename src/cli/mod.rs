@@ -48,6 +48,9 @@ pub enum Command {
     Migrate,
     /// Check the database invariants; exit 1 on any violation
     Check,
+    /// Recompute every derived table (the analytics rollups) from the raw rows, in one
+    /// transaction
+    Rebuild,
     /// Write a consistent copy of the (possibly live) database to FILE
     Backup {
         /// Target file; must not exist yet
@@ -207,6 +210,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(_) => serve(config),
         Command::Migrate => migrate(&config),
         Command::Check => return check(&config),
+        Command::Rebuild => rebuild(&config),
         Command::Backup { file } => backup(&config, &file),
         Command::Backtest(args) => history::backtest(&config, &args),
         Command::Export(args) => history::export(&config, &args),
@@ -285,6 +289,48 @@ fn open_existing(config: &Config) -> Result<db::Conn, String> {
         ));
     }
     db::connect(&config.database_url).map_err(|e| e.to_string())
+}
+
+/// `signaldesk rebuild`: the rollups recomputed from the closed trades in one write
+/// transaction, with a progress bar when stderr is a terminal.
+fn rebuild(config: &Config) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+    let mut conn = open_existing(config)?;
+    if db::has_pending_migrations(&mut conn).map_err(|e| e.to_string())? {
+        return Err("the database has pending migrations; run `signaldesk migrate` first".into());
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut trades = 0;
+    let progress = |done: usize, total: usize| {
+        trades = done;
+        if terminal {
+            let width = 30;
+            let filled = if total == 0 {
+                width
+            } else {
+                done * width / total.max(1)
+            };
+            eprint!(
+                "\rrebuilding rollups [{}{}] {done}/{total} closed trades",
+                "#".repeat(filled.min(width)),
+                ".".repeat(width - filled.min(width))
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let rows = db::write_tx(&mut conn, |conn| {
+        db::analytics::rebuild(conn, crate::clock::now_utc(), progress)
+    })
+    .map_err(|e| format!("rebuild failed, nothing changed: {e}"))?;
+    if terminal {
+        eprintln!();
+    }
+    println!(
+        "rebuilt analytics_rollups: {rows} rows from {trades} closed trades in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn check(config: &Config) -> ExitCode {

@@ -22,6 +22,7 @@ mod management;
 mod openapi;
 mod pages;
 mod repository;
+mod rollups;
 mod scanner;
 mod scenarios;
 mod schema;

@@ -1,0 +1,165 @@
+//! The analytics rollups as derived data (DESIGN.md §11): kept by every close and tag edit,
+//! built by the migration over existing trades, checked by `signaldesk check` and recomputed
+//! by `signaldesk rebuild`.
+
+use diesel::prelude::*;
+use signaldesk::db::{self, analytics, journal};
+use signaldesk::domain::analytics::{Dimension, Rollup};
+use signaldesk::domain::ExitReason;
+
+use crate::helpers::{at, close_trade, run_cli, tick_once, SignalBuilder, TempDb};
+use signaldesk::db::signals::CloseRequest;
+
+/// A few days of trades: tick closes at target and stop, manual closes, on two symbols.
+fn history(conn: &mut db::Conn) {
+    for day in 1..=4 {
+        let open = at(&format!("2026-11-{:02} 09:00:00", day + 10));
+        SignalBuilder::long("BTCUSDT").insert(conn, open);
+        SignalBuilder::short("ETHUSDT").insert(conn, open);
+        let later = open + chrono::Duration::hours(day);
+        // BTC wins on even days, loses on odd ones; ETH the other way round.
+        let (btc, eth) = if day % 2 == 0 {
+            ((110.0, 111.0, 99.0), (106.0, 106.0, 100.0))
+        } else {
+            ((94.0, 101.0, 94.0), (89.0, 100.0, 89.0))
+        };
+        tick_once(conn, "BTCUSDT", btc, later);
+        tick_once(conn, "ETHUSDT", eth, later);
+    }
+    let open = at("2026-11-16 09:00:00");
+    let manual = SignalBuilder::long("SOLUSDT").insert(conn, open);
+    close_trade(
+        conn,
+        manual.signal_id(),
+        &CloseRequest {
+            exit_price: 100.0,
+            exit_reason: ExitReason::Manual,
+            fee_rate: 0.001,
+            closed_at: open + chrono::Duration::minutes(3),
+        },
+    )
+    .unwrap();
+}
+
+fn stored(conn: &mut db::Conn) -> std::collections::BTreeMap<analytics::Key, Rollup> {
+    analytics::stored(conn).unwrap()
+}
+
+fn assert_same(
+    a: &std::collections::BTreeMap<analytics::Key, Rollup>,
+    b: &std::collections::BTreeMap<analytics::Key, Rollup>,
+) {
+    assert_eq!(a.len(), b.len(), "{a:#?}\n{b:#?}");
+    for ((key, x), (other, y)) in a.iter().zip(b) {
+        assert_eq!(key, other);
+        assert!(x.agrees_with(y), "{key:?}: {x:?} vs {y:?}");
+    }
+}
+
+fn closes_keep_the_rollups_equal_to_a_recomputation(db: TempDb) {
+    let mut conn = db.conn();
+    history(&mut conn);
+    let kept = stored(&mut conn);
+    let recomputed = analytics::recompute(&mut conn, |_, _| {}).unwrap().rollups;
+    assert_same(&kept, &recomputed);
+    // Nine closes: 4 BTC, 4 ETH, 1 SOL; the All rows sum to them.
+    let all: i64 = kept
+        .iter()
+        .filter(|((_, d, _), _)| *d == Dimension::All)
+        .map(|(_, r)| r.trades)
+        .sum();
+    assert_eq!(all, 9);
+    assert!(analytics::verify(&mut conn).unwrap().is_empty());
+    crate::helpers::assert_check_passes(&db);
+
+    // A tag edit moves the trade into its tag buckets, in the edit's transaction.
+    let entry = journal::all_entries(&mut conn).unwrap().remove(0);
+    journal::update_notes(
+        &mut conn,
+        entry.id,
+        None,
+        "breakout,a+",
+        at("2026-11-20 10:00:00"),
+    )
+    .unwrap();
+    let tagged: Vec<String> = stored(&mut conn)
+        .keys()
+        .filter(|(_, d, _)| *d == Dimension::Tag)
+        .map(|(_, _, b)| b.clone())
+        .collect();
+    assert_eq!(tagged, ["a+", "breakout"]);
+    crate::helpers::assert_check_passes(&db);
+    journal::update_notes(&mut conn, entry.id, None, "", at("2026-11-20 10:01:00")).unwrap();
+    assert!(!stored(&mut conn)
+        .keys()
+        .any(|(_, d, _)| *d == Dimension::Tag));
+    crate::helpers::assert_check_passes(&db);
+}
+
+fn check_names_a_wrong_rollup_and_rebuild_repairs_it(db: TempDb) {
+    let mut conn = db.conn();
+    history(&mut conn);
+    let before = stored(&mut conn);
+    diesel::sql_query(
+        "UPDATE analytics_rollups SET pnl = pnl + 1 WHERE dimension = 'symbol' AND bucket = 'ETHUSDT'",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("DELETE FROM analytics_rollups WHERE dimension = 'hour'")
+        .execute(&mut conn)
+        .unwrap();
+    let (code, out, err) = run_cli(&db, &["check"], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("FAIL  analytics rollups = recomputation from the closed trades"),
+        "{out}"
+    );
+    assert!(
+        out.contains("signaldesk rebuild"),
+        "the message says how to repair: {out}"
+    );
+
+    let (code, out, err) = run_cli(&db, &["rebuild"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("from 9 closed trades"), "{out}");
+    assert_same(&stored(&mut conn), &before);
+    crate::helpers::assert_check_passes(&db);
+}
+
+fn the_migration_builds_the_rollups_of_existing_trades(db: TempDb) {
+    let mut conn = db.conn();
+    history(&mut conn);
+    let before = stored(&mut conn);
+    assert!(!before.is_empty());
+    crate::helpers::revert_to_before(&mut conn, "20261205000002");
+    db::run_migrations(&mut conn).unwrap();
+    assert!(!analytics::needs_rebuild(&mut conn).unwrap());
+    assert_same(&stored(&mut conn), &before);
+    crate::helpers::assert_check_passes(&db);
+}
+
+/// `diesel migration run` leaves the table marked unbuilt; check says so, and the next start
+/// (any embedded migration run) builds it.
+fn an_unbuilt_table_is_reported_then_built_at_start(db: TempDb) {
+    let mut conn = db.conn();
+    history(&mut conn);
+    diesel::sql_query("DELETE FROM analytics_rollups")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("UPDATE derived_tables SET rebuilt_at = NULL")
+        .execute(&mut conn)
+        .unwrap();
+    let (code, out, _) = run_cli(&db, &["check"], &[]);
+    assert_eq!(code, 1);
+    assert!(out.contains("never built"), "{out}");
+    let (code, out, err) = run_cli(&db, &["migrate"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    crate::helpers::assert_check_passes(&db);
+}
+
+crate::on_both_backends!(
+    closes_keep_the_rollups_equal_to_a_recomputation,
+    check_names_a_wrong_rollup_and_rebuild_repairs_it,
+    the_migration_builds_the_rollups_of_existing_trades,
+    an_unbuilt_table_is_reported_then_built_at_start,
+);
