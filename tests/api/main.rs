@@ -2,6 +2,7 @@
 //! server started as a process on a free port.
 
 mod analytics;
+mod analytics_kill;
 mod backtest;
 mod browser;
 mod cli;
