@@ -719,6 +719,7 @@ fn every_figure_matches_a_recomputation_from_the_raw_rows(db: TempDb) {
         (d(5), d(5)),
         (d(-40), d(-1)),
         (d(60), today + Duration::days(30)),
+        (today + Duration::days(1), today + Duration::days(10)),
     ] {
         check(Filter::range(from, to));
     }
