@@ -2,6 +2,7 @@
 //! server started as a process on a free port.
 
 mod analytics;
+mod analytics_history;
 mod analytics_kill;
 mod backtest;
 mod browser;
