@@ -562,7 +562,7 @@ pub fn report(
         let (start, end) = (day_bounds(query.from).0, day_bounds(query.to).1);
         parts.median_r = median_r(conn, &parts.sums, start, end)?;
         let trades = parts.days.iter().map(|(_, r)| r.trades).sum();
-        let sample = sample_ids(conn, start, end)?;
+        let sample = sample_ids(conn, start, end, trades)?;
         parts.scatter = Scatter {
             trades,
             points: excursions(conn, &sample)?,
@@ -773,10 +773,18 @@ fn nth_in_bin(
     query.limit(1).first(conn).optional()
 }
 
-/// Up to [`SCATTER_POINTS`] journal ids spread evenly over those of the trades closed in
-/// `[start, end)`: ids follow the order trades were booked, so an even spread of the id span
-/// between the range's first and last close is one over time (a missing id is skipped).
-fn sample_ids(conn: &mut Conn, start: NaiveDateTime, end: NaiveDateTime) -> QueryResult<Vec<i32>> {
+/// Up to [`SCATTER_POINTS`] journal ids spread evenly over those of the `trades` trades closed
+/// in `[start, end)`. A few thousand are read whole, by the `closed_at` index. Beyond that, ids
+/// follow the order trades were booked, so an even spread of the id span between the range's
+/// first and last close is one over time (a missing id is skipped) — a sample: ids are not
+/// always in closing order (a trade closes at its quote's time, and the trades of a tick are
+/// booked one after the other), so the span can leave out a trade booked out of order.
+fn sample_ids(
+    conn: &mut Conn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    trades: i64,
+) -> QueryResult<Vec<i32>> {
     use super::schema::journal_entries::dsl::*;
     let in_range = || {
         journal_entries
@@ -784,6 +792,11 @@ fn sample_ids(conn: &mut Conn, start: NaiveDateTime, end: NaiveDateTime) -> Quer
             .filter(closed_at.lt(clamp_bound(end)))
             .select(id)
     };
+    if trades <= (SCATTER_POINTS * 4) as i64 {
+        let mut ids: Vec<i32> = in_range().load(conn)?;
+        ids.sort_unstable();
+        return Ok(crate::domain::analytics::spread(&ids, SCATTER_POINTS));
+    }
     let first: Option<i32> = in_range()
         .order((closed_at.asc(), id.asc()))
         .first(conn)
