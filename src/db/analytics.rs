@@ -510,7 +510,7 @@ pub fn report(
     today: NaiveDate,
 ) -> QueryResult<crate::domain::analytics::Report> {
     use crate::domain::analytics::{Parts, Report, Scatter};
-    let starting_equity = balance_before(conn, query.from, configured_balance)?;
+    let starting_equity = equity_before(conn, query.from, configured_balance)?;
     let (first_day, last_day) = match query.days {
         Some(days) => days,
         None => {
@@ -581,19 +581,23 @@ pub fn read_report(
     super::overview::snapshot(conn, |conn| report(conn, query, configured_balance, today))
 }
 
-/// The balance at the start of `day`: the latest earlier day's closing balance.
-fn balance_before(conn: &mut Conn, day: NaiveDate, configured: f64) -> QueryResult<f64> {
-    use super::schema::daily_stats::dsl::*;
-    let before: Option<f64> = daily_stats
-        .filter(date.lt(day))
-        .order(date.desc())
-        .select(paper_balance)
-        .first(conn)
-        .optional()?;
-    match before {
-        Some(balance) => Ok(balance),
-        None => super::daily_stats::initial_balance(conn, configured),
+/// The closed-trade equity at the start of `day`: the account's initial balance plus the pnl of
+/// every trade closed before it, read from the `all` rollups (one row per day). A trade still open
+/// then is not in it, partial exits included: its close counts them, on its day.
+fn equity_before(conn: &mut Conn, day: NaiveDate, configured: f64) -> QueryResult<f64> {
+    use diesel::sql_types::{Date, Double, Nullable};
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = Nullable<Double>)]
+        pnl: Option<f64>,
     }
+    let initial = super::daily_stats::initial_balance(conn, configured)?;
+    let before: Total = diesel::sql_query(
+        "SELECT SUM(pnl) AS pnl FROM analytics_rollups WHERE dimension = 'all' AND date < $1",
+    )
+    .bind::<Date, _>(day)
+    .get_result(conn)?;
+    Ok(initial + before.pnl.unwrap_or(0.0))
 }
 
 /// The `All` rollup of every day of `from..=to` with a close.

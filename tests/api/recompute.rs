@@ -419,15 +419,20 @@ pub fn expected(raw: &Raw, filter: &Filter, today: NaiveDate, configured: f64) -
     // The order they closed in: UTC day, then booking order.
     selected.sort_by_key(|t| (t.closed_at.date(), t.journal_id));
 
-    // Equity: from the balance before the range, one point per calendar day.
-    let starting = raw
+    // Equity: from the closed-trade equity before the range (the account's initial balance plus
+    // the pnl of every trade closed before it), one point per calendar day.
+    let initial = raw
         .days
-        .iter()
-        .rev()
-        .find(|(d, _, _)| *d < from)
-        .map(|(_, _, closing)| *closing)
-        .or(raw.days.first().map(|(_, opening, _)| *opening))
+        .first()
+        .map(|(_, opening, _)| *opening)
         .unwrap_or(configured);
+    let starting = initial
+        + raw
+            .trades
+            .iter()
+            .filter(|t| t.closed_at.date() < from)
+            .map(|t| t.pnl)
+            .sum::<f64>();
     let first = raw.days.first().map_or(from, |(d, _, _)| (*d).max(from));
     let last = to.min(today);
     let mut equity = Vec::new();
