@@ -8,9 +8,12 @@
 //! `SIGNALDESK_BENCH_DATABASE_URL=postgres://signaldesk:signaldesk@127.0.0.1:5432/postgres cargo bench --bench pages`.
 //!
 //! The fixture generator fills the database with SQL in one transaction (SQLite: a recursive
-//! CTE; PostgreSQL: `generate_series`): N closed trades over the 1 000 days before today with
-//! their journal entries and a consistent daily_stats chain, then today's activity (open trades,
-//! closes) through the real repository functions. On PostgreSQL it then runs `VACUUM ANALYZE`,
+//! CTE; PostgreSQL: `generate_series`): N closed trades over the year before today (symbols,
+//! strategies, timeframes, confidences, tags, R values and hold times varied) with their journal
+//! entries and a consistent daily_stats chain, then today's activity (open trades, closes)
+//! through the real repository functions, then `signaldesk rebuild`'s recomputation of the
+//! analytics rollups (issue 13: `/history`, `/analytics`, `/api/analytics` and `/trades/{id}`
+//! at each size; targets p50 < 20 ms at 1 000 000 and within 1.5× of 1 000). On PostgreSQL it then runs `VACUUM ANALYZE`,
 //! the state autovacuum brings a freshly filled table to within a minute anyway. The real
 //! server is started in-process on a free port with a feed that is never reachable, so nothing
 //! changes during the measurement; requests are sequential over one keep-alive connection.
@@ -31,6 +34,9 @@ use signaldesk::domain::{Direction, ExitReason, Symbol};
 mod common;
 
 const INITIAL: f64 = 10_000.0;
+/// The generated history covers the year before today: every trade is in `/api/analytics`'s
+/// default range (DESIGN.md §11), the heaviest case for it.
+const HISTORY_DAYS: i64 = 365;
 
 /// Fill `url` with `closed` historical trades and today's activity.
 fn generate(url: &str, closed: u64) {
@@ -41,40 +47,60 @@ fn generate(url: &str, closed: u64) {
         db::Backend::Postgres => generate_postgres_history(&mut conn, closed),
     }
     generate_today(&mut conn);
+    let started = Instant::now();
+    db::write_tx(&mut conn, |conn| {
+        db::analytics::rebuild(conn, now_utc(), |_, _| {})
+    })
+    .expect("rebuild the rollups");
+    eprintln!(
+        "rebuilt the rollups of {closed} trades in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
-/// `closed` trades over the 1 000 days before today, their journal and daily stats, on SQLite.
+/// `closed` trades over the year before today, their journal and daily stats, on SQLite.
 fn generate_sqlite_history(conn: &mut db::Conn, closed: u64) {
-    let seconds_per_trade = 1_000.0 * 86_400.0 / closed as f64;
+    let seconds_per_trade = HISTORY_DAYS as f64 * 86_400.0 / closed as f64;
     conn.batch_execute(&format!(
         "BEGIN;
          WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {closed}),
          t AS (SELECT n,
                  CASE n % 4 WHEN 0 THEN 'BTCUSDT' WHEN 1 THEN 'ETHUSDT' WHEN 2 THEN 'SOLUSDT' ELSE 'XRPUSDT' END AS symbol,
-                 n % 2 = 0 AS long, n % 5 < 2 AS win,
-                 datetime(date('now', '-1000 days'), '+' || CAST(n * {seconds_per_trade} AS INTEGER) || ' seconds') AS opened
+                 n % 2 = 0 AS long,
+                 CASE n % 3 WHEN 0 THEN 'ict' WHEN 1 THEN 'webhook' ELSE 'api' END AS strategy,
+                 CASE n % 3 WHEN 0 THEN '5m' WHEN 1 THEN '15m' ELSE '1h' END AS timeframe,
+                 0.05 + (n % 10) / 10.0 AS confidence,
+                 -- R: wins spread over 0.5–3 R, losses over -0.9 to -1.02 R (the stop and its slippage).
+                 CASE WHEN n % 5 < 2 THEN 0.5 + (n * 7 % 101) / 40.0 ELSE -(0.9 + (n % 13) / 100.0) END AS r,
+                 60 + n * 37 % 20000 AS hold,
+                 datetime(date('now', '-{HISTORY_DAYS} days'), '+' || CAST(n * {seconds_per_trade} AS INTEGER) || ' seconds') AS opened
                FROM seq)
          INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, quantity,
              risk_amount, confidence, strategy, timeframe, reasons, current_price, unrealized_pnl,
              max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, fees, created_at,
              closed_at, updated_at)
          SELECT symbol, CASE WHEN long THEN 'LONG' ELSE 'SHORT' END, 'CLOSED', 100.0,
-             CASE WHEN long THEN 95.0 ELSE 105.0 END, CASE WHEN long THEN 110.0 ELSE 90.0 END, 1.0,
-             5.0, 0.8, 'bench', '5m', 'fixture',
-             0, 0, 100.0, 100.0,
-             CASE WHEN win THEN (CASE WHEN long THEN 110.0 ELSE 90.0 END) ELSE (CASE WHEN long THEN 95.0 ELSE 105.0 END) END,
-             CASE WHEN win THEN 'TAKE_PROFIT' ELSE 'STOP_LOSS' END,
-             CASE WHEN win THEN 9.8 ELSE -5.2 END, 0.2, opened,
-             datetime(opened, '+30 minutes'), datetime(opened, '+30 minutes')
+             CASE WHEN long THEN 95.0 ELSE 105.0 END, CASE WHEN long THEN 115.0 ELSE 85.0 END, 1.0,
+             5.0, confidence, strategy, timeframe, 'fixture',
+             0, 0,
+             CASE WHEN long THEN 100.0 + 5.0 * max(r, 0) + n % 5 ELSE 100.0 - 5.0 * max(r, 0) - n % 5 END,
+             CASE WHEN long THEN 100.0 - 5.0 * max(-r, 0.2) ELSE 100.0 + 5.0 * max(-r, 0.2) END,
+             CASE WHEN long THEN 100.0 + 5.0 * r ELSE 100.0 - 5.0 * r END,
+             CASE WHEN r > 0 THEN 'TAKE_PROFIT' ELSE 'STOP_LOSS' END,
+             5.0 * r, 0.2, opened,
+             datetime(opened, '+' || hold || ' seconds'), datetime(opened, '+' || hold || ' seconds')
          FROM t;
          UPDATE signals SET current_price = exit_price;
          INSERT INTO journal_entries (signal_id, symbol, direction, entry_price, exit_price, quantity,
              pnl, pnl_pct, r_multiple, outcome, exit_reason, opened_at, closed_at, duration_secs,
              balance_after, tags, created_at, updated_at)
          SELECT id, symbol, direction, entry_price, exit_price, quantity, pnl, pnl, pnl / 5.0,
-             CASE WHEN pnl > 0 THEN 'WIN' ELSE 'LOSS' END, exit_reason, created_at, closed_at, 1800,
-             {INITIAL} + SUM(pnl) OVER (ORDER BY id), '', closed_at, closed_at
-         FROM signals;
+             CASE WHEN pnl > 0 THEN 'WIN' ELSE 'LOSS' END, exit_reason, created_at, closed_at,
+             strftime('%s', closed_at) - strftime('%s', created_at),
+             {INITIAL} + SUM(pnl) OVER (ORDER BY closed_at, id),
+             CASE id % 7 WHEN 0 THEN 'breakout' WHEN 1 THEN 'breakout,news' WHEN 2 THEN 'revenge' ELSE '' END,
+             closed_at, closed_at
+         FROM signals ORDER BY closed_at, id;
          INSERT INTO daily_stats (date, scan_count, signals_generated, trades_closed, wins, losses,
              starting_balance, paper_balance, realized_pnl, total_pnl, updated_at)
          SELECT day, 0, 0, trades, wins, losses, {INITIAL} + total - day_pnl, {INITIAL} + total,
@@ -100,7 +126,7 @@ fn generate_sqlite_history(conn: &mut db::Conn, closed: u64) {
 
 /// The same history as [`generate_sqlite_history`], on PostgreSQL, then `VACUUM ANALYZE`.
 fn generate_postgres_history(conn: &mut db::Conn, closed: u64) {
-    let seconds_per_trade = 1_000.0 * 86_400.0 / closed as f64;
+    let seconds_per_trade = HISTORY_DAYS as f64 * 86_400.0 / closed as f64;
     conn.batch_execute(&format!(
         "BEGIN;
          INSERT INTO signals (symbol, direction, status, entry_price, stop_loss, take_profit, quantity,
@@ -108,28 +134,38 @@ fn generate_postgres_history(conn: &mut db::Conn, closed: u64) {
              max_favorable_price, max_adverse_price, exit_price, exit_reason, pnl, fees, created_at,
              closed_at, updated_at)
          SELECT symbol, CASE WHEN is_long THEN 'LONG' ELSE 'SHORT' END, 'CLOSED', 100.0,
-             CASE WHEN is_long THEN 95.0 ELSE 105.0 END, CASE WHEN is_long THEN 110.0 ELSE 90.0 END,
-             1.0, 5.0, 0.8, 'bench', '5m', 'fixture',
-             exit, 0, 100.0, 100.0, exit,
-             CASE WHEN win THEN 'TAKE_PROFIT' ELSE 'STOP_LOSS' END,
-             CASE WHEN win THEN 9.8 ELSE -5.2 END, 0.2, opened,
-             opened + interval '30 minutes', opened + interval '30 minutes'
-         FROM (SELECT n,
+             CASE WHEN is_long THEN 95.0 ELSE 105.0 END, CASE WHEN is_long THEN 115.0 ELSE 85.0 END,
+             1.0, 5.0, confidence, strategy, timeframe, 'fixture',
+             exit, 0,
+             CASE WHEN is_long THEN 100.0 + 5.0 * greatest(r, 0) + n % 5 ELSE 100.0 - 5.0 * greatest(r, 0) - n % 5 END,
+             CASE WHEN is_long THEN 100.0 - 5.0 * greatest(-r, 0.2) ELSE 100.0 + 5.0 * greatest(-r, 0.2) END,
+             exit, CASE WHEN r > 0 THEN 'TAKE_PROFIT' ELSE 'STOP_LOSS' END,
+             5.0 * r, 0.2, opened,
+             opened + make_interval(secs => hold), opened + make_interval(secs => hold)
+         FROM (SELECT n, is_long, r, hold, opened, symbol, strategy, timeframe, confidence,
+                 CASE WHEN is_long THEN 100.0 + 5.0 * r ELSE 100.0 - 5.0 * r END AS exit
+               FROM (SELECT n,
                  CASE n % 4 WHEN 0 THEN 'BTCUSDT' WHEN 1 THEN 'ETHUSDT' WHEN 2 THEN 'SOLUSDT' ELSE 'XRPUSDT' END AS symbol,
-                 n % 2 = 0 AS is_long, n % 5 < 2 AS win,
-                 CASE WHEN n % 5 < 2 THEN (CASE WHEN n % 2 = 0 THEN 110.0 ELSE 90.0 END)
-                      ELSE (CASE WHEN n % 2 = 0 THEN 95.0 ELSE 105.0 END) END AS exit,
-                 (current_date - 1000)::timestamp
+                 n % 2 = 0 AS is_long,
+                 CASE n % 3 WHEN 0 THEN 'ict' WHEN 1 THEN 'webhook' ELSE 'api' END AS strategy,
+                 CASE n % 3 WHEN 0 THEN '5m' WHEN 1 THEN '15m' ELSE '1h' END AS timeframe,
+                 0.05 + (n % 10) / 10.0 AS confidence,
+                 CASE WHEN n % 5 < 2 THEN 0.5 + (n * 7 % 101) / 40.0 ELSE -(0.9 + (n % 13) / 100.0) END::float8 AS r,
+                 60 + n * 37 % 20000 AS hold,
+                 (current_date - {HISTORY_DAYS})::timestamp
                      + make_interval(secs => floor(n * {seconds_per_trade}::float8)) AS opened
-               FROM generate_series(1, {closed}) AS n) t
+               FROM generate_series(1::bigint, {closed}::bigint) AS n) u) t
          ORDER BY n;
          INSERT INTO journal_entries (signal_id, symbol, direction, entry_price, exit_price, quantity,
              pnl, pnl_pct, r_multiple, outcome, exit_reason, opened_at, closed_at, duration_secs,
              balance_after, tags, created_at, updated_at)
          SELECT id, symbol, direction, entry_price, exit_price, quantity, pnl, pnl, pnl / 5.0,
-             CASE WHEN pnl > 0 THEN 'WIN' ELSE 'LOSS' END, exit_reason, created_at, closed_at, 1800,
-             {INITIAL} + SUM(pnl) OVER (ORDER BY id), '', closed_at, closed_at
-         FROM signals ORDER BY id;
+             CASE WHEN pnl > 0 THEN 'WIN' ELSE 'LOSS' END, exit_reason, created_at, closed_at,
+             extract(epoch FROM closed_at - created_at)::bigint,
+             {INITIAL} + SUM(pnl) OVER (ORDER BY closed_at, id),
+             CASE id % 7 WHEN 0 THEN 'breakout' WHEN 1 THEN 'breakout,news' WHEN 2 THEN 'revenge' ELSE '' END,
+             closed_at, closed_at
+         FROM signals ORDER BY closed_at, id;
          INSERT INTO daily_stats (date, scan_count, signals_generated, trades_closed, wins, losses,
              starting_balance, paper_balance, realized_pnl, total_pnl, updated_at)
          SELECT d.day, 0, coalesce(c.n, 0), d.trades, d.wins, d.losses,
@@ -292,6 +328,10 @@ fn main() {
             "/api/stats".to_owned(),
             format!("/api/signals?before_id={deep}&limit=100"),
             format!("/api/signals?status=CLOSED&symbol=BTCUSDT&before_id={deep}&limit=100"),
+            "/history".to_owned(),
+            "/api/analytics".to_owned(),
+            "/api/analytics?symbol=BTCUSDT".to_owned(),
+            format!("/trades/{deep}"),
         ] {
             let (p50, p95) = measure(&client, &format!("{base}{path}"), 300);
             println!(

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::db::analytics::AnalyticsQuery;
 use crate::db::intake::{open_signal, IntakeError, SignalRequest};
 use crate::db::models::JournalEntryRow;
 use crate::db::signals::AddOutcome;
@@ -25,6 +26,7 @@ use crate::domain::rules::TradingRules;
 use crate::domain::strategy::ict;
 use crate::domain::trading::PriceRange;
 use crate::domain::Symbol;
+use crate::domain::analytics::Report;
 use crate::domain::{ExitReason, Outcome};
 use crate::engine::scanner::CANDLES;
 use crate::engine::tick::update_paper_trades;
@@ -86,6 +88,10 @@ pub struct BacktestReport {
     pub stop_moves: usize,
     #[serde(skip)]
     pub journal: Vec<JournalEntryRow>,
+    /// The analytics of the backtest's closed trades (DESIGN.md §11), as `/analytics` shows
+    /// them for the live account: what `--html` writes.
+    #[serde(skip)]
+    pub analytics: Report,
 }
 
 /// The management settings of a backtest, as its configuration and flags gave them.
@@ -325,6 +331,17 @@ fn report(
         .iter()
         .filter(|m| closed.contains(&m.signal_id))
         .count();
+    let first_day = spec.from.date_naive();
+    let query = AnalyticsQuery {
+        from: first_day,
+        to: last_day,
+        strategy: None,
+        symbol: None,
+        direction: None,
+        tag: None,
+        days: Some((first_day, last_day)),
+    };
+    let analytics = db::analytics::report(conn, &query, spec.initial_balance, last_day)?;
     let decided = wins + losses;
     Ok(BacktestReport {
         symbol: spec.symbol.to_string(),
@@ -356,6 +373,7 @@ fn report(
         partial_exits,
         stop_moves,
         journal,
+        analytics,
     })
 }
 
