@@ -3,6 +3,7 @@
 
 mod backtest;
 mod browser;
+mod candles;
 mod cli;
 mod contract;
 mod convert;
