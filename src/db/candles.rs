@@ -28,8 +28,8 @@ pub const SPAN_MARGIN: Duration = Duration::hours(1);
 pub struct Upserted {
     /// Candles written (new, or replacing the stored one of the same minute).
     pub stored: usize,
-    /// Candles left out, with why.
-    pub skipped: Vec<(DateTime<Utc>, String)>,
+    /// Candles left out: symbol, open time, why.
+    pub skipped: Vec<(String, DateTime<Utc>, String)>,
 }
 
 /// Why `candle` must not be stored, if it must not: it fails `Candle::new` (its fields are
@@ -53,33 +53,34 @@ fn rejection(candle: &Candle) -> Option<String> {
     }
 }
 
-/// Store `candles` of `symbol` at `timeframe` inside the caller's write transaction, one
-/// statement per [`MAX_ROWS`] candles on either backend; a candle already stored for the same
-/// open time is replaced (the minute that was still forming when it was last read). Bad candles
-/// are skipped and logged ([`rejection`]); of two candles with the same open time the later wins.
+/// Store each symbol's `candles` at `timeframe` inside the caller's write transaction, every
+/// symbol in the same statements, one per [`MAX_ROWS`] candles on either backend; a candle
+/// already stored for the same open time is replaced (the minute that was still forming when it
+/// was last read). Bad candles are skipped and logged ([`rejection`]); of two candles of a
+/// symbol with the same open time the later wins.
 pub fn upsert(
     conn: &mut Conn,
-    symbol: &str,
     timeframe: Timeframe,
-    candles: &[Candle],
+    batch: &[(&str, &[Candle])],
 ) -> QueryResult<Upserted> {
     let mut outcome = Upserted::default();
-    let mut rows: BTreeMap<NaiveDateTime, CandleRow> = BTreeMap::new();
-    for candle in candles {
-        if let Some(why) = rejection(candle) {
-            log::warn!(
-                "candle {symbol} {} at {} not stored: {why}",
-                timeframe.as_str(),
-                candle.open_time
-            );
-            outcome.skipped.push((candle.open_time, why));
-            continue;
-        }
-        let open_time = truncate_to_micros(candle.open_time.naive_utc());
-        rows.insert(
-            open_time,
-            CandleRow {
-                symbol: symbol.to_owned(),
+    let mut rows: BTreeMap<(&str, NaiveDateTime), CandleRow> = BTreeMap::new();
+    for (symbol, candles) in batch {
+        for candle in *candles {
+            if let Some(why) = rejection(candle) {
+                log::warn!(
+                    "candle {symbol} {} at {} not stored: {why}",
+                    timeframe.as_str(),
+                    candle.open_time
+                );
+                outcome
+                    .skipped
+                    .push(((*symbol).to_owned(), candle.open_time, why));
+                continue;
+            }
+            let open_time = truncate_to_micros(candle.open_time.naive_utc());
+            let row = CandleRow {
+                symbol: (*symbol).to_owned(),
                 timeframe: timeframe.as_str().to_owned(),
                 open_time,
                 open: candle.open,
@@ -87,13 +88,14 @@ pub fn upsert(
                 low: candle.low,
                 close: candle.close,
                 volume: candle.volume,
-            },
-        );
+            };
+            rows.insert((symbol, open_time), row);
+        }
     }
     let rows: Vec<CandleRow> = rows.into_values().collect();
-    for batch in rows.chunks(MAX_ROWS) {
-        write_batch(conn, batch)?;
-        outcome.stored += batch.len();
+    for chunk in rows.chunks(MAX_ROWS) {
+        write_batch(conn, chunk)?;
+        outcome.stored += chunk.len();
     }
     Ok(outcome)
 }

@@ -1,17 +1,26 @@
 //! The `candles` table (DESIGN.md §11) on both backends: a batch is stored and read back as it
 //! was given, the minute read again replaces the stored one, bad candles are left out, and the
 //! prune keeps every trade's span (an hour either side) while deleting the rest of what is older
-//! than the retention.
+//! than the retention. Then the engine against the fake exchange: a tick stores the klines it
+//! read for an open trade (and the hour before its open), a bad kline or a failing feed stores
+//! nothing, and the leader prunes at most once an hour.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
+use signaldesk::config::Config;
 use signaldesk::db::candles::{self, Upserted};
 use signaldesk::db::models::CandleRow;
 use signaldesk::db::signals::CloseRequest;
-use signaldesk::db::{self, schema, Conn};
+use signaldesk::db::{self, leases, schema, Conn};
 use signaldesk::domain::market::{Candle, Timeframe};
 use signaldesk::domain::ExitReason;
+use signaldesk::engine::Engine;
+use signaldesk::feeds::{AnyFeed, PriceFeed};
+use signaldesk::status::StatusBoard;
 
+use crate::fake_exchange::{FakeExchange, Mode};
 use crate::helpers::{at, close_trade, SignalBuilder, TempDb, FEE_RATE};
 
 fn utc(text: &str) -> DateTime<Utc> {
@@ -38,7 +47,7 @@ fn series(start: &str, n: i64) -> Vec<Candle> {
 
 fn store(conn: &mut Conn, symbol: &str, list: &[Candle]) -> Upserted {
     db::write_tx(conn, |conn| {
-        candles::upsert(conn, symbol, Timeframe::M1, list)
+        candles::upsert(conn, Timeframe::M1, &[(symbol, list)])
     })
     .unwrap()
 }
@@ -71,10 +80,12 @@ fn a_batch_is_stored_as_given_and_read_back_by_range(db: TempDb) {
     let btc = series("2026-11-25 00:00:00", 1_203);
     let eth = series("2026-11-25 00:00:00", 5);
 
-    let stored = store(&mut conn, "BTCUSDT", &btc);
-    store(&mut conn, "ETHUSDT", &eth);
+    let stored = db::write_tx(&mut conn, |conn| {
+        candles::upsert(conn, Timeframe::M1, &[("BTCUSDT", &btc), ("ETHUSDT", &eth)])
+    })
+    .unwrap();
 
-    assert_eq!(stored.stored, 1_203);
+    assert_eq!(stored.stored, 1_208);
     assert!(stored.skipped.is_empty());
     let rows = all(&mut conn);
     assert_eq!(rows.len(), 1_208, "the padding rows are never stored");
@@ -160,7 +171,10 @@ fn bad_candles_are_skipped_and_the_rest_is_stored(db: TempDb) {
 
     assert_eq!(stored.stored, 2);
     assert_eq!(stored.skipped.len(), 5);
-    assert!(stored.skipped.iter().all(|(time, _)| *time == at));
+    assert!(stored
+        .skipped
+        .iter()
+        .all(|(symbol, time, _)| symbol == "BTCUSDT" && *time == at));
     assert_eq!(
         all(&mut conn),
         [row_of("BTCUSDT", &good[0]), row_of("BTCUSDT", &good[2])]
@@ -322,10 +336,200 @@ fn the_prune_keeps_every_trade_span_and_deletes_the_rest_before_the_cutoff(db: T
     assert_eq!(again, 0, "a second prune finds nothing more");
 }
 
+/// An engine on `db` reading the fake exchange, ticking BTCUSDT and ETHUSDT, with `extra`
+/// settings.
+fn engine(db: &TempDb, exchange: &FakeExchange, extra: &[(&str, &str)]) -> Arc<Engine> {
+    let mut env = vec![
+        ("DATABASE_URL".to_owned(), db.url()),
+        ("SIGNALDESK_FEED".to_owned(), "bybit".to_owned()),
+        ("SIGNALDESK_EXCHANGE_URL".to_owned(), exchange.url.clone()),
+        (
+            "SIGNALDESK_SYMBOLS".to_owned(),
+            "BTCUSDT,ETHUSDT".to_owned(),
+        ),
+        ("SIGNALDESK_TICK_SECS".to_owned(), "1".to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = Arc::new(Config::from_layers(None, env, &[]).expect("config"));
+    let feed = AnyFeed::from_config(&config, Utc::now()).expect("feed");
+    let pool = db::open_pool(&config.database_url, 4).expect("pool");
+    let status = StatusBoard::new(feed.source());
+    Arc::new(Engine::new(pool, config, feed, status))
+}
+
+/// The start of the minute `minutes` from the start of this one (negative: before it).
+fn minute(minutes: i64) -> DateTime<Utc> {
+    let now = Utc::now();
+    now.with_second(0).unwrap().with_nanosecond(0).unwrap() + Duration::minutes(minutes)
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn a_tick_stores_the_klines_it_read_for_an_open_trade(db: TempDb) {
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 50.0)]);
+    let opened = minute(-20);
+    SignalBuilder::long("BTCUSDT").insert(&mut db.conn(), opened.naive_utc());
+    let served = [
+        (minute(-100), (99.0, 99.5, 98.5, 99.25)), // before the hour ahead of the open
+        (minute(-70), (99.25, 99.75, 99.0, 99.5)), // in that hour: the chart's lead-in
+        (minute(-10), (99.5, 101.5, 99.0, 100.75)), // while the trade is open
+    ];
+    for (open, ohlc) in served {
+        exchange.candle("BTCUSDT", ms(open), ohlc, ms(open));
+    }
+    exchange.candle(
+        "ETHUSDT",
+        ms(minute(-10)),
+        (50.0, 51.0, 49.0, 50.0),
+        ms(minute(-10)),
+    );
+
+    actix_web::rt::System::new().block_on(async {
+        let engine = engine(&db, &exchange, &[]);
+        let outcome = engine.tick().await.unwrap();
+        assert_eq!(outcome.updated, 1, "{outcome:?}");
+        assert_eq!(outcome.candles_stored, 3, "{outcome:?}");
+    });
+
+    let rows = all(&mut db.conn());
+    let expected: Vec<CandleRow> = served[1..]
+        .iter()
+        .map(|(open, ohlc)| (*open, *ohlc))
+        .chain(std::iter::once((minute(0), (100.0, 100.0, 100.0, 100.0))))
+        .map(|(open, (o, h, l, c))| CandleRow {
+            symbol: "BTCUSDT".to_owned(),
+            timeframe: "1m".to_owned(),
+            open_time: open.naive_utc(),
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            // The fake exchange's volume of every kline.
+            volume: 10.0,
+        })
+        .collect();
+    // The forming minute may have turned over between the stamp above and the poll.
+    assert!(
+        rows == expected
+            || (rows[..2] == expected[..2]
+                && rows.len() == 3
+                && rows[2].open_time == minute(1).naive_utc()),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.symbol == "BTCUSDT"),
+        "ETHUSDT has no open trade: its klines are not read"
+    );
+}
+
+fn a_bad_kline_or_a_failing_feed_stores_nothing(db: TempDb) {
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 50.0)]);
+    let opened = minute(-20);
+    SignalBuilder::long("BTCUSDT").insert(&mut db.conn(), opened.naive_utc());
+    SignalBuilder::long("ETHUSDT")
+        .levels(50.0, 45.0, 60.0)
+        .insert(&mut db.conn(), opened.naive_utc());
+    // BTCUSDT: a kline whose high is below its low fails the symbol's answer.
+    exchange.candle(
+        "BTCUSDT",
+        ms(minute(-10)),
+        (100.0, 99.0, 101.0, 100.0),
+        ms(minute(-10)),
+    );
+    // ETHUSDT: a wick four times the body is left out; its neighbours are stored.
+    for (i, high) in [(-12, 50.5), (-11, 200.0), (-10, 50.5)] {
+        exchange.candle(
+            "ETHUSDT",
+            ms(minute(i)),
+            (50.0, high, 49.5, 50.0),
+            ms(minute(i)),
+        );
+    }
+
+    actix_web::rt::System::new().block_on(async {
+        let engine = engine(&db, &exchange, &[]);
+        engine.tick().await.unwrap();
+        let mut conn = db.conn();
+        assert!(stored_times(&mut conn, "BTCUSDT", "1m").is_empty());
+        let eth = stored_times(&mut conn, "ETHUSDT", "1m");
+        assert_eq!(
+            eth[..2],
+            [minute(-12).naive_utc(), minute(-10).naive_utc()],
+            "{eth:?}"
+        );
+        assert!(!eth.contains(&minute(-11).naive_utc()));
+
+        // The exchange fails: nothing of this tick is stored.
+        diesel::delete(schema::candles::table)
+            .execute(&mut conn)
+            .unwrap();
+        exchange.set_mode(Mode::ServerError);
+        let outcome = engine.tick().await.unwrap();
+        assert_eq!(outcome.candles_stored, 0);
+        assert!(all(&mut conn).is_empty());
+    });
+}
+
+fn the_leader_prunes_old_candles_at_most_once_an_hour(db: TempDb) {
+    let exchange = FakeExchange::start(&[("BTCUSDT", 100.0), ("ETHUSDT", 50.0)]);
+    let now = signaldesk::clock::now_utc().with_nanosecond(0).unwrap();
+    let mut conn = db.conn();
+    let days_ago = |days: i64, hours: i64| now - Duration::days(days) + Duration::hours(hours);
+    closed_between(
+        &mut conn,
+        "BTCUSDT",
+        &days_ago(3, 0).format("%Y-%m-%d %H:%M:%S").to_string(),
+        &days_ago(3, 2).format("%Y-%m-%d %H:%M:%S").to_string(),
+    );
+    let kept = [days_ago(3, -1), days_ago(3, 1), days_ago(3, 3)];
+    let pruned = [days_ago(3, -2), days_ago(2, 0), days_ago(5, 0)];
+    for time in kept.iter().chain(&pruned) {
+        put_candle(&mut conn, "BTCUSDT", "1m", *time);
+    }
+    let recent = now - Duration::hours(20);
+    put_candle(&mut conn, "ETHUSDT", "1m", recent);
+
+    actix_web::rt::System::new().block_on(async {
+        let engine = engine(&db, &exchange, &[("SIGNALDESK_CANDLE_RETENTION_DAYS", "1")]);
+        engine.tick().await.unwrap();
+        assert_eq!(stored_times(&mut conn, "BTCUSDT", "1m"), kept);
+        assert_eq!(
+            stored_times(&mut conn, "ETHUSDT", "1m"),
+            [recent],
+            "within the retention"
+        );
+        let schedule = leases::current(&mut conn, leases::CANDLE_PRUNE)
+            .unwrap()
+            .expect("the prune's schedule");
+        assert_eq!(
+            schedule.expires_at - schedule.acquired_at,
+            Duration::hours(1)
+        );
+
+        // Within the hour the next tick leaves old candles alone.
+        put_candle(&mut conn, "BTCUSDT", "1m", days_ago(5, 0));
+        engine.tick().await.unwrap();
+        assert!(stored_times(&mut conn, "BTCUSDT", "1m").contains(&days_ago(5, 0)));
+
+        // Once the hour is over (its schedule set back, as an hour passing would), it prunes.
+        diesel::update(schema::leases::table.find(leases::CANDLE_PRUNE))
+            .set(schema::leases::expires_at.eq(schedule.acquired_at))
+            .execute(&mut conn)
+            .unwrap();
+        engine.tick().await.unwrap();
+        assert_eq!(stored_times(&mut conn, "BTCUSDT", "1m"), kept);
+    });
+}
+
 crate::on_both_backends!(
     a_batch_is_stored_as_given_and_read_back_by_range,
     the_minute_read_again_replaces_the_stored_one,
     bad_candles_are_skipped_and_the_rest_is_stored,
     the_table_refuses_a_malformed_candle_written_by_hand,
     the_prune_keeps_every_trade_span_and_deletes_the_rest_before_the_cutoff,
+    a_tick_stores_the_klines_it_read_for_an_open_trade,
+    a_bad_kline_or_a_failing_feed_stores_nothing,
+    the_leader_prunes_old_candles_at_most_once_an_hour,
 );

@@ -193,7 +193,7 @@ fn populate(conn: &mut Conn) -> Account {
             })
             .collect();
         db::write_tx(conn, |conn| {
-            candles::upsert(conn, symbol, Timeframe::M1, &series)
+            candles::upsert(conn, Timeframe::M1, &[(symbol, &series)])
         })
         .unwrap();
     }
