@@ -523,6 +523,200 @@ fn the_leader_prunes_old_candles_at_most_once_an_hour(db: TempDb) {
     });
 }
 
+/// The price path of [`traded_through_candles`] at minute `m` of its trade: through the first
+/// target, a pullback, breakeven, the second target, and on to the final one.
+fn path(m: f64) -> f64 {
+    const KEYS: [(f64, f64); 9] = [
+        (-40.0, 99.0),
+        (0.0, 100.0),
+        (40.0, 103.6),
+        (70.0, 102.0),
+        (90.0, 105.4),
+        (120.0, 104.0),
+        (150.0, 106.7),
+        (180.0, 105.2),
+        (200.0, 110.3),
+    ];
+    let noise = 0.35 * (m * 1.7).sin() + 0.2 * (m * 0.37).sin();
+    let base = KEYS.windows(2).find(|k| m <= k[1].0).map_or(110.3, |k| {
+        let ((t0, p0), (t1, p1)) = (k[0], k[1]);
+        p0 + (p1 - p0) * ((m - t0) / (t1 - t0)).clamp(0.0, 1.0)
+    });
+    base + noise
+}
+
+/// A long of 20 at 100 (stop 95, target 110, 30 % at 103 and at 106, breakeven at 1R) opened at
+/// `opened`, with the 1-minute candles of `symbol` from 40 minutes before to 260 after stored,
+/// and the trade followed through them every five minutes as the engine would: two partial
+/// exits, the stop to breakeven, the final target. Returns the closed trade.
+pub(crate) fn traded_through_candles(conn: &mut Conn, symbol: &str, opened: NaiveDateTime) -> i32 {
+    let series: Vec<Candle> = (-40..260)
+        .map(|i| {
+            let m = f64::from(i);
+            let (open, close) = (path(m), path(m + 1.0));
+            Candle::new(
+                opened.and_utc() + Duration::minutes(i64::from(i)),
+                open,
+                open.max(close) + 0.12 + 0.1 * (m * 2.3).sin().abs(),
+                open.min(close) - 0.12 - 0.1 * (m * 1.1).cos().abs(),
+                close,
+                3.0 + (m * 0.9).sin().abs() * 4.0,
+            )
+            .unwrap()
+        })
+        .collect();
+    db::write_tx(conn, |conn| {
+        candles::upsert(conn, Timeframe::M1, &[(symbol, &series)])
+    })
+    .unwrap();
+    let trade = SignalBuilder::long(symbol)
+        .levels(100.0, 95.0, 110.0)
+        .quantity(20.0)
+        .management(signaldesk::domain::management::Management {
+            take_profits: crate::helpers::targets(&[(103.0, 0.3), (106.0, 0.3)]),
+            breakeven_at_r: Some(1.0),
+            trailing_stop_pct: None,
+            trailing_activate_at_r: 0.0,
+        })
+        .insert(conn, opened);
+    let minute_of = |c: &Candle| (c.open_time.naive_utc() - opened).num_minutes();
+    for step in (5..260).step_by(5) {
+        let interval: Vec<&Candle> = series
+            .iter()
+            .filter(|c| (step - 5..step).contains(&minute_of(c)))
+            .collect();
+        let high = interval.iter().map(|c| c.high).fold(f64::MIN, f64::max);
+        let low = interval.iter().map(|c| c.low).fold(f64::MAX, f64::min);
+        let last = interval.last().unwrap().close;
+        crate::helpers::tick_once(
+            conn,
+            symbol,
+            (last, high, low),
+            opened + Duration::minutes(step),
+        );
+        let row = signaldesk::db::signals::get_signal(conn, trade.signal_id()).unwrap();
+        if row.status == signaldesk::domain::SignalStatus::Closed {
+            break;
+        }
+    }
+    let row = signaldesk::db::signals::get_signal(conn, trade.signal_id()).unwrap();
+    assert_eq!(
+        (row.status, row.exit_reason, row.targets_hit),
+        (
+            signaldesk::domain::SignalStatus::Closed,
+            Some(ExitReason::TakeProfit),
+            2
+        ),
+        "the fixture's trade"
+    );
+    trade.id
+}
+
+/// The value of the attribute `name` of the first element that has it.
+fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = html
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name}"))
+        + name.len()
+        + 2;
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+fn the_trade_page_draws_the_stored_candles_and_marks_the_trade(db: TempDb) {
+    let mut conn = db.conn();
+    let opened = at("2026-11-20 09:00:00");
+    let traded = traded_through_candles(&mut conn, "SOLUSDT", opened);
+    // Ten days of minutes: too many to draw one by one.
+    let long = SignalBuilder::long("BTCUSDT").insert(&mut conn, at("2026-11-01 00:00:00"));
+    close_trade(
+        &mut conn,
+        long.signal_id(),
+        &CloseRequest {
+            exit_price: 101.0,
+            exit_reason: ExitReason::Manual,
+            fee_rate: FEE_RATE,
+            closed_at: at("2026-11-11 00:00:00"),
+        },
+    )
+    .unwrap();
+    store(&mut conn, "BTCUSDT", &series("2026-10-31 23:00:00", 14_520));
+    let bare = SignalBuilder::long("ETHUSDT").insert(&mut conn, at("2026-11-20 09:00:00"));
+    let exchange = FakeExchange::start(&[]);
+    let server = crate::helpers::TestServer::start(
+        &db,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "XRPUSDT"),
+        ],
+    );
+    let page = |id: i32| {
+        let response = server.get(&format!("/trades/{id}"));
+        assert_eq!(response.status(), 200);
+        response.text().unwrap()
+    };
+
+    let html = page(traded);
+    // Its span (09:00 to the close at 09:xx) and a tenth of it either side, minute by minute.
+    let trade =
+        signaldesk::db::signals::get_signal(&mut conn, signaldesk::db::models::SignalId(traded))
+            .unwrap();
+    let closed = trade.closed_at.unwrap();
+    let pad = Duration::seconds((closed - opened).num_seconds() / 10);
+    let expected = (closed + pad - (opened - pad)).num_minutes() + 1;
+    assert_eq!(attribute(&html, "data-bucket"), "1m");
+    assert_eq!(attribute(&html, "data-candles"), expected.to_string());
+    assert_eq!(
+        html.matches("<g class=\"candle ").count() as i64,
+        expected,
+        "one drawn candle per stored minute of the window"
+    );
+    let first = candles::minute_candles(&mut conn, "SOLUSDT", opened - pad, closed + pad).unwrap();
+    let c = &first[0];
+    assert!(html.contains(&format!(
+        "<title>{} (1m) open {} high {} low {} close {} volume ",
+        c.open_time.format("%Y-%m-%d %H:%M"),
+        signaldesk::domain::format::price(c.open),
+        signaldesk::domain::format::price(c.high),
+        signaldesk::domain::format::price(c.low),
+        signaldesk::domain::format::price(c.close)
+    )));
+    // The marks: the entry, three exits, the breakeven move, the targets, the MFE and MAE.
+    assert!(html.contains("<title>entry LONG 20 at 100.00, 2026-11-20 09:00:00</title>"));
+    assert_eq!(html.matches("class=\"exit-marker ").count(), 3);
+    assert_eq!(html.matches("class=\"stop-move\"").count(), 1);
+    assert!(html.contains("(BREAKEVEN), 2026-11-20 "));
+    for label in [
+        "target 110.00",
+        "TP1 30% 103.00",
+        "TP2 30% 106.00",
+        "initial stop 95.00",
+        "stop 100.00",
+    ] {
+        assert!(
+            html.contains(&format!(">{label}</text>")),
+            "no level {label}"
+        );
+    }
+    assert!(html.contains("<title>MFE: best price while open "));
+    assert!(html.contains("<title>MAE: worst price while open "));
+    assert!(html.contains(">time (UTC)</text>") && html.contains(">price</text>"));
+    assert!(html.matches("class=\"tick\"").count() >= 6, "labelled axes");
+    assert!(!html.contains("No candles stored for this trade"));
+
+    let html = page(long.id);
+    assert_eq!(attribute(&html, "data-bucket"), "1h");
+    let drawn = html.matches("<g class=\"candle ").count();
+    assert!((240..=300).contains(&drawn), "{drawn} candles");
+
+    let html = page(bare.id);
+    assert!(!html.contains("<g class=\"candle "));
+    assert!(html.contains("No candles stored for this trade"));
+    assert!(
+        html.contains("class=\"chart trade\""),
+        "the level chart instead"
+    );
+}
+
 crate::on_both_backends!(
     a_batch_is_stored_as_given_and_read_back_by_range,
     the_minute_read_again_replaces_the_stored_one,
@@ -532,4 +726,5 @@ crate::on_both_backends!(
     a_tick_stores_the_klines_it_read_for_an_open_trade,
     a_bad_kline_or_a_failing_feed_stores_nothing,
     the_leader_prunes_old_candles_at_most_once_an_hour,
+    the_trade_page_draws_the_stored_candles_and_marks_the_trade,
 );

@@ -107,6 +107,9 @@ pub struct CandleChart {
     pub exits: Vec<Marker>,
     /// The best and the worst price seen while open, where a candle first reached them.
     pub extremes: Vec<Marker>,
+    /// What the caption says of the candles: how many, of what bucket, and how much of the
+    /// window they cover when minutes are missing.
+    pub caption: String,
 }
 
 /// Time to X: the window maps onto the plot; times outside clamp to its edges.
@@ -183,7 +186,7 @@ fn nice_step(span: f64, count: f64) -> f64 {
 /// The price ticks of `scale`: round values inside it, each labelled with as many decimals as
 /// the step needs.
 fn price_ticks(scale: &PriceScale) -> Vec<Tick> {
-    let step = nice_step(scale.high - scale.low, 6.0);
+    let step = nice_step(scale.high - scale.low, 8.0);
     if !(step.is_finite() && step > 0.0) {
         return Vec::new();
     }
@@ -499,6 +502,7 @@ impl CandleChart {
             .collect();
 
         let extremes = extremes(s, candles, end, &x, &y);
+        let caption = caption(drawn.len(), &bucket, candles, from, end);
         let (span_x, span_end_x) = (x(s.created_at), x(end));
         Some(CandleChart {
             candles: candle_marks,
@@ -514,8 +518,35 @@ impl CandleChart {
             stop_moves,
             exits: exit_marks,
             extremes,
+            caption,
         })
     }
+}
+
+/// The caption under the chart: `241 candles of 1m`, and when fewer than nine in ten minutes
+/// from the window's start to the trade's last update are stored, how many are (minutes the
+/// tick did not read: the feed was down, or the trade is older than its candles).
+fn caption(
+    drawn: usize,
+    bucket: &str,
+    candles: &[CandleRow],
+    from: NaiveDateTime,
+    end: NaiveDateTime,
+) -> String {
+    let plural = if drawn == 1 { "" } else { "s" };
+    let mut text = format!("{drawn} candle{plural} of {bucket} from the stored 1-minute klines");
+    let expected = (end - from).num_minutes() + 1;
+    let stored = candles
+        .iter()
+        .filter(|c| c.open_time >= from && c.open_time <= end)
+        .count() as i64;
+    if stored * 10 < expected * 9 {
+        text.push_str(&format!(
+            "; {stored} of the {expected} minutes to the last update are stored, the rest \
+             was not read"
+        ));
+    }
+    text
 }
 
 /// The MFE and MAE marks: each at the first stored minute of the trade's span whose range

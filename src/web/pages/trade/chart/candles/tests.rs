@@ -380,3 +380,21 @@ fn the_chart_stays_inside_its_box_for_any_stored_row() {
         assert_eq!(chart.extremes.len(), 2, "{reason}");
     }
 }
+
+#[test]
+fn the_caption_counts_the_candles_and_says_when_minutes_are_missing() {
+    let (s, exits, moves) = scaled_out();
+    let full = candles_for(&s, &exits, &moves);
+    let chart = CandleChart::new(&s, &exits, &moves, &full).unwrap();
+    assert_eq!(
+        chart.caption,
+        "15 candles of 1m from the stored 1-minute klines"
+    );
+    let one = &full[9..10];
+    let chart = CandleChart::new(&s, &exits, &moves, one).unwrap();
+    assert_eq!(
+        chart.caption,
+        "1 candle of 1m from the stored 1-minute klines; 1 of the 10 minutes to the last update \
+         are stored, the rest was not read"
+    );
+}
