@@ -93,6 +93,17 @@ impl FeedKind {
         }
     }
 
+    /// `bybit`, `binance`, `simulated` or `replay`, in any case.
+    pub fn parse(s: &str) -> Result<FeedKind, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "bybit" => Ok(FeedKind::Bybit),
+            "binance" => Ok(FeedKind::Binance),
+            "simulated" => Ok(FeedKind::Simulated),
+            "replay" => Ok(FeedKind::Replay),
+            _ => Err("unknown feed; expected bybit, binance, simulated or replay".to_owned()),
+        }
+    }
+
     /// The exchange's public REST base URL, for the exchange feeds.
     pub fn default_exchange_url(self) -> Option<&'static str> {
         match self {
@@ -385,13 +396,7 @@ fn time_of_day(s: &str) -> Result<NaiveTime, String> {
 }
 
 fn feed_kind(s: &str) -> Result<FeedKind, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "bybit" => Ok(FeedKind::Bybit),
-        "binance" => Ok(FeedKind::Binance),
-        "simulated" => Ok(FeedKind::Simulated),
-        "replay" => Ok(FeedKind::Replay),
-        _ => Err("unknown feed; expected bybit, binance, simulated or replay".to_owned()),
-    }
+    FeedKind::parse(s)
 }
 
 fn bind_address(s: &str) -> Result<String, String> {

@@ -17,7 +17,7 @@ use crate::domain::time::day_bounds;
 use crate::domain::Symbol;
 use crate::export::{Format, Table};
 use crate::feeds::replay::read_klines;
-use crate::feeds::AnyFeed;
+use crate::feeds::{AnyFeed, SimulatedFeed, SIMULATED_SEED};
 
 /// A `--from`/`--to` value: a date (from: its 00:00 UTC; to: inclusive) or an RFC 3339 time.
 fn time_arg(name: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
@@ -51,21 +51,33 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
         .as_deref()
         .map(|raw| time_arg("to", raw, true))
         .transpose()?;
-    let file = args
-        .data
-        .clone()
-        .or_else(|| config.replay_dir.clone())
-        .map(|dir| dir.join(format!("{symbol}-1m.csv")));
-    let minutes = match &file {
-        Some(file) => read_klines(file, symbol.as_str()).map_err(|e| e.to_string())?,
-        None if is_exchange(config.feed) => {
-            // No kline folder: the exchange's history, the last 30 days unless told otherwise.
+    let minutes = match source(config, args)? {
+        Source::Files(dir) => {
+            let file = dir.join(format!("{symbol}-1m.csv"));
+            read_klines(&file, symbol.as_str()).map_err(|e| e.to_string())?
+        }
+        Source::Simulated => {
+            // The simulated market up to the last whole minute, the last 30 days by default.
+            let now = Utc::now();
+            let now = now - chrono::Duration::seconds(i64::from(now.second()));
+            let to = to_arg.unwrap_or(now).min(now);
+            let from = from_arg.unwrap_or(to - chrono::Duration::days(30));
+            let start = SimulatedFeed::market_start();
+            if to <= start {
+                return Err(format!(
+                    "the simulated market starts at {}; pick --from and --to after it",
+                    start.format("%Y-%m-%d")
+                ));
+            }
+            SimulatedFeed::new(SIMULATED_SEED).history(symbol.as_str(), from.max(start), to)
+        }
+        Source::Exchange(exchange) => {
+            // The exchange's history, the last 30 days unless told otherwise.
             let now = Utc::now();
             let to = to_arg.unwrap_or(now - chrono::Duration::seconds(i64::from(now.second())));
             let from = from_arg.unwrap_or(to - chrono::Duration::days(30));
-            fetch_history(config, symbol.as_str(), from, to)?
+            fetch_history(&exchange, symbol.as_str(), from, to)?
         }
-        None => return Err("no kline data: pass --data DIR or set SIGNALDESK_REPLAY_DIR to a folder of <SYMBOL>-1m.csv files, or use SIGNALDESK_FEED=bybit or binance to read the exchange's history".to_owned()),
     };
     let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
         return Err(format!("no candles for {symbol}"));
@@ -122,8 +134,53 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn is_exchange(feed: FeedKind) -> bool {
-    matches!(feed, FeedKind::Bybit | FeedKind::Binance)
+/// Where a backtest's candles come from.
+enum Source {
+    /// A folder of `<SYMBOL>-1m.csv` kline files.
+    Files(PathBuf),
+    Simulated,
+    /// The configuration with the exchange feed to read the history from.
+    Exchange(Box<Config>),
+}
+
+/// `--data` (with `--feed replay` or none), else `--feed`, else the replay folder, else the
+/// configured feed.
+fn source(config: &Config, args: &BacktestArgs) -> Result<Source, String> {
+    let feed = args
+        .feed
+        .as_deref()
+        .map(|raw| FeedKind::parse(raw).map_err(|e| format!("--feed `{raw}`: {e}")))
+        .transpose()?;
+    if let Some(dir) = &args.data {
+        return match feed {
+            None | Some(FeedKind::Replay) => Ok(Source::Files(dir.clone())),
+            Some(other) => Err(format!(
+                "--data reads kline files; it cannot be combined with --feed {}",
+                other.as_str()
+            )),
+        };
+    }
+    let kind = match (feed, &config.replay_dir) {
+        (Some(kind), _) => kind,
+        (None, Some(_)) => FeedKind::Replay,
+        (None, None) => config.feed,
+    };
+    match kind {
+        FeedKind::Replay => config.replay_dir.clone().map(Source::Files).ok_or_else(|| {
+            "no kline data: pass --data DIR or set SIGNALDESK_REPLAY_DIR to a folder of \
+             <SYMBOL>-1m.csv files, or use --feed simulated, bybit or binance"
+                .to_owned()
+        }),
+        FeedKind::Simulated => Ok(Source::Simulated),
+        FeedKind::Bybit | FeedKind::Binance => {
+            let mut exchange = config.clone();
+            if exchange.exchange_url.as_deref() == config.feed.default_exchange_url() {
+                exchange.exchange_url = kind.default_exchange_url().map(str::to_owned);
+            }
+            exchange.feed = kind;
+            Ok(Source::Exchange(Box::new(exchange)))
+        }
+    }
 }
 
 /// 1-minute candles of `[from, to)` from the configured exchange, 1 000 a request.

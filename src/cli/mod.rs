@@ -91,6 +91,10 @@ pub struct BacktestArgs {
     /// Folder of <SYMBOL>-1m.csv kline files [default: SIGNALDESK_REPLAY_DIR]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Where the candles come from: simulated (offline, the simulated market), bybit or binance
+    /// (the exchange's history), replay (the kline files) [default: --data, then SIGNALDESK_FEED]
+    #[arg(long, value_name = "FEED")]
+    pub feed: Option<String>,
     /// Keep the backtest's trades in this new SQLite file (default: in memory)
     #[arg(long, value_name = "FILE")]
     pub database: Option<PathBuf>,

@@ -510,7 +510,7 @@ pub fn report(
     today: NaiveDate,
 ) -> QueryResult<crate::domain::analytics::Report> {
     use crate::domain::analytics::{Parts, Report, Scatter};
-    let starting_equity = balance_before(conn, query.from, configured_balance)?;
+    let starting_equity = equity_before(conn, query.from, configured_balance)?;
     let (first_day, last_day) = match query.days {
         Some(days) => days,
         None => {
@@ -562,7 +562,7 @@ pub fn report(
         let (start, end) = (day_bounds(query.from).0, day_bounds(query.to).1);
         parts.median_r = median_r(conn, &parts.sums, start, end)?;
         let trades = parts.days.iter().map(|(_, r)| r.trades).sum();
-        let sample = sample_ids(conn, start, end)?;
+        let sample = sample_ids(conn, start, end, trades)?;
         parts.scatter = Scatter {
             trades,
             points: excursions(conn, &sample)?,
@@ -581,19 +581,23 @@ pub fn read_report(
     super::overview::snapshot(conn, |conn| report(conn, query, configured_balance, today))
 }
 
-/// The balance at the start of `day`: the latest earlier day's closing balance.
-fn balance_before(conn: &mut Conn, day: NaiveDate, configured: f64) -> QueryResult<f64> {
-    use super::schema::daily_stats::dsl::*;
-    let before: Option<f64> = daily_stats
-        .filter(date.lt(day))
-        .order(date.desc())
-        .select(paper_balance)
-        .first(conn)
-        .optional()?;
-    match before {
-        Some(balance) => Ok(balance),
-        None => super::daily_stats::initial_balance(conn, configured),
+/// The closed-trade equity at the start of `day`: the account's initial balance plus the pnl of
+/// every trade closed before it, read from the `all` rollups (one row per day). A trade still open
+/// then is not in it, partial exits included: its close counts them, on its day.
+fn equity_before(conn: &mut Conn, day: NaiveDate, configured: f64) -> QueryResult<f64> {
+    use diesel::sql_types::{Date, Double, Nullable};
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = Nullable<Double>)]
+        pnl: Option<f64>,
     }
+    let initial = super::daily_stats::initial_balance(conn, configured)?;
+    let before: Total = diesel::sql_query(
+        "SELECT SUM(pnl) AS pnl FROM analytics_rollups WHERE dimension = 'all' AND date < $1",
+    )
+    .bind::<Date, _>(day)
+    .get_result(conn)?;
+    Ok(initial + before.pnl.unwrap_or(0.0))
 }
 
 /// The `All` rollup of every day of `from..=to` with a close.
@@ -773,10 +777,18 @@ fn nth_in_bin(
     query.limit(1).first(conn).optional()
 }
 
-/// Up to [`SCATTER_POINTS`] journal ids spread evenly over those of the trades closed in
-/// `[start, end)`: ids follow the order trades were booked, so an even spread of the id span
-/// between the range's first and last close is one over time (a missing id is skipped).
-fn sample_ids(conn: &mut Conn, start: NaiveDateTime, end: NaiveDateTime) -> QueryResult<Vec<i32>> {
+/// Up to [`SCATTER_POINTS`] journal ids spread evenly over those of the `trades` trades closed
+/// in `[start, end)`. A few thousand are read whole, by the `closed_at` index. Beyond that, ids
+/// follow the order trades were booked, so an even spread of the id span between the range's
+/// first and last close is one over time (a missing id is skipped) — a sample: ids are not
+/// always in closing order (a trade closes at its quote's time, and the trades of a tick are
+/// booked one after the other), so the span can leave out a trade booked out of order.
+fn sample_ids(
+    conn: &mut Conn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    trades: i64,
+) -> QueryResult<Vec<i32>> {
     use super::schema::journal_entries::dsl::*;
     let in_range = || {
         journal_entries
@@ -784,6 +796,11 @@ fn sample_ids(conn: &mut Conn, start: NaiveDateTime, end: NaiveDateTime) -> Quer
             .filter(closed_at.lt(clamp_bound(end)))
             .select(id)
     };
+    if trades <= (SCATTER_POINTS * 4) as i64 {
+        let mut ids: Vec<i32> = in_range().load(conn)?;
+        ids.sort_unstable();
+        return Ok(crate::domain::analytics::spread(&ids, SCATTER_POINTS));
+    }
     let first: Option<i32> = in_range()
         .order((closed_at.asc(), id.asc()))
         .first(conn)

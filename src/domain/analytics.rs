@@ -145,14 +145,15 @@ pub fn hold_bin(secs: i64) -> usize {
         .unwrap_or(HOLD_BINS.len() - 1)
 }
 
-/// The confidence bucket of `confidence`: its lower edge in tenths, 0–9 (1.0 joins 0.9).
+/// The confidence bucket of `confidence`: its lower edge in tenths, 0–9 (1.0 joins 0.9), the
+/// largest k with k/10 ≤ confidence. Compared with the edges themselves: `floor(c × 10)` rounds
+/// 0.8999999999999999 (0.3 × 3, below 0.9) up into 0.9–1.0.
 pub fn confidence_bucket(confidence: f64) -> i64 {
-    let tenth = (confidence * 10.0).floor();
-    if tenth.is_nan() {
-        0
-    } else {
-        (tenth as i64).clamp(0, 9)
-    }
+    // NaN is above no edge.
+    (1..=9)
+        .rev()
+        .find(|&k| confidence >= k as f64 / 10.0)
+        .unwrap_or(0)
 }
 
 pub const WEEKDAYS: [&str; 7] = [

@@ -171,6 +171,24 @@ impl SimulatedFeed {
         out
     }
 
+    /// Every completed 1-minute candle of `[from, to)`, oldest first: the backtest's history on
+    /// the simulated market (the same candles the live feed serves for those minutes). Empty
+    /// before the market starts.
+    pub fn history(&self, symbol: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Candle> {
+        let first = Self::minute_of(from + chrono::Duration::seconds(59));
+        let last = Self::minute_of(to - chrono::Duration::seconds(1));
+        self.minutes(symbol, first, last)
+            .into_iter()
+            .map(|m| m.candle)
+            .filter(|c| c.open_time >= from && c.open_time < to)
+            .collect()
+    }
+
+    /// The first minute of the simulated market.
+    pub fn market_start() -> DateTime<Utc> {
+        DateTime::from_timestamp(EPOCH_SECS, 0).unwrap_or_default()
+    }
+
     /// The forming candle of the minute containing `now`, as much of it as has printed.
     fn partial(minute: &Minute, now: DateTime<Utc>) -> Candle {
         let c = minute.candle;

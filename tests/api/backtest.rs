@@ -679,3 +679,73 @@ fn the_backtest_and_the_live_engine_agree_trade_for_trade(live: TempDb) {
 }
 
 crate::on_both_backends!(the_backtest_and_the_live_engine_agree_trade_for_trade);
+
+/// `backtest --feed simulated`, or the simulated feed configured, runs offline on the simulated
+/// market: the same candles the live feed serves, so the same trades as the library's run on
+/// them, and the same answer either way.
+#[test]
+fn the_simulated_market_backtests_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(binary());
+        command
+            .args([
+                "backtest",
+                "--symbol",
+                "ETHUSDT",
+                "--timeframe",
+                "5m",
+                "--json",
+            ])
+            .args(extra)
+            .env_clear()
+            .env("RUST_LOG", "warn")
+            .current_dir(dir.path());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let range = ["--from", "2026-03-01", "--to", "2026-03-04"];
+    let explicit = run(&[&range[..], &["--feed", "simulated"]].concat(), &[]);
+    assert!(
+        explicit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&explicit.stderr)
+    );
+    let configured = run(&range, &[("SIGNALDESK_FEED", "simulated")]);
+    assert!(configured.status.success());
+    let a: serde_json::Value = serde_json::from_slice(&explicit.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&configured.stdout).unwrap();
+    assert_eq!(a["trades"], b["trades"]);
+    assert_eq!(a["total_pnl"], b["total_pnl"]);
+
+    let from = "2026-03-01T00:00:00Z".parse().unwrap();
+    let to = "2026-03-05T00:00:00Z".parse().unwrap();
+    let minutes = signaldesk::feeds::SimulatedFeed::new(signaldesk::feeds::SIMULATED_SEED)
+        .history("ETHUSDT", from, to);
+    assert_eq!(minutes.len(), 4 * 1_440);
+    assert_eq!(minutes[0].open_time, from);
+    let (_, mut spec) = spec(None);
+    spec.symbol = signaldesk::domain::Symbol::parse("ETHUSDT").unwrap();
+    spec.from = from;
+    spec.to = to;
+    let library = signaldesk::backtest::run(&minutes, &spec, |_, _| {}).unwrap();
+    let library = serde_json::to_value(&library).unwrap();
+    assert!(library["trades"].as_i64().unwrap() > 0, "{library}");
+    assert_eq!(a["trades"], library["trades"]);
+    assert_eq!(a["total_pnl"], library["total_pnl"]);
+
+    let before = run(&["--feed", "simulated", "--to", "2024-12-31"], &[]);
+    assert_eq!(before.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&before.stderr).contains("starts at 2025-01-01"));
+    let both = run(
+        &[&range[..], &["--feed", "simulated", "--data", "."]].concat(),
+        &[],
+    );
+    assert_eq!(both.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("--data"));
+    let unknown = run(&["--feed", "kraken"], &[]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--feed `kraken`"));
+}

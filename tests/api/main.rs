@@ -1,6 +1,9 @@
 //! One integration test binary: the repository on real SQLite files, the CLI, and the real
 //! server started as a process on a free port.
 
+mod analytics;
+mod analytics_history;
+mod analytics_kill;
 mod backtest;
 mod browser;
 mod candles;
@@ -22,6 +25,7 @@ mod manage_engine;
 mod management;
 mod openapi;
 mod pages;
+mod recompute;
 mod repository;
 mod rollups;
 mod scanner;

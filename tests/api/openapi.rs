@@ -553,8 +553,23 @@ fn responses_match_their_documented_schemas() {
         "/api/daily?from=2026-01-01",
         "/api/equity",
         "/api/equity?by=trade",
+        // Every figure, the breakdowns, both histograms, the scatter, the equity and calendar;
+        // from the rollups and, filtered, from the journal; an empty selection's nulls.
+        "/api/analytics",
+        "/api/analytics?from=2026-01-01&to=2026-12-31",
+        "/api/analytics?symbol=solusdt",
+        "/api/analytics?tag=a&direction=long",
+        "/api/analytics?from=2026-11-25&to=2026-11-25&direction=short",
     ] {
         calls.push(("get", path.into(), None, 200));
+    }
+    for path in [
+        "/api/analytics?from=2026-13-01",
+        "/api/analytics?from=2026-11-26&to=2026-11-25",
+        "/api/analytics?direction=up",
+        "/api/analytics?color=red",
+    ] {
+        calls.push(("get", path.into(), None, 400));
     }
     let mut answered = Vec::new();
     for (method, path, body, expected) in calls {
@@ -581,6 +596,37 @@ fn responses_match_their_documented_schemas() {
     );
     let full = &answered[10].3;
     assert_eq!(full["journal"]["exit_count"], 2, "{full}");
+    // The analytics answers hold every kind of row the schema describes, and an empty one its
+    // nulls.
+    let analytics = |path: &str| {
+        &answered
+            .iter()
+            .find(|(_, p, _, _)| p == path)
+            .expect("asked")
+            .3
+    };
+    let whole = analytics("/api/analytics");
+    for (name, rows) in whole["breakdowns"].as_object().expect("breakdowns") {
+        assert!(
+            rows.as_array().is_some_and(|r| !r.is_empty()),
+            "{name}: {whole}"
+        );
+    }
+    for list in ["r_histogram", "equity", "calendar"] {
+        assert!(
+            whole[list].as_array().is_some_and(|l| !l.is_empty()),
+            "{list}: {whole}"
+        );
+    }
+    assert!(
+        whole["scatter"]["points"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{whole}"
+    );
+    let empty = analytics("/api/analytics?from=2026-11-25&to=2026-11-25&direction=short");
+    assert_eq!(empty["summary"]["trades"], 0, "{empty}");
+    assert!(empty["summary"]["win_rate"].is_null(), "{empty}");
 
     let answers: Vec<(String, Value)> = answered
         .iter()

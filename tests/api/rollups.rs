@@ -7,7 +7,9 @@ use signaldesk::db::{self, analytics, journal};
 use signaldesk::domain::analytics::{Dimension, Rollup};
 use signaldesk::domain::ExitReason;
 
-use crate::helpers::{at, close_trade, run_cli, tick_once, SignalBuilder, TempDb};
+use crate::helpers::{
+    at, close_trade, day, run_cli, tick_once, SignalBuilder, TempDb, INITIAL_BALANCE,
+};
 use signaldesk::db::signals::CloseRequest;
 
 /// A few days of trades: tick closes at target and stop, manual closes, on two symbols.
@@ -157,8 +159,55 @@ fn an_unbuilt_table_is_reported_then_built_at_start(db: TempDb) {
     crate::helpers::assert_check_passes(&db);
 }
 
+/// A trade closes at its quote's time and the trades of a tick are booked one after the other,
+/// so journal ids are not always in closing order: the scatter still shows every trade of the
+/// range, not only those booked between the range's first and last close.
+fn the_scatter_holds_every_trade_booked_out_of_closing_order(db: TempDb) {
+    let mut conn = db.conn();
+    let open = at("2026-11-10 09:00:00");
+    let eth = SignalBuilder::long("ETHUSDT").insert(&mut conn, open);
+    let btc = SignalBuilder::long("BTCUSDT").insert(&mut conn, open);
+    let sol = SignalBuilder::long("SOLUSDT").insert(&mut conn, open);
+    // Booked ETH (closed 11:00), BTC (09:30), SOL (10:00): SOL's id lies outside the ids of
+    // the first and the last close.
+    tick_once(
+        &mut conn,
+        "ETHUSDT",
+        (110.5, 110.5, 100.0),
+        at("2026-11-10 11:00:00"),
+    );
+    tick_once(
+        &mut conn,
+        "BTCUSDT",
+        (110.5, 110.5, 100.0),
+        at("2026-11-10 09:30:00"),
+    );
+    tick_once(
+        &mut conn,
+        "SOLUSDT",
+        (110.5, 110.5, 100.0),
+        at("2026-11-10 10:00:00"),
+    );
+    let query = analytics::AnalyticsQuery {
+        from: day("2026-11-10"),
+        to: day("2026-11-10"),
+        strategy: None,
+        symbol: None,
+        direction: None,
+        tag: None,
+        days: None,
+    };
+    let report =
+        analytics::read_report(&mut conn, &query, INITIAL_BALANCE, day("2026-11-30")).unwrap();
+    assert_eq!(report.scatter.trades, 3);
+    let mut shown: Vec<i32> = report.scatter.points.iter().map(|p| p.signal_id).collect();
+    shown.sort_unstable();
+    assert_eq!(shown, [eth.id, btc.id, sol.id]);
+}
+
 crate::on_both_backends!(
     closes_keep_the_rollups_equal_to_a_recomputation,
+    the_scatter_holds_every_trade_booked_out_of_closing_order,
     check_names_a_wrong_rollup_and_rebuild_repairs_it,
     the_migration_builds_the_rollups_of_existing_trades,
     an_unbuilt_table_is_reported_then_built_at_start,

@@ -172,9 +172,26 @@ fn bins_at_their_edges() {
     assert_eq!(hold_bin(86_399), 5);
     assert_eq!(hold_bin(86_400), 6);
     assert_eq!(hold_bin(100 * 86_400), 8);
-    assert_eq!(confidence_bucket(1.0), 9);
-    assert_eq!(confidence_bucket(0.6), 6);
-    assert_eq!(confidence_bucket(0.0), 0);
+    let below = |x: f64| f64::from_bits(x.to_bits() - 1);
+    let cases = [
+        (1.0, 9, "1.0 joins 0.9–1.0"),
+        (0.6, 6, "an edge opens its bucket"),
+        (0.0, 0, "zero"),
+        (0.1 + 0.2, 3, "0.30000000000000004 is above 0.3"),
+        (
+            0.3 * 3.0,
+            8,
+            "0.8999999999999999 is below 0.9, though × 10 rounds to 9",
+        ),
+        (below(0.7), 6, "a hair below an edge"),
+        (below(0.1), 0, "a hair below the first edge"),
+        (f64::NAN, 0, "NaN never panics"),
+        (-0.5, 0, "below zero folds into the first bucket"),
+        (7.0, 9, "above one folds into the last"),
+    ];
+    for (value, bucket, why) in cases {
+        assert_eq!(confidence_bucket(value), bucket, "{why}");
+    }
 }
 
 #[test]

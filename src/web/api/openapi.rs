@@ -311,6 +311,18 @@ fn paths() -> Value {
                 query("to", "last date (default today), 1970-01-01 to 9999-12-31", date_schema())],
             None,
             with(common(Input::Params, true), vec![("200", ok("the days", "DailyPage"))]))},
+        "/api/analytics": {"get": operation(
+            "get_analytics",
+            "Analytics of the closed trades of a date range (DESIGN.md §11): summary, breakdowns, R and hold-time histograms, the MAE/MFE scatter, the daily equity and the calendar, every figure read from the database",
+            vec![
+                query("from", &format!("first day of the close, 1970-01-01 to 9999-12-31 (default: to − 364 days); after to, or a range of more than {} days, is a 400 naming `from`", super::analytics::MAX_DAYS), date_schema()),
+                query("to", "last day of the close, inclusive, 1970-01-01 to 9999-12-31 (default today)", date_schema()),
+                query("strategy", "only this strategy (exact)", json!({"type": "string", "maxLength": 64})),
+                query("symbol", "only this symbol, any case", json!({"type": "string", "maxLength": 32})),
+                query("tag", "only trades carrying this whole tag", json!({"type": "string", "maxLength": 32})),
+                query("direction", "LONG or SHORT, any case", json!({"type": "string", "pattern": "^\\s*([Ll][Oo][Nn][Gg]|[Ss][Hh][Oo][Rr][Tt])\\s*$"}))],
+            None,
+            with(common(Input::Params, true), vec![("200", ok("the analytics", "Analytics"))]))},
         "/api/equity": {"get": operation(
             "get_equity",
             "Balance over time",

@@ -531,6 +531,191 @@ fn health() -> Value {
     )
 }
 
+fn nullable_date(description: &str) -> Value {
+    json!({"type": "string", "format": "date", "nullable": true, "description": description})
+}
+
+fn date(description: &str) -> Value {
+    json!({"type": "string", "format": "date", "description": description})
+}
+
+fn count(description: &str) -> Value {
+    json!({"type": "integer", "minimum": 0, "description": description})
+}
+
+/// What the analytics summary and every breakdown row share (`domain::analytics::Figures`),
+/// with the README's formulas; null where a figure is undefined.
+fn figure_properties() -> Value {
+    json!({
+        "trades": count("closed trades"),
+        "wins": count("outcome WIN: net pnl above 0"),
+        "losses": count("outcome LOSS: net pnl below 0"),
+        "breakevens": count("outcome BREAKEVEN: net pnl 0"),
+        "win_rate": nullable_number("wins ÷ (wins + losses) × 100; null without a win or a loss"),
+        "total_pnl": number("Σ pnl, fees included"),
+        "expectancy": nullable_number("Σ pnl ÷ trades (quote); null without a trade"),
+        "expectancy_r": nullable_number("Σ R ÷ trades, R = pnl ÷ the initial risk; null without a trade"),
+        "average_r": nullable_number("Σ R ÷ trades (the same as expectancy_r); null without a trade"),
+        "profit_factor": nullable_number("gross_profit ÷ −gross_loss; null without a loss"),
+        "gross_profit": number("Σ pnl of the wins"),
+        "gross_loss": json!({"type": "number", "maximum": 0, "description": "Σ pnl of the losses"}),
+        "average_win": nullable_number("gross_profit ÷ wins; null without a win"),
+        "average_loss": nullable_number("gross_loss ÷ losses (negative); null without a loss"),
+        "payoff_ratio": nullable_number("average_win ÷ −average_loss; null without a win or a loss"),
+        "average_hold_secs": nullable_number("Σ (closed_at − opened_at) in whole seconds ÷ trades; null without a trade")
+    })
+}
+
+fn with_figures(more: Value) -> Value {
+    let mut properties = figure_properties();
+    if let (Some(all), Some(more)) = (properties.as_object_mut(), more.as_object()) {
+        all.extend(more.clone());
+    }
+    properties
+}
+
+/// `GET /api/analytics` (DESIGN.md §11, the README's "Analytics" section), as
+/// `web::api::analytics::AnalyticsAnswer` serialises.
+fn analytics_schemas() -> Vec<(&'static str, Value)> {
+    let bucket = json!({"type": "string", "description": "the stored bucket: a strategy, a symbol, LONG or SHORT, an exit reason, a tag, the weekday 0 (Monday) to 6, the hour 00 to 23, a timeframe (empty for none), the confidence's tenth 0 to 9"});
+    let breakdowns: serde_json::Map<String, Value> = [
+        ("strategy", "by strategy, highest pnl first"),
+        ("symbol", "by symbol, highest pnl first"),
+        ("direction", "by direction, highest pnl first"),
+        (
+            "exit_reason",
+            "by the last exit's reason, highest pnl first",
+        ),
+        (
+            "tag",
+            "by tag (a trade with several tags is in each), highest pnl first",
+        ),
+        ("weekday", "by weekday of the entry (UTC), Monday first"),
+        ("hour", "by hour of the entry (UTC), in order"),
+        ("timeframe", "by timeframe, highest pnl first"),
+        (
+            "confidence",
+            "by confidence bucket 0.1 wide (1.0 joins 0.9–1.0), in order",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, description)| {
+        (
+            name.to_owned(),
+            json!({"type": "array", "description": description,
+                   "items": {"$ref": "#/components/schemas/AnalyticsRow"}}),
+        )
+    })
+    .collect();
+    vec![
+        (
+            "Analytics",
+            row(
+                "The closed trades of a date range (by the UTC day of the close; a trade counts once, with its whole pnl and R, on the day its last exit closed it), narrowed by the filters.",
+                json!({
+                    "from": date("the first day of the range, as understood"),
+                    "to": date("the last day of the range, as understood"),
+                    "strategy": nullable_text("the strategy filter; null: none"),
+                    "symbol": nullable_text("the symbol filter, upper case; null: none"),
+                    "direction": nullable_enum(vec![json!("LONG"), json!("SHORT")], "the direction filter; null: none"),
+                    "tag": nullable_text("the tag filter; null: none"),
+                    "summary": {"$ref": "#/components/schemas/AnalyticsSummary"},
+                    "breakdowns": row("Each breakdown's rows: only buckets with a trade.", Value::Object(breakdowns)),
+                    "r_histogram": {"type": "array", "items": {"$ref": "#/components/schemas/AnalyticsBin"},
+                                    "description": "0.5 R bins [from, to) holding a trade, lowest first; below −9.5 R and from 9.5 R up folded into the two open-ended end bins"},
+                    "hold_histogram": {"type": "array", "items": {"$ref": "#/components/schemas/AnalyticsBin"},
+                                       "description": "the nine hold-time bins in seconds, <5m to ≥7d, each listed"},
+                    "scatter": row("The MAE/MFE scatter.", json!({
+                        "trades": count("the trades of the range"),
+                        "points": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/Excursion"},
+                                   "description": "every trade of the range up to 500, else 500 spread evenly over it; a trade without an initial risk has no point"}})),
+                    "equity": {"type": "array", "items": {"$ref": "#/components/schemas/EquityDay"},
+                               "description": "one point per calendar day from the later of from and the account's first day to the earlier of to and today"},
+                    "calendar": {"type": "array", "items": {"$ref": "#/components/schemas/CalendarDay"},
+                                 "description": "the days of the equity curve"}
+                }),
+            ),
+        ),
+        (
+            "AnalyticsSummary",
+            row(
+                "The figures of the whole selection.",
+                with_figures(json!({
+                    "median_r": nullable_number("the exact median R (the mean of the two middle ones for an even count); null without a trade"),
+                    "longest_win_streak": count("consecutive WIN trades in closing order (UTC day, then booking order); a breakeven ends a streak"),
+                    "longest_loss_streak": count("consecutive LOSS trades in closing order; a breakeven ends a streak"),
+                    "max_drawdown": json!({"type": "number", "minimum": 0, "description": "the largest fall of the end-of-day equity below its running peak (the starting equity the first peak), quote"}),
+                    "max_drawdown_pct": json!({"type": "number", "minimum": 0, "description": "that fall in percent of its peak"}),
+                    "max_drawdown_days": count("days from the peak's day to the day the equity was back at it, or to the range's end"),
+                    "max_drawdown_peak": nullable_date("the peak's day (the range's first day for the starting equity); null without a fall"),
+                    "max_drawdown_trough": nullable_date("the day of the lowest point; null without a fall"),
+                    "max_drawdown_recovered": nullable_date("the first day the equity was back at the peak; null if it was not within the range"),
+                    "sharpe": nullable_number("mean ÷ sample standard deviation of the daily returns × √365; null with fewer than two returns or no deviation"),
+                    "sortino": nullable_number("mean ÷ √(Σ min(r, 0)² ÷ n) of the daily returns × √365; null with fewer than two returns or no losing day"),
+                    "starting_equity": number("the balance at the range's start: the closing balance of the last day before it (the account's initial balance before its first day)"),
+                    "ending_equity": number("starting_equity + Σ pnl of the selected trades closed by the last day of the curve"),
+                    "days": count("calendar days of the equity curve")
+                })),
+            ),
+        ),
+        (
+            "AnalyticsRow",
+            row(
+                "One bucket of a breakdown.",
+                with_figures(json!({"key": bucket, "label": {"type": "string", "description": "the bucket as a reader sees it (Monday, 09:00, 0.7–0.8, none, …)"}})),
+            ),
+        ),
+        (
+            "AnalyticsBin",
+            row(
+                "One bin of a histogram: R for r_histogram, seconds for hold_histogram.",
+                json!({
+                    "key": {"type": "string", "description": "r_histogram: k of [k ÷ 2, (k + 1) ÷ 2), −20 to 19; hold_histogram: 0 to 8"},
+                    "label": {"type": "string", "description": "e.g. +0.5R to +1.0R, <-9.5R, 15m–1h"},
+                    "from": nullable_number("the lower edge, inclusive; null when open-ended"),
+                    "to": nullable_number("the upper edge, exclusive; null when open-ended"),
+                    "trades": count("trades in the bin")
+                }),
+            ),
+        ),
+        (
+            "Excursion",
+            row(
+                "A trade's excursions while open, in R of its initial risk (|entry − initial stop|).",
+                json!({
+                    "signal_id": integer(), "symbol": {"type": "string"},
+                    "outcome": {"type": "string", "enum": ["WIN", "LOSS", "BREAKEVEN"]},
+                    "mae_r": {"type": "number", "maximum": 0, "description": "the worst excursion (MAE)"},
+                    "mfe_r": {"type": "number", "minimum": 0, "description": "the best excursion (MFE)"},
+                    "r_multiple": number("the realized R"),
+                    "efficiency": nullable_number("r_multiple ÷ mfe_r; null when mfe_r is 0")
+                }),
+            ),
+        ),
+        (
+            "EquityDay",
+            row(
+                "One calendar day of the equity curve.",
+                json!({
+                    "date": date("the UTC day"),
+                    "trades": count("selected trades closed that day"),
+                    "pnl": number("their pnl"),
+                    "equity": number("starting_equity + Σ pnl of the selected trades closed up to the day's end"),
+                    "drawdown": json!({"type": "number", "maximum": 0, "description": "equity − its running peak (the starting equity included)"}),
+                    "daily_return": nullable_number("pnl ÷ the equity at the day's start; null when that equity is 0 or below")
+                }),
+            ),
+        ),
+        (
+            "CalendarDay",
+            row(
+                "One day of the calendar heatmap.",
+                json!({"date": date("the UTC day"), "trades": count("selected trades closed that day"), "pnl": number("their pnl")}),
+            ),
+        ),
+    ]
+}
+
 /// Every schema of `components.schemas`.
 pub fn all(symbols: &[Symbol]) -> Value {
     let mut schemas = serde_json::Map::new();
@@ -603,7 +788,11 @@ pub fn all(symbols: &[Symbol]) -> Value {
         ),
         ("Health", health()),
     ];
-    for (name, schema) in responses.into_iter().chain(request_bodies(symbols)) {
+    for (name, schema) in responses
+        .into_iter()
+        .chain(analytics_schemas())
+        .chain(request_bodies(symbols))
+    {
         schemas.insert(name.to_owned(), schema);
     }
     Value::Object(schemas)
