@@ -46,6 +46,7 @@ fn quote(symbol: &str, price: f64, at: DateTime<Utc>) -> Quote {
         high_24h: None,
         low_24h: None,
         volume_24h: None,
+        minute_candles: Vec::new(),
     }
 }
 

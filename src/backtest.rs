@@ -141,6 +141,7 @@ fn quote(symbol: &str, candle: &Candle, at: DateTime<Utc>) -> BTreeMap<String, Q
         high_24h: None,
         low_24h: None,
         volume_24h: None,
+        minute_candles: Vec::new(),
     };
     BTreeMap::from([(symbol.to_owned(), q)])
 }

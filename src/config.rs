@@ -39,6 +39,7 @@ pub const KEYS: &[&str] = &[
     "max_event_streams",
     "initial_balance",
     "stale_secs",
+    "candle_retention_days",
     "risk_per_trade",
     "max_position_pct",
     "fee_rate",
@@ -113,6 +114,9 @@ impl FeedKind {
     }
 }
 
+/// The longest candle retention accepted: a century, far from any date arithmetic's limits.
+pub const MAX_CANDLE_RETENTION_DAYS: u32 = 36_500;
+
 /// Candle timeframes the feeds and the scanner understand.
 pub const TIMEFRAMES: &[&str] = &["1m", "5m", "15m", "1h", "4h", "1d"];
 
@@ -160,6 +164,9 @@ pub struct Config {
     pub initial_balance: f64,
     /// A price older than this many seconds is stale.
     pub stale_secs: u64,
+    /// Candles older than this many days are pruned, except those within a trade's span
+    /// (DESIGN.md §11); 1 to 36 500.
+    pub candle_retention_days: u32,
     pub rules: TradingRules,
 }
 
@@ -712,6 +719,14 @@ impl Config {
             max_event_streams: l.parse("max_event_streams", 64, whole(1))?,
             initial_balance,
             stale_secs: l.parse("stale_secs", 30, whole(1))?,
+            candle_retention_days: l.parse("candle_retention_days", 30, |s| {
+                let days: u32 = whole(1)(s)?;
+                if days > MAX_CANDLE_RETENTION_DAYS {
+                    Err(format!("must be at most {MAX_CANDLE_RETENTION_DAYS} (a century)"))
+                } else {
+                    Ok(days)
+                }
+            })?,
             rules,
         })
     }
@@ -795,6 +810,10 @@ impl fmt::Display for Config {
             ("max_event_streams", self.max_event_streams.to_string()),
             ("initial_balance", self.initial_balance.to_string()),
             ("stale_secs", self.stale_secs.to_string()),
+            (
+                "candle_retention_days",
+                self.candle_retention_days.to_string(),
+            ),
             ("risk_per_trade", r.risk_per_trade.to_string()),
             ("max_position_pct", r.max_position_pct.to_string()),
             ("fee_rate", r.fee_rate.to_string()),
@@ -881,6 +900,36 @@ mod tests {
         .to_string();
         assert!(err.contains("SIGNALDESK_LEADER_LEASE_SECS"), "{err}");
         assert!(err.contains("twice tick_secs"), "{err}");
+    }
+
+    #[test]
+    fn candles_are_kept_thirty_days_unless_configured_within_a_century() {
+        let config = Config::from_layers(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.candle_retention_days, 30);
+        let file = "candle_retention_days = 7\n";
+        let config =
+            Config::from_layers(Some((Path::new("signaldesk.toml"), file)), env(&[]), &[]).unwrap();
+        assert_eq!(config.candle_retention_days, 7, "from the file");
+        for (value, reason) in [
+            ("0", "at least 1"),
+            ("36501", "at most 36500"),
+            ("-3", "not a whole number"),
+            ("1.5", "not a whole number"),
+            ("99999999999", "too large"),
+        ] {
+            let err = Config::from_layers(
+                None,
+                env(&[("SIGNALDESK_CANDLE_RETENTION_DAYS", value)]),
+                &[],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("SIGNALDESK_CANDLE_RETENTION_DAYS"),
+                "{value}: {err}"
+            );
+            assert!(err.contains(reason), "{value}: {err}");
+        }
     }
 
     #[test]

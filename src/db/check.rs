@@ -100,6 +100,27 @@ fn integrity(conn: &mut Conn) -> QueryResult<Finding> {
     })
 }
 
+/// The stored candles (DESIGN.md §11) as `domain::market::Candle::new` accepts them: prices
+/// within 1e-12..=1e12, the open and close inside the high/low, a finite volume that is not
+/// negative, a timeframe signaldesk knows. The table's CHECK constraints say the same; this
+/// catches rows that bypassed them (a file edited with the constraints off, an old copy).
+fn candles(conn: &mut Conn) -> QueryResult<Finding> {
+    let total = count(conn, "SELECT COUNT(*) AS n FROM candles")?;
+    let bad = count(
+        conn,
+        "SELECT COUNT(*) AS n FROM candles WHERE NOT (\
+         low >= 1e-12 AND high <= 1e12 AND low <= open AND low <= close \
+         AND open <= high AND close <= high \
+         AND volume >= 0 AND volume <= 1.7976931348623157e308 \
+         AND timeframe IN ('1m', '5m', '15m', '1h', '4h', '1d'))",
+    )?;
+    Ok(Finding::new(
+        "candles: low > 0, open and close within low..high, a finite volume",
+        bad == 0,
+        format!("{total} candles, {bad} malformed"),
+    ))
+}
+
 /// The analytics rollups (derived data, DESIGN.md §11) against a recomputation from the closed
 /// trades: every (day, dimension, bucket) the same counts, streaks, and money within 1e-9.
 fn rollups(conn: &mut Conn) -> QueryResult<Finding> {
@@ -343,6 +364,7 @@ pub fn run_checks(conn: &mut Conn, configured: f64) -> QueryResult<Vec<Finding>>
             },
         ));
 
+        findings.push(candles(conn)?);
         findings.push(rollups(conn)?);
         findings.push(integrity(conn)?);
 

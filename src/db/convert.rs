@@ -7,11 +7,11 @@
 //!
 //! What is copied is the list in [`copied_tables!`]'s one invocation below: the account
 //! (`signals`, `journal_entries`, `daily_stats`), which must be empty in the target, and the
-//! state that goes with it (`quotes`, `secrets` — the session key, so the copied `sessions` stay
-//! valid — and `sessions`), whose rows in the target are replaced. Per-process runtime state
-//! (`instances`, `leases`, `events`: which process runs, who leads, what just happened) is not
-//! copied: it belongs to the processes running on the target and starts afresh there
-//! ([`NOT_COPIED`]).
+//! state that goes with it (`quotes` and `candles`, the market data; `secrets` — the session
+//! key, so the copied `sessions` stay valid — and `sessions`), whose rows in the target are
+//! replaced. Per-process runtime state (`instances`, `leases`, `events`: which process runs, who
+//! leads, what just happened) is not copied: it belongs to the processes running on the target
+//! and starts afresh there ([`NOT_COPIED`]).
 
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::models::{
-    DailyStatsRow, JournalEntryRow, QuoteRow, SignalRow, StopMoveRow, TradeExitRow,
+    CandleRow, DailyStatsRow, JournalEntryRow, QuoteRow, SignalRow, StopMoveRow, TradeExitRow,
 };
 use super::secrets::SecretRow;
 use super::sessions::SessionRow;
@@ -74,11 +74,34 @@ fn copy_table<R>(
     }
 }
 
+/// A page's order and its "after the last row" filter, by one key column or by a composite
+/// primary key of three (`candles`), compared column by column.
+macro_rules! keyset {
+    (order $t:ident, ($a:ident, $b:ident, $c:ident)) => {
+        ($t::$a.asc(), $t::$b.asc(), $t::$c.asc())
+    };
+    (order $t:ident, $key:ident) => {
+        $t::$key.asc()
+    };
+    (after $t:ident, $row:ident, ($a:ident, $b:ident, $c:ident)) => {
+        $t::$a
+            .gt($row.$a.clone())
+            .or($t::$a.eq($row.$a.clone()).and($t::$b.gt($row.$b.clone())))
+            .or($t::$a
+                .eq($row.$a.clone())
+                .and($t::$b.eq($row.$b.clone()))
+                .and($t::$c.gt($row.$c)))
+    };
+    (after $t:ident, $row:ident, $key:ident) => {
+        $t::$key.gt($row.$key.clone())
+    };
+}
+
 /// The copy list: `table: RowStruct by key_column, TargetRows;` — parents before children
 /// (foreign keys are checked as each batch lands). The row struct must select every column
 /// (a test holds each one to its table's columns); a table is one line here.
 macro_rules! copied_tables {
-    ($($table:ident: $row:ident by $key:ident, $target_rows:ident;)+) => {
+    ($($table:ident: $row:ident by $key:tt, $target_rows:ident;)+) => {
         /// The tables `convert-db` copies, in copy order, and what it expects of the target.
         pub const COPIED_TABLES: &[(&str, TargetRows)] =
             &[$((stringify!($table), TargetRows::$target_rows)),+];
@@ -112,11 +135,11 @@ macro_rules! copied_tables {
                     |conn, after| {
                         let mut page = t::$table
                             .select($row::as_select())
-                            .order(t::$key.asc())
+                            .order(keyset!(order t, $key))
                             .limit(BATCH_ROWS)
                             .into_boxed();
                         if let Some(after) = after {
-                            page = page.filter(t::$key.gt(after.$key.clone()));
+                            page = page.filter(keyset!(after t, after, $key));
                         }
                         page.load(conn)
                     },
@@ -164,6 +187,7 @@ copied_tables! {
     stop_moves: StopMoveRow by id, MustBeEmpty;
     daily_stats: DailyStatsRow by id, MustBeEmpty;
     quotes: QuoteRow by symbol, Replaced;
+    candles: CandleRow by (symbol, timeframe, open_time), Replaced;
     secrets: SecretRow by name, Replaced;
     sessions: SessionRow by id, Replaced;
 }

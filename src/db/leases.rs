@@ -1,8 +1,9 @@
-//! `leases`: which instance is the leader (DESIGN.md §9). The leader alone runs the scheduled
-//! jobs (`update_paper_trades`, the scanner). It takes or renews the `leader` lease at the start
-//! of every tick ([`claim`]), and every write it makes as leader runs in [`fenced`], which checks
-//! inside that write's own transaction that the lease is still its own, at the same epoch, and
-//! not expired. An instance that was paused or cut off past its lease therefore writes nothing
+//! `leases`: which instance is the leader (DESIGN.md §9), and when the leader's occasional jobs
+//! are next due ([`take_due`]). The leader alone runs the scheduled jobs
+//! (`update_paper_trades`, the scanner, the candle prune). It takes or renews the `leader` lease
+//! at the start of every tick ([`claim`]), and every write it makes as leader runs in
+//! [`fenced`], which checks inside that write's own transaction that the lease is still its own,
+//! at the same epoch, and not expired. An instance that was paused or cut off past its lease therefore writes nothing
 //! when it wakes, even in the middle of a tick: another instance has taken the lease with the
 //! next epoch, or will have to wait for the write lock this transaction holds.
 //!
@@ -166,6 +167,44 @@ fn holder_gone(
         .first(conn)
         .optional()?;
     Ok(row.is_some_and(|(hostname, pid)| gone(&hostname, pid)))
+}
+
+/// The lease whose expiry says when the leader next prunes candles ([`take_due`]).
+pub const CANDLE_PRUNE: &str = "candle_prune";
+
+/// Whether the leader's scheduled job `name` is due, inside the caller's write transaction
+/// (which the leader's fence guards): when its lease is missing or has run out, `me` takes it
+/// for `every` and the answer is yes; otherwise no. So the job runs about once per `every`
+/// whichever instance leads, and a restart or a change of leader does not run it again early.
+pub fn take_due(conn: &mut Conn, name: &str, me: &str, every: Duration) -> QueryResult<bool> {
+    let now = db_now(conn)?;
+    let expires_at = now + span(every);
+    match current(conn, name)? {
+        Some(held) if held.expires_at > now => Ok(false),
+        Some(expired) => {
+            diesel::update(leases::table.find(name))
+                .set((
+                    leases::holder.eq(me),
+                    leases::epoch.eq(expired.epoch + 1),
+                    leases::acquired_at.eq(now),
+                    leases::expires_at.eq(expires_at),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+        None => {
+            diesel::insert_into(leases::table)
+                .values(&LeaseRow {
+                    name: name.to_owned(),
+                    holder: me.to_owned(),
+                    epoch: 1,
+                    acquired_at: now,
+                    expires_at,
+                })
+                .execute(conn)?;
+            Ok(true)
+        }
+    }
 }
 
 /// Whether `fence` still holds the lease `name` now. Meant for inside a write transaction,

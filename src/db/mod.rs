@@ -5,6 +5,7 @@
 
 pub mod analytics;
 mod batch;
+pub mod candles;
 pub mod check;
 pub mod convert;
 pub mod daily_stats;

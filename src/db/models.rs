@@ -6,7 +6,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{daily_stats, journal_entries, quotes, signals, stop_moves, trade_exits};
+use super::schema::{
+    candles, daily_stats, journal_entries, quotes, signals, stop_moves, trade_exits,
+};
 use crate::domain::management::PartialTarget;
 use crate::domain::{Direction, ExitReason, Outcome, SignalStatus, StopReason};
 
@@ -251,6 +253,22 @@ pub struct NewDailyStats {
     pub paper_balance: f64,
     pub total_pnl: f64,
     pub updated_at: NaiveDateTime,
+}
+
+/// One stored candle (DESIGN.md §11): `timeframe` is `1m`, `5m`, … (`domain::market::Timeframe`),
+/// `open_time` the start of its interval in UTC.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = candles, check_for_backend(crate::db::MultiBackend))]
+pub struct CandleRow {
+    pub symbol: String,
+    pub timeframe: String,
+    #[serde(with = "rfc3339")]
+    pub open_time: NaiveDateTime,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
 }
 
 /// The latest accepted quote of a symbol (DESIGN.md §9).

@@ -8,10 +8,11 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::candles;
 use super::daily_stats::{self, DayStats};
 use super::exits;
 use super::journal;
-use super::models::{JournalEntryRow, SignalId, SignalRow, StopMoveRow, TradeExitRow};
+use super::models::{CandleRow, JournalEntryRow, SignalId, SignalRow, StopMoveRow, TradeExitRow};
 use super::signals as signal_queries;
 use super::Conn;
 use crate::domain::time::day_bounds;
@@ -196,5 +197,26 @@ pub fn trade(conn: &mut Conn, id: SignalId) -> QueryResult<TradeHistory> {
             exits: exits::exits_of(conn, id)?,
             stop_moves: exits::stop_moves_of(conn, id)?,
         })
+    })
+}
+
+/// Trade `id` as [`trade`] reads it, and the stored 1-minute candles of its symbol within the
+/// time range `window` picks from it (the trade page's chart: its span and a margin), in the
+/// same snapshot, so the candles and the exits drawn over them agree.
+pub fn trade_with_candles(
+    conn: &mut Conn,
+    id: SignalId,
+    window: impl FnOnce(&TradeHistory) -> (chrono::NaiveDateTime, chrono::NaiveDateTime),
+) -> QueryResult<(TradeHistory, Vec<CandleRow>)> {
+    snapshot(conn, |conn| {
+        let history = TradeHistory {
+            signal: signal_queries::get_signal(conn, id)?,
+            journal: journal::for_signal(conn, id.0)?,
+            exits: exits::exits_of(conn, id)?,
+            stop_moves: exits::stop_moves_of(conn, id)?,
+        };
+        let (from, to) = window(&history);
+        let candles = candles::minute_candles(conn, &history.signal.symbol, from, to)?;
+        Ok((history, candles))
     })
 }

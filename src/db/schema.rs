@@ -23,6 +23,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    candles (symbol, timeframe, open_time) {
+        symbol -> Text,
+        timeframe -> Text,
+        open_time -> Timestamp,
+        open -> Double,
+        high -> Double,
+        low -> Double,
+        close -> Double,
+        volume -> Double,
+    }
+}
+
+diesel::table! {
     daily_stats (id) {
         id -> Integer,
         date -> Date,
@@ -224,6 +237,7 @@ diesel::joinable!(trade_exits -> signals (signal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     analytics_rollups,
+    candles,
     daily_stats,
     derived_tables,
     events,

@@ -25,7 +25,7 @@ use futures_util::FutureExt;
 
 use crate::config::Config;
 use crate::db::leases::{self, Claim, Fence, LEADER};
-use crate::db::{events, instances, signals, write_tx, DbPool};
+use crate::db::{candles, events, instances, signals, write_tx, DbPool};
 use crate::domain::time::truncate_to_micros;
 use crate::events::Event;
 use crate::feeds::{poll_within, AnyFeed, PriceFeed, QuoteRequest, Window};
@@ -36,6 +36,8 @@ use tick::{book_poll_as_leader, TickOutcome};
 const TAKEOVER_MARGIN: StdDuration = StdDuration::from_millis(50);
 /// Events are kept this long for the streams of every instance.
 const EVENTS_KEPT: chrono::Duration = chrono::Duration::hours(1);
+/// How often the leader prunes old candles (DESIGN.md §11).
+const CANDLE_PRUNE_EVERY: StdDuration = StdDuration::from_secs(3_600);
 
 /// Everything a tick needs. Holds no trading state: open trades and the last quotes are read
 /// from the database on every tick. Generic over the feed so tests can drive it with their own.
@@ -424,6 +426,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
 
         let engine = Arc::clone(self);
         let quotes = std::mem::take(&mut polled.quotes);
+        let prune_fence = fence.clone();
         let (guarded, outcome) = joined(
             actix_web::rt::task::spawn_blocking(move || {
                 engine.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -467,7 +470,43 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         }
         self.status.set_feed(current);
         self.status.count_feed_errors(polled.failures.len() as u64);
+        self.prune_candles(prune_fence).await;
         Ok(outcome)
+    }
+
+    /// As the leader holding `fence`, when it is due (about once an hour, whichever instance
+    /// leads: `leases::take_due`), delete the candles older than `SIGNALDESK_CANDLE_RETENTION_DAYS`
+    /// that lie outside every trade's span (DESIGN.md §11), in one write transaction fenced by
+    /// the lease. A failure is logged and tried again at the next tick; the tick it follows is
+    /// booked either way.
+    async fn prune_candles(self: &Arc<Self>, fence: Fence) {
+        let engine = Arc::clone(self);
+        let pruned = joined(
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
+                let retention =
+                    chrono::Duration::days(i64::from(engine.config.candle_retention_days));
+                leases::fenced(&mut conn, &fence, |conn| {
+                    let me = &fence.holder;
+                    if !leases::take_due(conn, leases::CANDLE_PRUNE, me, CANDLE_PRUNE_EVERY)? {
+                        return Ok::<_, diesel::result::Error>(None);
+                    }
+                    let cutoff = leases::db_now(conn)? - retention;
+                    Ok(Some((candles::prune(conn, cutoff)?, cutoff)))
+                })
+                .map(Option::flatten)
+                .map_err(|e| e.to_string())
+            })
+            .await,
+        );
+        match pruned {
+            Ok(Ok(Some((deleted, cutoff)))) => log::info!(
+                "pruned {deleted} candles from before {cutoff} outside every trade's span"
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => log::warn!("could not prune old candles, trying again next tick: {e}"),
+            Err(e) => log::warn!("could not prune old candles, trying again next tick: {e}"),
+        }
     }
 
     /// Wait (up to `limit`) for database writes under way to finish; used at shutdown.

@@ -13,6 +13,7 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use super::market::{guard_quotes, Guarded};
+use crate::db::candles;
 use crate::db::exits::{
     exit_in_transaction, managed, position_of, record_stop_moves, ExitOutcome, ExitRequest, Part,
 };
@@ -23,6 +24,7 @@ use crate::db::signals::{
 };
 use crate::db::{savepoint, write_tx, Conn};
 use crate::domain::management::{step, Step, StopMove};
+use crate::domain::market::{Candle, Timeframe};
 use crate::domain::rules::TradingRules;
 use crate::domain::time::truncate_to_micros;
 use crate::domain::trading::{exit_fill, PriceRange};
@@ -64,6 +66,8 @@ pub struct TickOutcome {
     pub unpriced: usize,
     /// Open trades whose booking failed, each rolled back alone.
     pub failed: Vec<TradeFailure>,
+    /// 1-minute candles stored from the poll (DESIGN.md §11).
+    pub candles_stored: usize,
 }
 
 /// Follow every ACTIVE trade to `quotes`, polled at `now` (DESIGN.md §4), in one immediate
@@ -81,7 +85,8 @@ pub fn update_paper_trades(
 }
 
 /// A tick's write (DESIGN.md §9): in one immediate transaction, store the polled quotes the
-/// glitch guard accepts (`market::guard_quotes`) and follow every open trade to them. The live
+/// glitch guard accepts (`market::guard_quotes`), follow every open trade to them, and store the
+/// candles they were read from. The live
 /// tick runs it fenced by the leader's lease ([`book_poll_as_leader`]).
 pub fn book_poll(
     conn: &mut Conn,
@@ -92,9 +97,33 @@ pub fn book_poll(
 ) -> QueryResult<(Guarded, TickOutcome)> {
     write_tx(conn, |conn| {
         let guarded = guard_quotes(conn, polled, now)?;
-        let outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        let mut outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        outcome.candles_stored = store_candles(conn, &guarded.accepted);
         Ok((guarded, outcome))
     })
+}
+
+/// Store the 1-minute candles the accepted quotes were read from (DESIGN.md §11), in the tick's
+/// transaction, every symbol in the same statements, in a savepoint: a write that fails is
+/// logged and undone alone, and costs the trades nothing. A symbol whose poll failed, or whose
+/// price the glitch guard held back, has no accepted quote and stores nothing; the next tick
+/// reads those minutes again. Returns the candles stored.
+fn store_candles(conn: &mut Conn, accepted: &BTreeMap<String, Quote>) -> usize {
+    let batch: Vec<(&str, &[Candle])> = accepted
+        .values()
+        .filter(|q| !q.minute_candles.is_empty())
+        .map(|q| (q.symbol.as_str(), q.minute_candles.as_slice()))
+        .collect();
+    if batch.is_empty() {
+        return 0;
+    }
+    match savepoint(conn, |conn| candles::upsert(conn, Timeframe::M1, &batch)) {
+        Ok(upserted) => upserted.stored,
+        Err(e) => {
+            log::warn!("could not store this tick's candles, the trades are booked: {e}");
+            0
+        }
+    }
 }
 
 /// [`book_poll`] as the leader holding `fence` (DESIGN.md §9): in the same transaction, renew the
@@ -114,7 +143,8 @@ pub fn book_poll_as_leader(
             return Ok(None);
         }
         let guarded = guard_quotes(conn, polled, now)?;
-        let outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        let mut outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        outcome.candles_stored = store_candles(conn, &guarded.accepted);
         Ok(Some((guarded, outcome)))
     })
 }

@@ -135,12 +135,12 @@ impl<E: Exchange> ExchangeFeed<E> {
         now: DateTime<Utc>,
     ) -> Result<Quote, FeedError> {
         let ticker = ticker?;
-        let (high, low) = match request.window {
-            None => (ticker.last_price, ticker.last_price),
+        let (high, low, minute_candles) = match request.window {
+            None => (ticker.last_price, ticker.last_price, Vec::new()),
             Some(window) => {
                 let earliest = now - Duration::minutes(MAX_KLINES as i64 - 1);
                 // Start one minute early: the candle that began before `since` overlaps it.
-                let start = window.since.max(earliest) - Duration::minutes(1);
+                let start = window.read_from().max(earliest) - Duration::minutes(1);
                 let mut candles = self
                     .klines(
                         &request.symbol,
@@ -154,7 +154,9 @@ impl<E: Exchange> ExchangeFeed<E> {
                 // so a later minute is read by a later tick, and one stamped ahead of the
                 // exchange's own clock is no price anyone has filled at yet.
                 candles.retain(|c| c.open_time <= ticker.time);
-                range_since(&candles, ticker.last_price, window.since, window.not_before)
+                let (high, low) =
+                    range_since(&candles, ticker.last_price, window.since, window.not_before);
+                (high, low, candles)
             }
         };
         Ok(Quote {
@@ -168,6 +170,7 @@ impl<E: Exchange> ExchangeFeed<E> {
             high_24h: ticker.high_24h,
             low_24h: ticker.low_24h,
             volume_24h: ticker.volume_24h,
+            minute_candles,
         })
     }
 }

@@ -74,6 +74,24 @@ pub struct Window {
     pub not_before: DateTime<Utc>,
 }
 
+/// How much market before a trade's open its first tick reads: the hour its chart shows
+/// before the entry (DESIGN.md §11), in the same request as the window.
+pub const LEAD_IN: chrono::Duration = chrono::Duration::hours(1);
+
+impl Window {
+    /// Where the klines read for this window begin: at the previous tick, or, while the newest
+    /// trade has not been priced yet, [`LEAD_IN`] before its open. The extra minutes are stored
+    /// for the chart and never priced: [`crate::domain::market::range_since`] ignores candles
+    /// from before the open.
+    pub fn read_from(&self) -> DateTime<Utc> {
+        if self.since <= self.not_before {
+            self.since.min(self.not_before - LEAD_IN)
+        } else {
+            self.since
+        }
+    }
+}
+
 /// What to fetch for one symbol: the last price, and with a window the high/low inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteRequest {
@@ -98,6 +116,11 @@ pub struct Quote {
     pub high_24h: Option<f64>,
     pub low_24h: Option<f64>,
     pub volume_24h: Option<f64>,
+    /// The 1-minute candles read for the window, oldest first, which the tick stores
+    /// (DESIGN.md §11): empty without a window, and from the replay feed, whose candles are in
+    /// market time, not the trades' time.
+    #[serde(skip)]
+    pub minute_candles: Vec<Candle>,
 }
 
 impl Quote {
@@ -122,6 +145,7 @@ impl Quote {
             high_24h: day.iter().map(|c| c.high).reduce(f64::max),
             low_24h: day.iter().map(|c| c.low).reduce(f64::min),
             volume_24h: Some(day.iter().map(|c| c.volume).sum()),
+            minute_candles: Vec::new(),
         }
     }
 }
@@ -333,6 +357,31 @@ impl PriceFeed for AnyFeed {
             AnyFeed::Binance(f) => f.candles(symbol, timeframe, limit, now).await,
             AnyFeed::Simulated(f) => f.candles(symbol, timeframe, limit, now).await,
             AnyFeed::Replay(f) => f.candles(symbol, timeframe, limit, now).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trade_not_priced_yet_reads_the_hour_before_its_open_and_later_ticks_do_not() {
+        let open = DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+        let minutes = chrono::Duration::minutes;
+        let cases = [
+            (open, open, open - LEAD_IN, "the first tick of a new trade"),
+            (
+                open - minutes(5),
+                open,
+                open - LEAD_IN,
+                "an older trade of the symbol, priced before the new one opened",
+            ),
+            (open + minutes(1), open, open + minutes(1), "a later tick"),
+        ];
+        for (since, not_before, read_from, reason) in cases {
+            let window = Window { since, not_before };
+            assert_eq!(window.read_from(), read_from, "{reason}");
         }
     }
 }

@@ -240,28 +240,25 @@ impl SimulatedFeed {
             .last()
             .copied()
             .ok_or_else(|| FeedError::NoData(request.symbol.clone()))?;
-        let (high, low) = match request.window {
-            None => (last.close, last.close),
+        let (high, low, window) = match request.window {
+            None => (last.close, last.close, Vec::new()),
             Some(w) => {
                 // A window longer than a day is clipped to the last day.
-                let first = Self::minute_of(w.since).max(current - MINUTES_PER_DAY);
+                let first = Self::minute_of(w.read_from()).max(current - MINUTES_PER_DAY);
                 let first_time = EPOCH_SECS + first * 60;
                 let window: Vec<Candle> = day
                     .iter()
                     .copied()
                     .filter(|c| c.open_time.timestamp() >= first_time)
                     .collect();
-                range_since(&window, last.close, w.since, w.not_before)
+                let (high, low) = range_since(&window, last.close, w.since, w.not_before);
+                (high, low, window)
             }
         };
-        Ok(Quote::from_candles(
-            &request.symbol,
-            last.close,
-            (high, low),
-            now,
-            now,
-            &day,
-        ))
+        Ok(Quote {
+            minute_candles: window,
+            ..Quote::from_candles(&request.symbol, last.close, (high, low), now, now, &day)
+        })
     }
 }
 

@@ -125,6 +125,7 @@ fn tick(
         high_24h: None,
         low_24h: None,
         volume_24h: None,
+        minute_candles: Vec::new(),
     };
     let outcome = signaldesk::engine::tick::update_paper_trades(
         conn,

@@ -560,6 +560,7 @@ fn live_quote(candle: &Candle) -> BTreeMap<String, Quote> {
         high_24h: None,
         low_24h: None,
         volume_24h: None,
+        minute_candles: Vec::new(),
     };
     BTreeMap::from([("BTCUSDT".to_owned(), quote)])
 }

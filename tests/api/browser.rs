@@ -16,6 +16,7 @@ use signaldesk::db::journal;
 use signaldesk::db::signals::CloseRequest;
 use signaldesk::domain::ExitReason;
 
+use crate::candles::traded_through_candles;
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
     close_trade, wait_until, SignalBuilder, TempDb, TestServer, API_TOKEN, FEE_RATE,
@@ -407,4 +408,85 @@ fn a_managed_trade_shows_its_exits_and_stop_moves_in_a_real_browser() {
         .unwrap();
     assert_eq!(browser.text(&format!("#entry-{} td.exits", entry.id)), "3");
     browser.screenshot("journal-exits");
+}
+
+#[test]
+fn a_trade_chart_draws_its_candles_and_marks_in_a_real_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let db = TempDb::new();
+    let opened = signaldesk::clock::now_utc() - chrono::Duration::hours(6);
+    let opened = opened
+        .date()
+        .and_hms_opt(chrono::Timelike::hour(&opened), 0, 0)
+        .unwrap();
+    let id = traded_through_candles(&mut db.conn(), "SOLUSDT", opened);
+    let exchange = FakeExchange::start(&[]);
+    let server = TestServer::start(
+        &db,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "XRPUSDT"),
+        ],
+    );
+
+    browser.goto(&format!("{}/trades/{id}", server.address));
+    let drawn = browser.script(
+        "const svg = document.querySelector('svg.chart.candles'); \
+         return svg ? [Number(svg.dataset.candles), svg.querySelectorAll('g.candle').length, \
+           svg.querySelectorAll('g.candle > title').length, svg.getBoundingClientRect().width] : null",
+    );
+    let drawn = drawn.as_array().expect("a candlestick chart");
+    assert!(drawn[0].as_f64().unwrap() >= 200.0, "{drawn:?}");
+    assert_eq!(drawn[0], drawn[1], "every candle drawn: {drawn:?}");
+    assert_eq!(drawn[1], drawn[2], "every candle titled: {drawn:?}");
+    assert!(drawn[3].as_f64().unwrap() > 900.0, "full width: {drawn:?}");
+    // Up and down candles in their own colours, the wick and the body of each drawn.
+    let colours = browser.script(
+        "const fill = c => getComputedStyle(document.querySelector(c)).fill; \
+         const body = document.querySelector('g.candle rect').getBoundingClientRect(); \
+         return [fill('g.candle.up rect'), fill('g.candle.down rect'), body.width, body.height]",
+    );
+    let colours = colours.as_array().unwrap();
+    assert_ne!(colours[0], colours[1], "{colours:?}");
+    assert!(colours[2].as_f64().unwrap() >= 1.0 && colours[3].as_f64().unwrap() >= 1.0);
+    let titles = |css: &str| {
+        browser
+            .script(&format!(
+                "return Array.from(document.querySelectorAll({css:?})).map(e => e.textContent)"
+            ))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<String>>()
+    };
+    let exits = titles("svg.chart.candles .exit-marker > title");
+    assert_eq!(exits.len(), 3, "{exits:?}");
+    assert!(exits[2].starts_with("exit 3: TAKE_PROFIT"), "{exits:?}");
+    assert_eq!(titles("svg.chart.candles .stop-move > title").len(), 1);
+    let extremes = titles("svg.chart.candles .extreme > title");
+    assert!(
+        extremes[0].starts_with("MFE: best price while open"),
+        "{extremes:?}"
+    );
+    assert!(
+        extremes[1].starts_with("MAE: worst price while open"),
+        "{extremes:?}"
+    );
+    assert!(titles("svg.chart.candles .entry > title")[0].starts_with("entry LONG 20 at 100.00"));
+    assert!(
+        titles("svg.chart.candles text.tick").len() >= 6,
+        "labelled axes"
+    );
+    browser.screenshot("trade-candles");
+
+    // On a phone the chart scrolls in its own box; the page does not scroll sideways.
+    browser.resize(390, 844);
+    let overflow = browser.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    );
+    assert_eq!(overflow, json!(0), "the trade page is wider than a phone");
+    browser.screenshot("trade-candles-phone");
 }

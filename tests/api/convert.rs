@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use serde_json::json;
-use signaldesk::db::models::{DailyStatsRow, JournalEntryRow, QuoteRow, SignalRow};
+use signaldesk::db::models::{CandleRow, DailyStatsRow, JournalEntryRow, QuoteRow, SignalRow};
 use signaldesk::db::secrets::{self, SecretRow, SESSION_KEY};
 use signaldesk::db::sessions::{self, SessionRow};
 use signaldesk::db::signals::{close_in_transaction, insert_signal, CloseRequest};
-use signaldesk::db::{self, journal, quotes, schema, Conn};
+use signaldesk::db::{self, candles, journal, quotes, schema, Conn};
+use signaldesk::domain::market::{Candle, Timeframe};
 use signaldesk::domain::ExitReason;
 
 use crate::fake_exchange::FakeExchange;
@@ -29,6 +30,7 @@ struct Tables {
     journal: Vec<JournalEntryRow>,
     days: Vec<DailyStatsRow>,
     quotes: Vec<QuoteRow>,
+    candles: Vec<CandleRow>,
     secrets: Vec<SecretRow>,
     sessions: Vec<SessionRow>,
 }
@@ -55,6 +57,15 @@ fn tables(conn: &mut Conn) -> Tables {
             .select(QuoteRow::as_select())
             .load(conn)
             .unwrap(),
+        candles: schema::candles::table
+            .order((
+                schema::candles::symbol,
+                schema::candles::timeframe,
+                schema::candles::open_time,
+            ))
+            .select(CandleRow::as_select())
+            .load(conn)
+            .unwrap(),
         secrets: schema::secrets::table
             .order(schema::secrets::name)
             .select(SecretRow::as_select())
@@ -74,6 +85,7 @@ fn assert_same_rows(source: &mut Conn, target: &mut Conn) {
     assert_eq!(target.journal, source.journal, "journal_entries");
     assert_eq!(target.days, source.days, "daily_stats");
     assert_eq!(target.quotes, source.quotes, "quotes");
+    assert_eq!(target.candles, source.candles, "candles");
     assert_eq!(target.secrets, source.secrets, "secrets");
     assert_eq!(target.sessions, source.sessions, "sessions");
 }
@@ -95,7 +107,8 @@ fn close_at(exit_price: f64, exit_reason: ExitReason, closed_at: &str) -> CloseR
 
 /// An account worth copying: closed trades over three days (a win, a loss, a SHORT, one closed a
 /// day after it opened), journal notes and tags, open trades with notes and an external id, a
-/// cancelled signal, quotes (one with a pending jump), the session key and a login.
+/// cancelled signal, quotes (one with a pending jump), candles (more than a copy batch, over two
+/// symbols), the session key and a login.
 fn populate(conn: &mut Conn) -> Account {
     let win = SignalBuilder::long("BTCUSDT")
         .notes("breakout; \"quoted\" & <b>marked</b>")
@@ -170,6 +183,20 @@ fn populate(conn: &mut Conn) -> Account {
         .unwrap();
     }
     quotes::set_pending(conn, "ETHUSDT", 130.0, at("2026-11-24 10:00:06")).unwrap();
+    for (symbol, minutes) in [("BTCUSDT", 700), ("ETHUSDT", 400)] {
+        let start = at("2026-11-24 09:00:00").and_utc();
+        let series: Vec<Candle> = (0..minutes)
+            .map(|i| {
+                let open = 100.0 + f64::from(i % 7) * 0.25;
+                let open_time = start + chrono::Duration::minutes(i64::from(i));
+                Candle::new(open_time, open, open + 0.5, open - 0.5, open + 0.125, 1.5).unwrap()
+            })
+            .collect();
+        db::write_tx(conn, |conn| {
+            candles::upsert(conn, Timeframe::M1, &[(symbol, &series)])
+        })
+        .unwrap();
+    }
     secrets::get_or_create(conn, SESSION_KEY, &[7; 32], at("2026-11-20 08:00:00")).unwrap();
     sessions::open_session(
         conn,
@@ -198,10 +225,11 @@ fn populate(conn: &mut Conn) -> Account {
             populated.journal.len(),
             populated.days.len(),
             populated.quotes.len(),
+            populated.candles.len(),
             populated.secrets.len(),
             populated.sessions.len(),
         ),
-        (6, 3, 5, 3, 1, 1),
+        (6, 3, 5, 3, 1_100, 1, 1),
         "the fixture fills every copied table"
     );
     account

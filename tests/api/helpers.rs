@@ -617,6 +617,7 @@ pub fn tick_once(
         high_24h: None,
         low_24h: None,
         volume_24h: None,
+        minute_candles: Vec::new(),
     };
     let outcome = signaldesk::engine::tick::update_paper_trades(
         conn,

@@ -37,6 +37,7 @@ fn quote(symbol: &str, price: f64) -> Quote {
         high_24h: None,
         low_24h: None,
         volume_24h: None,
+        minute_candles: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ mod analytics_history;
 mod analytics_kill;
 mod backtest;
 mod browser;
+mod candles;
 mod cli;
 mod contract;
 mod convert;

@@ -44,6 +44,7 @@ fn quotes(list: &[(&str, f64, f64, f64)], when: &str) -> BTreeMap<String, Quote>
                 high_24h: None,
                 low_24h: None,
                 volume_24h: None,
+                minute_candles: Vec::new(),
             };
             (symbol.to_string(), quote)
         })

@@ -1,5 +1,6 @@
-//! `/trades/{id}`: one trade with a price chart marking entry, stop, targets and exits, every
-//! exit and stop move (DESIGN.md §10), its management settings, its journal entry with editable
+//! `/trades/{id}`: one trade with a candlestick chart of its span marking entry, stop, targets,
+//! exits and MFE/MAE (DESIGN.md §11; a level chart when no candle is stored), every exit and
+//! stop move (DESIGN.md §10), its management settings, its journal entry with editable
 //! notes and tags, and a manual close while it is open.
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,6 +18,7 @@ use crate::web::api::signals::close_now;
 use crate::web::{ApiError, AppState};
 
 pub mod chart;
+use chart::candles::CandleChart;
 use chart::TradeChart;
 
 /// One exit in the page's list.
@@ -151,6 +153,10 @@ pub struct TradePage {
     pub best: String,
     pub worst: String,
     pub initial_stop: String,
+    /// The candlestick chart of the trade's span from the stored candles (DESIGN.md §11).
+    pub candle_chart: Option<CandleChart>,
+    /// The level chart, drawn when no candle is stored for the trade (old trades, a feed that
+    /// was down, the replay feed).
     pub chart: TradeChart,
     pub exits: Vec<ExitLine>,
     pub exit_totals: ExitTotals,
@@ -176,7 +182,10 @@ pub async fn trade_page(
     let session = session_of(&req, &state).await;
     let history = state
         .with_conn(move |conn| {
-            overview::trade(conn, id).map_err(|e| match e {
+            overview::trade_with_candles(conn, id, |h| {
+                chart::candles::window(&h.signal, &h.exits, &h.stop_moves)
+            })
+            .map_err(|e| match e {
                 diesel::result::Error::NotFound => {
                     ApiError::NotFound(format!("there is no trade {id}"))
                 }
@@ -184,12 +193,15 @@ pub async fn trade_page(
             })
         })
         .await?;
-    let overview::TradeHistory {
-        signal,
-        journal: entry,
-        exits,
-        stop_moves,
-    } = history;
+    let (
+        overview::TradeHistory {
+            signal,
+            journal: entry,
+            exits,
+            stop_moves,
+        },
+        candles,
+    ) = history;
     let page = TradePage {
         layout: Layout::new(
             format!("Trade {} {}", signal.id, signal.symbol),
@@ -207,6 +219,7 @@ pub async fn trade_page(
         best: price(signal.max_favorable_price),
         worst: price(signal.max_adverse_price),
         initial_stop: price(signal.initial_stop_loss),
+        candle_chart: CandleChart::new(&signal, &exits, &stop_moves, &candles),
         chart: TradeChart::new(&signal, &exits, &stop_moves),
         exits: exits
             .iter()

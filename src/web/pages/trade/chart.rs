@@ -295,7 +295,11 @@ impl TradeChart {
 /// Give each level a label baseline beside its line, at least [`TradeChart::LABEL_GAP`] from
 /// the next, inside the box.
 fn spread_labels(levels: &mut [Level]) {
-    let (first, last) = (12.0, TradeChart::HEIGHT - 2.0);
+    spread_labels_within(levels, 12.0, TradeChart::HEIGHT - 2.0);
+}
+
+/// [`spread_labels`] between the baselines `first` and `last`.
+pub(super) fn spread_labels_within(levels: &mut [Level], first: f64, last: f64) {
     let mut order: Vec<usize> = (0..levels.len()).collect();
     order.sort_by(|a, b| levels[*a].y.total_cmp(&levels[*b].y));
     let mut previous = f64::NEG_INFINITY;
@@ -314,6 +318,8 @@ fn spread_labels(levels: &mut [Level]) {
         next = levels[i].label_y;
     }
 }
+
+pub mod candles;
 
 #[cfg(test)]
 pub(super) mod tests;

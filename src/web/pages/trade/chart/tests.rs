@@ -1,14 +1,14 @@
 use super::*;
 use crate::domain::{Direction, ExitReason, StopReason};
 
-fn time(minute: u32) -> NaiveDateTime {
+pub(crate) fn time(minute: u32) -> NaiveDateTime {
     chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
         .unwrap()
         .and_hms_opt(9, minute, 0)
         .unwrap()
 }
 
-fn row(entry: f64, stop: f64, target: f64, current: f64) -> SignalRow {
+pub(crate) fn row(entry: f64, stop: f64, target: f64, current: f64) -> SignalRow {
     let at = time(0);
     SignalRow {
         id: 1,
@@ -50,7 +50,12 @@ fn row(entry: f64, stop: f64, target: f64, current: f64) -> SignalRow {
     }
 }
 
-fn exit(at: NaiveDateTime, reason: ExitReason, price: f64, quantity: f64) -> TradeExitRow {
+pub(crate) fn exit(
+    at: NaiveDateTime,
+    reason: ExitReason,
+    price: f64,
+    quantity: f64,
+) -> TradeExitRow {
     TradeExitRow {
         id: 1,
         signal_id: 1,
@@ -64,7 +69,12 @@ fn exit(at: NaiveDateTime, reason: ExitReason, price: f64, quantity: f64) -> Tra
     }
 }
 
-fn moved(at: NaiveDateTime, old_stop: f64, new_stop: f64, reason: StopReason) -> StopMoveRow {
+pub(crate) fn moved(
+    at: NaiveDateTime,
+    old_stop: f64,
+    new_stop: f64,
+    reason: StopReason,
+) -> StopMoveRow {
     StopMoveRow {
         id: 1,
         signal_id: 1,
