@@ -14,7 +14,7 @@ fn migrate_then_check_on_a_new_database_exit_zero() {
     assert!(path.exists(), "migrate creates the file and its folder");
     let (code, out, err) = run_cli(&path, &["check"], &[]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("all 11 invariants hold"), "{out}");
+    assert!(out.contains("all 12 invariants hold"), "{out}");
     let (code, out, _) = run_cli(&path, &["migrate"], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("up to date"), "{out}");
