@@ -86,7 +86,7 @@ async fn embedded_static(path: web::Path<String>) -> Result<HttpResponse, pages:
 
 /// Every route, in one place.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{dashboard, history, journal, login, trade};
+    use pages::{analytics, dashboard, history, journal, login, trade};
     cfg.app_data(json_config())
         .app_data(form_config())
         .app_data(query_config())
@@ -144,6 +144,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             page_resource("/journal/{id}", "POST").route(web::post().to(trade::save_notes_form)),
         )
         .service(page_resource("/history", "GET, HEAD").route(read().to(history::history_page)))
+        .service(
+            page_resource("/analytics", "GET, HEAD").route(read().to(analytics::analytics_page)),
+        )
         .service(
             page_resource("/login", "GET, HEAD, POST")
                 .route(read().to(login::login_page))

@@ -490,3 +490,64 @@ fn a_trade_chart_draws_its_candles_and_marks_in_a_real_browser() {
     assert_eq!(overflow, json!(0), "the trade page is wider than a phone");
     browser.screenshot("trade-candles-phone");
 }
+
+#[test]
+fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let db = TempDb::new();
+    let base = crate::analytics_history::seed(&mut db.conn());
+    let exchange = FakeExchange::start(&[]);
+    let server = TestServer::start(
+        &db,
+        &[
+            ("SIGNALDESK_EXCHANGE_URL", &exchange.url),
+            ("SIGNALDESK_SYMBOLS", "XRPUSDT"),
+        ],
+    );
+    let from = base - chrono::Duration::days(10);
+    browser.goto(&format!("{}/analytics?from={from}", server.address));
+    let shown = browser.script(
+        "return [document.querySelectorAll('section.breakdown table').length, \
+           document.querySelector('table.summary').getBoundingClientRect().height, \
+           Array.from(document.querySelectorAll('td.bar svg rect')) \
+             .map(r => Math.round(r.getBoundingClientRect().width)), \
+           document.querySelector('nav a[aria-current=page]').textContent]",
+    );
+    let shown = shown.as_array().expect("figures");
+    assert_eq!(shown[0], json!(9), "nine breakdowns: {shown:?}");
+    assert!(shown[1].as_f64().unwrap() > 100.0, "{shown:?}");
+    // Bars as long as their counts: the histogram's widest bin fills its cell, a bin of one
+    // trade is a sliver of it.
+    let bars: Vec<i64> = shown[2]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_i64().unwrap())
+        .collect();
+    assert!(bars.len() >= 10, "histogram bars: {bars:?}");
+    let (narrowest, widest) = (bars.iter().min().unwrap(), bars.iter().max().unwrap());
+    assert!(*widest > 100 && *narrowest * 5 < *widest, "{bars:?}");
+    assert_eq!(shown[3], json!("Analytics"));
+    browser.screenshot("analytics");
+
+    // The filters work from the form, without JavaScript of the page's own.
+    browser.type_into("input[name=symbol]", "btcusdt");
+    browser.click("form.filters button");
+    let url = browser.script("return location.search");
+    assert!(url.as_str().unwrap().contains("symbol=btcusdt"), "{url}");
+    assert!(browser.source().contains("value=\"BTCUSDT\""));
+    browser.screenshot("analytics-filtered");
+
+    browser.resize(390, 844);
+    let overflow = browser.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    );
+    assert_eq!(
+        overflow,
+        json!(0),
+        "the analytics page is wider than a phone"
+    );
+    browser.screenshot("analytics-phone");
+}

@@ -4,6 +4,7 @@
 mod analytics;
 mod analytics_history;
 mod analytics_kill;
+mod analytics_page;
 mod backtest;
 mod browser;
 mod candles;

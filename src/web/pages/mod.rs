@@ -2,6 +2,7 @@
 //! without JavaScript; `static/app.js` only refreshes live figures. Every page is a handful of
 //! indexed queries, read from the database on each request.
 
+pub mod analytics;
 pub mod dashboard;
 pub mod format;
 pub mod history;

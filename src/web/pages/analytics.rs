@@ -1,0 +1,303 @@
+//! `/analytics` (DESIGN.md §11): every figure of `GET /api/analytics` for a date range and its
+//! filters, as tables a phone can scroll. [`AnalyticsView`] turns a [`Report`] into display
+//! strings once; `templates/analytics_report.html` draws it, so the live page and a backtest's
+//! report show one and the same thing (include the fragment from a template whose struct has a
+//! `report: AnalyticsView` field).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::format::{duration, money, number, signed_money, tone};
+use super::{html, session_of, Layout, PageError};
+use crate::clock::now_utc;
+use crate::db::analytics::AnalyticsQuery;
+use crate::domain::analytics::{Bin, BreakdownRow, Figures, Report};
+use crate::web::api::analytics::{analytics_query, load_report};
+use crate::web::AppState;
+
+/// A figure as shown, `—` where it is undefined.
+fn or_dash(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
+    value
+        .filter(|v| v.is_finite())
+        .map_or_else(|| "—".to_owned(), show)
+}
+
+fn r(value: f64) -> String {
+    format!("{value:+.2}R")
+}
+
+fn ratio(value: f64) -> String {
+    number(value, 2)
+}
+
+fn pct(value: f64) -> String {
+    format!("{value:.1}%")
+}
+
+/// The figures of a breakdown row or of the summary, formatted.
+pub struct FiguresView {
+    pub label: String,
+    pub trades: i64,
+    pub wins: i64,
+    pub losses: i64,
+    pub win_rate: String,
+    pub pnl: String,
+    pub tone: &'static str,
+    pub average_r: String,
+    pub expectancy: String,
+    pub profit_factor: String,
+    pub average_hold: String,
+}
+
+impl FiguresView {
+    fn new(label: String, f: &Figures) -> FiguresView {
+        FiguresView {
+            label,
+            trades: f.trades,
+            wins: f.wins,
+            losses: f.losses,
+            win_rate: or_dash(f.win_rate, pct),
+            pnl: signed_money(f.total_pnl),
+            tone: tone(f.total_pnl),
+            average_r: or_dash(f.average_r, r),
+            expectancy: or_dash(f.expectancy, signed_money),
+            profit_factor: or_dash(f.profit_factor, ratio),
+            average_hold: or_dash(f.average_hold_secs, |s| duration(s.round() as i64)),
+        }
+    }
+
+    fn row(row: &BreakdownRow) -> FiguresView {
+        FiguresView::new(row.label.clone(), &row.figures)
+    }
+}
+
+/// One line of the summary table.
+pub struct Figure {
+    pub name: &'static str,
+    pub value: String,
+    pub tone: &'static str,
+}
+
+fn figure(name: &'static str, value: String) -> Figure {
+    Figure {
+        name,
+        value,
+        tone: "",
+    }
+}
+
+/// A breakdown table.
+pub struct BreakdownView {
+    pub title: &'static str,
+    pub rows: Vec<FiguresView>,
+}
+
+/// A histogram bin with its share of the largest bin, for the bar drawn in the table.
+pub struct BinView {
+    pub label: String,
+    pub trades: i64,
+    /// 0–100: the bar's width in percent of the widest.
+    pub width: f64,
+}
+
+fn bins(list: &[Bin]) -> Vec<BinView> {
+    let widest = list.iter().map(|b| b.trades).max().unwrap_or(0).max(1) as f64;
+    list.iter()
+        .map(|b| BinView {
+            label: b.label.clone(),
+            trades: b.trades,
+            width: (b.trades as f64 / widest * 100.0).clamp(0.0, 100.0),
+        })
+        .collect()
+}
+
+/// A trade of the MAE/MFE scatter.
+pub struct ExcursionView {
+    pub signal_id: i32,
+    pub symbol: String,
+    pub outcome: &'static str,
+    pub mae_r: String,
+    pub mfe_r: String,
+    pub r_multiple: String,
+    pub efficiency: String,
+}
+
+/// A calendar day with closes.
+pub struct DayView {
+    pub date: String,
+    pub trades: i64,
+    pub pnl: String,
+    pub tone: &'static str,
+    pub equity: String,
+}
+
+/// Everything the analytics fragment shows, formatted once.
+pub struct AnalyticsView {
+    pub trades: i64,
+    pub summary: Vec<Figure>,
+    pub breakdowns: Vec<BreakdownView>,
+    pub r_histogram: Vec<BinView>,
+    pub hold_histogram: Vec<BinView>,
+    /// Trades the scatter samples from, and the sample.
+    pub scatter_of: i64,
+    pub scatter: Vec<ExcursionView>,
+    /// Days with at least one close, newest first.
+    pub days: Vec<DayView>,
+}
+
+impl AnalyticsView {
+    pub fn new(report: &Report) -> AnalyticsView {
+        let s = &report.summary;
+        let f = &s.figures;
+        let mut summary = vec![
+            figure("Trades", f.trades.to_string()),
+            figure(
+                "Wins / losses / breakeven",
+                format!("{} / {} / {}", f.wins, f.losses, f.breakevens),
+            ),
+            figure("Win rate", or_dash(f.win_rate, pct)),
+            Figure {
+                name: "Total pnl",
+                value: signed_money(f.total_pnl),
+                tone: tone(f.total_pnl),
+            },
+            figure("Average win", or_dash(f.average_win, signed_money)),
+            figure("Average loss", or_dash(f.average_loss, signed_money)),
+            figure("Payoff ratio", or_dash(f.payoff_ratio, ratio)),
+            figure("Expectancy", or_dash(f.expectancy, signed_money)),
+            figure("Expectancy (R) = average R", or_dash(f.expectancy_r, r)),
+            figure("Median R", or_dash(s.median_r, r)),
+            figure("Profit factor", or_dash(f.profit_factor, ratio)),
+            figure(
+                "Max drawdown",
+                format!(
+                    "{} ({}), {} days",
+                    money(s.max_drawdown),
+                    pct(s.max_drawdown_pct),
+                    s.max_drawdown_days
+                ),
+            ),
+            figure(
+                "Longest winning / losing streak",
+                format!("{} / {}", s.longest_win_streak, s.longest_loss_streak),
+            ),
+            figure("Sharpe (daily, √365)", or_dash(s.sharpe, ratio)),
+            figure("Sortino (daily, √365)", or_dash(s.sortino, ratio)),
+            figure(
+                "Average hold",
+                or_dash(f.average_hold_secs, |v| duration(v.round() as i64)),
+            ),
+            figure(
+                "Equity",
+                format!("{} → {}", money(s.starting_equity), money(s.ending_equity)),
+            ),
+        ];
+        if let Some(peak) = s.max_drawdown_peak {
+            let end = s
+                .max_drawdown_recovered
+                .map_or_else(|| "not recovered".to_owned(), |d| format!("recovered {d}"));
+            let trough = s
+                .max_drawdown_trough
+                .map_or(String::new(), |d| d.to_string());
+            summary.push(figure(
+                "Drawdown peak → trough",
+                format!("{peak} → {trough}, {end}"),
+            ));
+        }
+        let breakdowns = report
+            .breakdowns
+            .iter()
+            .map(|(dimension, rows)| BreakdownView {
+                title: breakdown_title(dimension.as_str()),
+                rows: rows.iter().map(FiguresView::row).collect(),
+            })
+            .collect();
+        let scatter = report
+            .scatter
+            .points
+            .iter()
+            .map(|e| ExcursionView {
+                signal_id: e.signal_id,
+                symbol: e.symbol.clone(),
+                outcome: e.outcome.as_str(),
+                mae_r: r(e.mae_r),
+                mfe_r: r(e.mfe_r),
+                r_multiple: r(e.r_multiple),
+                efficiency: or_dash(e.efficiency, |v| format!("{:.0}%", v * 100.0)),
+            })
+            .collect();
+        let days = report
+            .equity
+            .iter()
+            .rev()
+            .filter(|d| d.trades > 0)
+            .map(|d| DayView {
+                date: d.date.to_string(),
+                trades: d.trades,
+                pnl: signed_money(d.pnl),
+                tone: tone(d.pnl),
+                equity: money(d.equity),
+            })
+            .collect();
+        AnalyticsView {
+            trades: f.trades,
+            summary,
+            breakdowns,
+            r_histogram: bins(&report.r_histogram),
+            hold_histogram: bins(&report.hold_histogram),
+            scatter_of: report.scatter.trades,
+            scatter,
+            days,
+        }
+    }
+}
+
+fn breakdown_title(dimension: &str) -> &'static str {
+    match dimension {
+        "strategy" => "By strategy",
+        "symbol" => "By symbol",
+        "direction" => "By direction",
+        "exit_reason" => "By exit reason",
+        "tag" => "By tag",
+        "weekday" => "By weekday of entry (UTC)",
+        "hour" => "By hour of entry (UTC)",
+        "timeframe" => "By timeframe",
+        "confidence" => "By confidence",
+        _ => "Breakdown",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "analytics.html")]
+pub struct AnalyticsPage {
+    pub layout: Layout,
+    pub from: String,
+    pub to: String,
+    pub strategy: String,
+    pub symbol: String,
+    pub tag: String,
+    pub direction: String,
+    pub report: AnalyticsView,
+}
+
+pub async fn analytics_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let session = session_of(&req, &state).await;
+    let query: AnalyticsQuery = analytics_query(req.query_string(), now_utc().date())?;
+    let report = load_report(&state, query.clone()).await?;
+    let page = AnalyticsPage {
+        layout: Layout::new("Analytics", "analytics", session.as_ref()),
+        from: query.from.to_string(),
+        to: query.to.to_string(),
+        strategy: query.strategy.unwrap_or_default(),
+        symbol: query.symbol.unwrap_or_default(),
+        tag: query.tag.unwrap_or_default(),
+        direction: query
+            .direction
+            .map_or(String::new(), |d| d.as_str().to_owned()),
+        report: AnalyticsView::new(&report),
+    };
+    html(&page)
+}
