@@ -123,6 +123,15 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<(), String> {
         std::fs::write(path, trades_csv(&report))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
+    if let Some(path) = &args.html {
+        let html = crate::web::pages::analytics::backtest_html(
+            &report,
+            &spec,
+            management_line(&report.management),
+        )
+        .map_err(|e| format!("cannot render the HTML report: {e}"))?;
+        std::fs::write(path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if args.json {
         println!(
             "{}",

@@ -101,6 +101,9 @@ pub struct BacktestArgs {
     /// Write the trades as CSV to FILE
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Write the report with every analytics figure as one self-contained HTML file
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,

@@ -749,3 +749,71 @@ fn the_simulated_market_backtests_offline() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--feed `kraken`"));
 }
+
+/// Runs `backtest --feed simulated --html FILE` over a few days of the simulated market; returns
+/// the HTML and the JSON report of the same run.
+pub fn simulated_backtest_html(dir: &Path) -> (PathBuf, serde_json::Value) {
+    let html = dir.join("report.html");
+    let output = std::process::Command::new(binary())
+        .args(["backtest", "--symbol", "SOLUSDT", "--feed", "simulated"])
+        .args([
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-05-06",
+            "--timeframe",
+            "5m",
+        ])
+        .args(["--json", "--html"])
+        .arg(&html)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (html, serde_json::from_slice(&output.stdout).unwrap())
+}
+
+#[test]
+fn the_html_report_holds_the_backtests_analytics_and_needs_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, report) = simulated_backtest_html(dir.path());
+    let html = std::fs::read_to_string(&path).unwrap();
+    let trades = report["trades"].as_i64().unwrap();
+    assert!(trades > 5, "{report}");
+    assert!(
+        html.contains(&format!(
+            "<th scope=\"row\">Trades</th><td class=\"num \">{trades}</td>"
+        )),
+        "the summary counts the backtest's trades"
+    );
+    let rate = report["win_rate"].as_f64().unwrap();
+    assert!(html.contains(&format!("{rate:.1}%")), "win rate {rate}");
+    for title in [
+        "Summary",
+        "R-multiple distribution",
+        "Hold time",
+        "By strategy",
+        "By symbol",
+        "By direction",
+        "By exit reason",
+        "By weekday of entry (UTC)",
+        "By hour of entry (UTC)",
+        "MAE / MFE per trade",
+        "Days with closes",
+        "Backtest SOLUSDT · 5m",
+    ] {
+        assert!(html.contains(title), "missing {title}");
+    }
+    assert!(html.contains("<svg class=\"bar\""));
+    // Self-contained: nothing to fetch, whatever opens it.
+    for external in ["<link", "<script", " src=", " href=", "url(", "@import"] {
+        assert!(!html.contains(external), "{external} in the report");
+    }
+    assert!(html.contains("<style>") && html.contains(".analytics"));
+}

@@ -551,3 +551,29 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
     );
     browser.screenshot("analytics-phone");
 }
+
+#[test]
+fn a_backtest_report_opens_from_disk_in_a_real_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (path, report) = crate::backtest::simulated_backtest_html(dir.path());
+    browser.goto(&format!("file://{}", path.display()));
+    let shown = browser.script(
+        "return [document.title, \
+           document.querySelector('table.summary td').textContent, \
+           getComputedStyle(document.querySelector('td.bar svg rect')).fill, \
+           document.querySelectorAll('section.breakdown').length]",
+    );
+    let shown = shown.as_array().expect("the report");
+    assert!(shown[0].as_str().unwrap().starts_with("Backtest SOLUSDT"));
+    assert_eq!(shown[1], json!(report["trades"].to_string()));
+    assert_eq!(
+        shown[2],
+        json!("rgb(76, 123, 217)"),
+        "the inline stylesheet applies"
+    );
+    assert_eq!(shown[3], json!(9));
+    browser.screenshot("backtest-report");
+}

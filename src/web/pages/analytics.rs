@@ -9,6 +9,7 @@ use askama::Template;
 
 use super::format::{duration, money, number, signed_money, tone};
 use super::{html, session_of, Layout, PageError};
+use crate::backtest::{BacktestReport, BacktestSpec};
 use crate::clock::now_utc;
 use crate::db::analytics::AnalyticsQuery;
 use crate::domain::analytics::{Bin, BreakdownRow, Figures, Report};
@@ -300,4 +301,46 @@ pub async fn analytics_page(
         report: AnalyticsView::new(&report),
     };
     html(&page)
+}
+
+/// `signaldesk backtest --html FILE`: the backtest's analytics in one file that opens from disk
+/// (the stylesheet inline, the charts inline SVG, no link, script or image to fetch).
+#[derive(Template)]
+#[template(path = "backtest_report.html")]
+pub struct BacktestHtml {
+    pub css: &'static str,
+    pub symbol: String,
+    pub timeframe: &'static str,
+    pub from: String,
+    pub to: String,
+    pub candles: usize,
+    pub signals: usize,
+    pub open_at_end: usize,
+    pub management: String,
+    pub generated: String,
+    pub version: &'static str,
+    pub report: AnalyticsView,
+}
+
+/// The HTML of a backtest's report; `management` says the trade management it ran with.
+pub fn backtest_html(
+    report: &BacktestReport,
+    spec: &BacktestSpec,
+    management: String,
+) -> askama::Result<String> {
+    BacktestHtml {
+        css: include_str!("../../../static/style.css"),
+        symbol: report.symbol.clone(),
+        timeframe: report.timeframe,
+        from: spec.from.format("%Y-%m-%d %H:%M UTC").to_string(),
+        to: spec.to.format("%Y-%m-%d %H:%M UTC").to_string(),
+        candles: report.candles,
+        signals: report.signals,
+        open_at_end: report.open_at_end,
+        management,
+        generated: now_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+        report: AnalyticsView::new(&report.analytics),
+    }
+    .render()
 }
