@@ -376,6 +376,7 @@ fn main() {
         // the intake needs.
         for path in [
             "/history".to_owned(),
+            "/analytics".to_owned(),
             "/api/analytics".to_owned(),
             "/api/analytics?symbol=BTCUSDT".to_owned(),
             format!("/trades/{deep}"),
