@@ -6,11 +6,17 @@
 //! `static/style.css`.
 
 mod axis;
+mod bars;
+mod calendar;
+mod scatter;
 mod time_series;
 
 #[cfg(test)]
 mod tests;
 
+pub use bars::{breakdown, histogram, Bar};
+pub use calendar::calendar;
+pub use scatter::{scatter, Axes, Point};
 pub use time_series::{drawdown, time_series};
 
 use super::format;

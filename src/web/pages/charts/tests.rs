@@ -2,6 +2,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::*;
 
+mod drawings;
+
 fn at(day: u32, hour: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, day)
         .unwrap()
