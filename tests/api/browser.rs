@@ -511,15 +511,15 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
     let shown = browser.script(
         "return [document.querySelectorAll('section.breakdown table').length, \
            document.querySelector('table.summary').getBoundingClientRect().height, \
-           Array.from(document.querySelectorAll('td.bar svg rect')) \
-             .map(r => Math.round(r.getBoundingClientRect().width)), \
+           Array.from(document.querySelectorAll('.chart-bar.count')) \
+             .map(r => Math.round(r.getBoundingClientRect().height)), \
            document.querySelector('nav a[aria-current=page]').textContent]",
     );
     let shown = shown.as_array().expect("figures");
     assert_eq!(shown[0], json!(9), "nine breakdowns: {shown:?}");
     assert!(shown[1].as_f64().unwrap() > 100.0, "{shown:?}");
-    // Bars as long as their counts: the histogram's widest bin fills its cell, a bin of one
-    // trade is a sliver of it.
+    // Columns as tall as their counts: the histogram's largest bin is a tall column, an empty
+    // bin a sliver of it.
     let bars: Vec<i64> = shown[2]
         .as_array()
         .unwrap()
@@ -530,15 +530,58 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
     let (narrowest, widest) = (bars.iter().min().unwrap(), bars.iter().max().unwrap());
     assert!(*widest > 100 && *narrowest * 5 < *widest, "{bars:?}");
     assert_eq!(shown[3], json!("Analytics"));
+    let charts = analytics_charts(&browser);
+    for name in [
+        "Equity at each day's end",
+        "Drawdown from the peak",
+        "PnL per day",
+        "Trades per R multiple",
+        "Trades per hold time",
+        "MAE against MFE per trade",
+        "PnL by symbol",
+        "PnL by weekday of entry (UTC)",
+    ] {
+        let (width, height) = charts
+            .iter()
+            .find(|(label, ..)| label == name)
+            .map(|(_, w, h)| (*w, *h))
+            .unwrap_or_else(|| panic!("no chart {name} in {charts:?}"));
+        assert!(width > 300 && height > 100, "{name}: {width} × {height}");
+    }
+    assert!(
+        charts.len() >= 6 + 7,
+        "the breakdowns have charts: {charts:?}"
+    );
+    // Hover titles say what a mark is worth.
+    let titles = browser.script(
+        "return ['.cal-days rect', '.chart-dots circle', '.chart-points circle', '.chart-bars rect'] \
+           .map(s => Array.from(document.querySelectorAll(s)) \
+             .map(e => e.querySelector('title').textContent))",
+    );
+    let titles: Vec<Vec<String>> = serde_json::from_value(titles).unwrap();
+    assert!(titles.iter().all(|list| !list.is_empty()), "{titles:?}");
+    assert!(titles[0]
+        .iter()
+        .any(|t| t.contains(" trades, ") || t.contains(" trade, ")));
+    assert!(
+        titles[1][0].starts_with('#') && titles[1][0].contains("MAE"),
+        "{titles:?}"
+    );
     browser.screenshot("analytics");
 
     // The filters work from the form, without JavaScript of the page's own.
     browser.type_into("input[name=symbol]", "btcusdt");
     browser.click("form.filters button");
+    // The click returns once the navigation started; wait for the new page.
+    wait_until("the filtered analytics", || {
+        browser.source().contains("value=\"BTCUSDT\"").then_some(())
+    });
     let url = browser.script("return location.search");
     assert!(url.as_str().unwrap().contains("symbol=btcusdt"), "{url}");
-    assert!(browser.source().contains("value=\"BTCUSDT\""));
     browser.screenshot("analytics-filtered");
+
+    browser.resize(1280, 7000);
+    browser.screenshot("analytics-full");
 
     browser.resize(390, 844);
     let overflow = browser.script(
@@ -549,7 +592,29 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
         json!(0),
         "the analytics page is wider than a phone"
     );
+    // Every chart fits the phone (the calendar scrolls sideways in its own box) and is drawn.
+    for (name, width, height) in analytics_charts(&browser) {
+        assert!(height > 50, "{name}: {width} × {height} on a phone");
+        if name != "PnL per day" {
+            assert!(
+                (200..=390).contains(&width),
+                "{name}: {width} wide on a phone"
+            );
+        }
+    }
     browser.screenshot("analytics-phone");
+    browser.resize(390, 9000);
+    browser.screenshot("analytics-phone-full");
+}
+
+/// The charts of the analytics page: aria-label, rendered width and height in CSS pixels.
+fn analytics_charts(browser: &Browser) -> Vec<(String, i64, i64)> {
+    let charts = browser.script(
+        "return Array.from(document.querySelectorAll('.analytics svg.chart')).map(s => { \
+           const b = s.getBoundingClientRect(); \
+           return [s.getAttribute('aria-label'), Math.round(b.width), Math.round(b.height)]; })",
+    );
+    serde_json::from_value(charts).expect("charts")
 }
 
 #[test]
@@ -563,7 +628,7 @@ fn a_backtest_report_opens_from_disk_in_a_real_browser() {
     let shown = browser.script(
         "return [document.title, \
            document.querySelector('table.summary td').textContent, \
-           getComputedStyle(document.querySelector('td.bar svg rect')).fill, \
+           getComputedStyle(document.querySelector('.chart-bar.count')).fill, \
            document.querySelectorAll('section.breakdown').length]",
     );
     let shown = shown.as_array().expect("the report");

@@ -1,18 +1,25 @@
 //! `/analytics` (DESIGN.md §11): every figure of `GET /api/analytics` for a date range and its
-//! filters, as tables a phone can scroll. [`AnalyticsView`] turns a [`Report`] into display
-//! strings once; `templates/analytics_report.html` draws it, so the live page and a backtest's
-//! report show one and the same thing (include the fragment from a template whose struct has a
-//! `report: AnalyticsView` field).
+//! filters, as charts (inline SVG from [`super::charts`], no script) over tables a phone can
+//! scroll.
+//!
+//! Reuse: [`AnalyticsView::new`] turns a [`Report`] into display strings and charts once;
+//! `templates/analytics_report.html` draws it, so the live page and a backtest's report show one
+//! and the same thing. Give your template struct a `report: AnalyticsView` field and
+//! `{% include "analytics_report.html" %}` it; the fragment links nowhere and loads nothing, so
+//! with `static/style.css` inlined (as [`BacktestHtml`] does) the page is self-contained.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use super::charts::{self, Axes, Bar, Point, Svg, Unit};
 use super::format::{duration, money, number, signed_money, tone};
 use super::{html, session_of, Layout, PageError};
 use crate::backtest::{BacktestReport, BacktestSpec};
 use crate::clock::now_utc;
 use crate::db::analytics::AnalyticsQuery;
-use crate::domain::analytics::{Bin, BreakdownRow, Figures, Report};
+use crate::domain::analytics::{
+    bucket_label, r_bin_range, Bin, BreakdownRow, Dimension, Excursion, Figures, Report,
+};
 use crate::web::api::analytics::{analytics_query, load_report};
 use crate::web::AppState;
 
@@ -87,29 +94,117 @@ fn figure(name: &'static str, value: String) -> Figure {
     }
 }
 
-/// A breakdown table.
+/// A breakdown table and its chart of the pnl per bucket.
 pub struct BreakdownView {
     pub title: &'static str,
     pub rows: Vec<FiguresView>,
+    pub chart: Svg,
 }
 
-/// A histogram bin with its share of the largest bin, for the bar drawn in the table.
+impl BreakdownView {
+    fn new(dimension: Dimension, rows: &[BreakdownRow]) -> BreakdownView {
+        let title = breakdown_title(dimension.as_str());
+        let bars: Vec<Bar> = rows
+            .iter()
+            .map(|row| {
+                let f = &row.figures;
+                let trades = match f.trades {
+                    1 => "1 trade".to_owned(),
+                    n => format!("{n} trades"),
+                };
+                let note = match f.win_rate {
+                    Some(rate) => format!("({trades}, win rate {})", pct(rate)),
+                    None => format!("({trades})"),
+                };
+                Bar::new(row.label.clone(), f.total_pnl).note(note)
+            })
+            .collect();
+        BreakdownView {
+            title,
+            rows: rows.iter().map(FiguresView::row).collect(),
+            chart: charts::breakdown(
+                &format!("PnL {}", title.replacen("By ", "by ", 1)),
+                "PnL",
+                &bars,
+                Unit::Money,
+            ),
+        }
+    }
+}
+
+/// A histogram bin, as its table row shows it.
 pub struct BinView {
     pub label: String,
     pub trades: i64,
-    /// 0–100: the bar's width in percent of the widest.
-    pub width: f64,
 }
 
 fn bins(list: &[Bin]) -> Vec<BinView> {
-    let widest = list.iter().map(|b| b.trades).max().unwrap_or(0).max(1) as f64;
     list.iter()
         .map(|b| BinView {
             label: b.label.clone(),
             trades: b.trades,
-            width: (b.trades as f64 / widest * 100.0).clamp(0.0, 100.0),
         })
         .collect()
+}
+
+fn trades_note(trades: i64) -> &'static str {
+    if trades == 1 {
+        "trade"
+    } else {
+        "trades"
+    }
+}
+
+/// The R histogram's columns: every 0.5 R bin from the lowest to the highest with a trade, the
+/// empty ones between included so the shape reads true.
+fn r_bars(list: &[Bin]) -> Vec<Bar> {
+    let keys: Vec<i64> = list.iter().filter_map(|b| b.key.parse().ok()).collect();
+    let (Some(low), Some(high)) = (keys.iter().min(), keys.iter().max()) else {
+        return Vec::new();
+    };
+    (*low..=*high)
+        .map(|bin| {
+            let key = bin.to_string();
+            let trades = list.iter().find(|b| b.key == key).map_or(0, |b| b.trades);
+            let axis = match r_bin_range(bin) {
+                (Some(from), _) => number(from, 1),
+                (None, Some(to)) => format!("<{}", number(to, 1)),
+                (None, None) => String::new(),
+            };
+            Bar::new(bucket_label(Dimension::RBin, &key), trades as f64)
+                .axis(axis)
+                .note(trades_note(trades))
+        })
+        .collect()
+}
+
+fn hold_bars(list: &[Bin]) -> Vec<Bar> {
+    list.iter()
+        .map(|b| Bar::new(b.label.clone(), b.trades as f64).note(trades_note(b.trades)))
+        .collect()
+}
+
+/// A trade of the scatter as a point: x its MAE, y its MFE, coloured by outcome.
+fn excursion_point(e: &Excursion) -> Point {
+    let efficiency = or_dash(e.efficiency, |v| format!("{:.0}%", v * 100.0));
+    Point {
+        x: e.mae_r,
+        y: e.mfe_r,
+        class: match e.outcome {
+            crate::domain::Outcome::Win => "win",
+            crate::domain::Outcome::Loss => "loss",
+            crate::domain::Outcome::Breakeven => "breakeven",
+        },
+        title: format!(
+            "#{} {} {}: MAE {}, MFE {}, realized {}, exit efficiency {efficiency}",
+            e.signal_id,
+            e.symbol,
+            e.outcome.as_str(),
+            r(e.mae_r),
+            r(e.mfe_r),
+            r(e.r_multiple),
+        ),
+    }
 }
 
 /// A trade of the MAE/MFE scatter.
@@ -138,10 +233,18 @@ pub struct AnalyticsView {
     pub summary: Vec<Figure>,
     pub breakdowns: Vec<BreakdownView>,
     pub r_histogram: Vec<BinView>,
+    pub r_chart: Svg,
     pub hold_histogram: Vec<BinView>,
+    pub hold_chart: Svg,
     /// Trades the scatter samples from, and the sample.
     pub scatter_of: i64,
     pub scatter: Vec<ExcursionView>,
+    pub scatter_chart: Svg,
+    /// The equity at each day's end and its drawdown from the peak before, every calendar day.
+    pub equity_chart: Svg,
+    pub drawdown_chart: Svg,
+    /// The pnl of every day of the range as a heatmap.
+    pub calendar_chart: Svg,
     /// Days with at least one close, newest first.
     pub days: Vec<DayView>,
 }
@@ -208,10 +311,7 @@ impl AnalyticsView {
         let breakdowns = report
             .breakdowns
             .iter()
-            .map(|(dimension, rows)| BreakdownView {
-                title: breakdown_title(dimension.as_str()),
-                rows: rows.iter().map(FiguresView::row).collect(),
-            })
+            .map(|(dimension, rows)| BreakdownView::new(*dimension, rows))
             .collect();
         let scatter = report
             .scatter
@@ -245,9 +345,56 @@ impl AnalyticsView {
             summary,
             breakdowns,
             r_histogram: bins(&report.r_histogram),
+            r_chart: charts::histogram(
+                "Trades per R multiple",
+                "R multiple (0.5 R bins)",
+                &r_bars(&report.r_histogram),
+                Unit::Count,
+            ),
             hold_histogram: bins(&report.hold_histogram),
+            hold_chart: charts::histogram(
+                "Trades per hold time",
+                "Hold time",
+                &hold_bars(&report.hold_histogram),
+                Unit::Count,
+            ),
             scatter_of: report.scatter.trades,
             scatter,
+            scatter_chart: charts::scatter(
+                "MAE against MFE per trade",
+                Axes {
+                    x_name: "MAE (R): the worst excursion while open",
+                    x_unit: Unit::R,
+                    y_name: "MFE (R): the best",
+                    y_unit: Unit::R,
+                },
+                &report
+                    .scatter
+                    .points
+                    .iter()
+                    .map(excursion_point)
+                    .collect::<Vec<_>>(),
+                &[("win", "win"), ("loss", "loss"), ("breakeven", "breakeven")],
+            ),
+            equity_chart: charts::daily(
+                "Equity at each day's end",
+                &report
+                    .equity
+                    .iter()
+                    .map(|d| (d.date, d.equity))
+                    .collect::<Vec<_>>(),
+                Unit::Money,
+            ),
+            drawdown_chart: charts::daily_drawdown(
+                "Drawdown from the peak",
+                &report
+                    .equity
+                    .iter()
+                    .map(|d| (d.date, d.drawdown))
+                    .collect::<Vec<_>>(),
+                Unit::Money,
+            ),
+            calendar_chart: charts::calendar("PnL per day", &report.calendar),
             days,
         }
     }

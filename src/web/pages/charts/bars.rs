@@ -8,6 +8,9 @@ use super::{coord, escape, no_data, open, Svg, Unit};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     pub label: String,
+    /// A shorter label under a histogram's column (`+0.5` for `+0.5R to +1.0R`); `None`: the
+    /// label.
+    pub axis: Option<String>,
     pub value: f64,
     /// Appended to the hover text after the value (`+0.5R to +1.0R: 12` then ` trades`), may
     /// be empty.
@@ -18,9 +21,19 @@ impl Bar {
     pub fn new(label: impl Into<String>, value: f64) -> Bar {
         Bar {
             label: label.into(),
+            axis: None,
             value,
             note: String::new(),
         }
+    }
+
+    pub fn axis(mut self, axis: impl Into<String>) -> Bar {
+        self.axis = Some(axis.into());
+        self
+    }
+
+    fn axis_label(&self) -> &str {
+        self.axis.as_deref().unwrap_or(&self.label)
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Bar {
@@ -63,10 +76,12 @@ fn finite(bars: &[Bar]) -> Vec<&Bar> {
     bars.iter().filter(|b| b.value.is_finite()).collect()
 }
 
-const H_WIDTH: f64 = 640.0;
+const H_WIDTH: f64 = 480.0;
 const H_HEIGHT: f64 = 230.0;
 const H_LEFT: f64 = 56.0;
 const H_RIGHT: f64 = 12.0;
+/// Bucket names are often capitals (`BTCUSDT`, `LONG`): wider than the average character.
+const LABEL_CHAR_WIDTH: f64 = 7.2;
 const H_TOP: f64 = 26.0;
 const H_BOTTOM: f64 = 44.0;
 
@@ -91,7 +106,7 @@ pub fn histogram(title: &str, x_name: &str, bars: &[Bar], unit: Unit) -> Svg {
     let slot = plot / bars.len() as f64;
     let widest_label = bars
         .iter()
-        .map(|b| b.label.chars().count())
+        .map(|b| b.axis_label().chars().count())
         .max()
         .unwrap_or(0) as f64;
     let every = ((widest_label * CHAR_WIDTH + 6.0) / slot).ceil().max(1.0) as usize;
@@ -144,7 +159,7 @@ pub fn histogram(title: &str, x_name: &str, bars: &[Bar], unit: Unit) -> Svg {
             "<text x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
             x = coord(H_LEFT + slot * (i as f64 + 0.5)),
             ty = coord(H_HEIGHT - H_BOTTOM + 14.0),
-            label = escape(&bar.label),
+            label = escape(bar.axis_label()),
         ));
     }
     svg.push_str(&format!(
@@ -160,11 +175,12 @@ pub fn histogram(title: &str, x_name: &str, bars: &[Bar], unit: Unit) -> Svg {
     Svg(svg)
 }
 
-const B_WIDTH: f64 = 640.0;
+const B_WIDTH: f64 = 480.0;
 const B_ROW: f64 = 20.0;
 const B_TOP: f64 = 26.0;
 const B_BOTTOM: f64 = 40.0;
-const B_RIGHT: f64 = 16.0;
+/// Room for half the last tick label, which is centred on the plot's right edge.
+const B_RIGHT: f64 = 34.0;
 
 /// One horizontal bar per entry of `bars`, top to bottom in their order, from a zero line
 /// (drawn when a value is negative) along a value axis in `unit` named `value_name`; positive
@@ -196,8 +212,8 @@ pub fn breakdown(title: &str, value_name: &str, bars: &[Bar], unit: Unit) -> Svg
         .map(|b| b.label.chars().count().min(28))
         .max()
         .unwrap_or(0) as f64;
-    let left = (widest_label * CHAR_WIDTH + 12.0).clamp(48.0, 200.0);
-    let max_chars = ((left - 12.0) / CHAR_WIDTH).floor() as usize;
+    let left = (widest_label * LABEL_CHAR_WIDTH + 12.0).clamp(48.0, 160.0);
+    let max_chars = ((left - 12.0) / LABEL_CHAR_WIDTH).floor() as usize;
     let x = Scale {
         lo,
         hi,

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::{coord, escape, format, no_data, open, Svg};
+use super::{coord, escape, format, Svg};
 use crate::domain::analytics::CalendarDay;
 
 const CELL: f64 = 11.0;
@@ -32,7 +32,14 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
     let mut days: Vec<&CalendarDay> = days.iter().collect();
     days.sort_by_key(|d| d.date);
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
-        return no_data(title, WIDTH, TOP + MONTHS + 7.0 * STEP + LEGEND);
+        let height = TOP + MONTHS + 7.0 * STEP + LEGEND;
+        let mut svg = open(title, height);
+        svg.push_str(&format!(
+            "<text class=\"chart-empty\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">No data</text></svg>",
+            coord(WIDTH / 2.0),
+            coord(height / 2.0)
+        ));
+        return Svg(svg);
     };
     // Checked: a week before the earliest date there is does not exist.
     let monday = |d: NaiveDate| {
@@ -69,7 +76,7 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
         (band, x, y)
     };
 
-    let mut svg = open(title, WIDTH, height);
+    let mut svg = open(title, height);
     svg.push_str("<g class=\"chart-axis cal-labels\">");
     for band in 0..bands {
         let band_top = TOP + band as f64 * band_height + MONTHS;
@@ -130,6 +137,20 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
     svg.push_str(&legend(height - 8.0, largest));
     svg.push_str("</svg>");
     Svg(svg)
+}
+
+/// The opening tag. Unlike the other charts the calendar has a size of its own (a year is as
+/// wide as [`WIDTH`] pixels), so a short range is not blown up to the page's width; CSS shrinks it
+/// to narrower screens (`max-width: 100%`).
+fn open(title: &str, height: f64) -> String {
+    let title = escape(title);
+    format!(
+        "<svg class=\"chart calendar\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
+         role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <text class=\"chart-title\" x=\"4\" y=\"14\">{title}</text>",
+        w = coord(WIDTH),
+        h = coord(height),
+    )
 }
 
 /// The class of a day's cell.

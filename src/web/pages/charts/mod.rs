@@ -17,7 +17,7 @@ mod tests;
 pub use bars::{breakdown, histogram, Bar};
 pub use calendar::calendar;
 pub use scatter::{scatter, Axes, Point};
-pub use time_series::{drawdown, time_series};
+pub use time_series::{daily, daily_drawdown, drawdown, time_series};
 
 use super::format;
 

@@ -21,8 +21,8 @@ pub struct Axes<'a> {
     pub y_unit: Unit,
 }
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 340.0;
+const WIDTH: f64 = 480.0;
+const HEIGHT: f64 = 320.0;
 const LEFT: f64 = 58.0;
 const RIGHT: f64 = 14.0;
 const TOP: f64 = 26.0;

@@ -1,6 +1,6 @@
 //! Values over time: a line (equity) or an area below zero (drawdown).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::axis::{nice_ticks, seconds, time_ticks, Scale};
 use super::{coord, escape, format, no_data, open, Svg, Unit};
@@ -16,16 +16,34 @@ const BOTTOM: f64 = 28.0;
 /// date axis, values read in `unit` on the y axis; a zero line shows when the values cross zero.
 /// Points whose value is not finite are left out; with none left the chart says "No data".
 pub fn time_series(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit) -> Svg {
-    draw(title, points, unit, false)
+    draw(title, points, unit, false, false)
 }
 
 /// Like [`time_series`], with the area between the line and zero filled: a drawdown curve. The
 /// y range always includes zero.
 pub fn drawdown(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit) -> Svg {
-    draw(title, points, unit, true)
+    draw(title, points, unit, true, false)
 }
 
-fn draw(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit, area: bool) -> Svg {
+/// [`time_series`] of one value per day (e.g. the equity at each day's end), the hover titled
+/// with the date alone.
+pub fn daily(title: &str, points: &[(NaiveDate, f64)], unit: Unit) -> Svg {
+    draw(title, &at_midnight(points), unit, false, true)
+}
+
+/// [`drawdown`] of one value per day.
+pub fn daily_drawdown(title: &str, points: &[(NaiveDate, f64)], unit: Unit) -> Svg {
+    draw(title, &at_midnight(points), unit, true, true)
+}
+
+fn at_midnight(points: &[(NaiveDate, f64)]) -> Vec<(NaiveDateTime, f64)> {
+    points
+        .iter()
+        .map(|(d, v)| (d.and_time(NaiveTime::MIN), *v))
+        .collect()
+}
+
+fn draw(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit, area: bool, daily: bool) -> Svg {
     let mut points: Vec<(NaiveDateTime, f64)> = points
         .iter()
         .copied()
@@ -73,7 +91,13 @@ fn draw(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit, area: bool) ->
     }
     svg.push_str("</g><g class=\"chart-axis chart-x\">");
     let time_ticks = if last == first {
-        vec![(first, format::date_time(points[0].0))]
+        let at = points[0].0;
+        let label = if daily {
+            at.date().to_string()
+        } else {
+            format::date_time(at)
+        };
+        vec![(first, label)]
     } else {
         time_ticks(first, last)
     };
@@ -121,11 +145,16 @@ fn draw(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit, area: bool) ->
     ));
     svg.push_str("<g class=\"chart-points\">");
     for (t, v) in &points {
+        let at = if daily {
+            t.date().to_string()
+        } else {
+            format::date_time(*t)
+        };
         svg.push_str(&format!(
             "<circle class=\"chart-point\" cx=\"{}\" cy=\"{}\" r=\"3\"><title>{}: {}</title></circle>",
             coord(x(*t)),
             coord(y.at(*v)),
-            escape(&format::date_time(*t)),
+            escape(&at),
             escape(&unit.format(*v)),
         ));
     }

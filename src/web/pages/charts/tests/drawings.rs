@@ -16,7 +16,9 @@ fn assert_drawn(svg: &str, label: &str, max: f64) {
     assert!(svg.starts_with("<svg "), "{svg}");
     assert!(svg.ends_with("</svg>"), "{svg}");
     assert!(svg.contains("viewBox=\"0 0 "), "{svg}");
-    assert!(svg.contains("width=\"100%\""), "{svg}");
+    // The calendar has a size of its own, as wide as its viewBox; CSS lets it shrink.
+    let own_size = svg.starts_with("<svg class=\"chart calendar\"");
+    assert!(own_size || svg.contains("width=\"100%\""), "{svg}");
     assert!(svg.contains("role=\"img\""), "{svg}");
     assert!(svg.contains(&format!("aria-label=\"{label}\"")), "{svg}");
     for n in coordinates(svg) {
@@ -287,7 +289,7 @@ fn a_calendar_shades_each_day_by_its_pnl_with_weekdays_and_months_labelled() {
         })
         .collect();
     let svg = calendar("Daily pnl", &days).to_string();
-    assert_drawn(&svg, "Daily pnl", 720.0);
+    assert_drawn(&svg, "Daily pnl", 760.0);
     assert_eq!(
         count(&svg, "<rect class=\"cal cal-"),
         40 + 9,
@@ -353,7 +355,7 @@ fn a_calendar_survives_hostile_days() {
         .map(|(i, p)| calendar_day(base + chrono::Duration::days(i as i64), 1, *p))
         .collect();
     let svg = calendar("H", &days).to_string();
-    assert_drawn(&svg, "H", 720.0);
+    assert_drawn(&svg, "H", 760.0);
     assert_eq!(count(&svg, "<title>"), 8 + 9);
     assert!(
         svg.contains("<title>2026-03-01: 1 trade, —</title>"),
@@ -361,7 +363,7 @@ fn a_calendar_survives_hostile_days() {
     );
 
     let svg = calendar("Empty", &[]).to_string();
-    assert_drawn(&svg, "Empty", 720.0);
+    assert_drawn(&svg, "Empty", 760.0);
     assert!(svg.contains(">No data</text>"));
 
     // Dates at the ends of the calendar, far apart: only the latest ten years are drawn.
@@ -374,7 +376,7 @@ fn a_calendar_survives_hostile_days() {
     assert_drawn(&svg, "Far", 2_000.0);
     assert_eq!(count(&svg, "<title>"), 2 + 9, "{svg}");
     let one = calendar("One", &[calendar_day(base, 1, 2.0)]).to_string();
-    assert_drawn(&one, "One", 720.0);
+    assert_drawn(&one, "One", 760.0);
     assert!(one.contains("cal-up-4"), "{one}");
 }
 
@@ -388,4 +390,23 @@ fn ten_years_of_days_stack_ten_bands() {
     assert_drawn(&svg, "Decade", 1_300.0);
     assert_eq!(count(&svg, "<title>"), 3_650 + 9);
     assert_eq!(count(&svg, ">Mon</text>"), 10, "one band a year");
+}
+
+#[test]
+fn a_daily_series_titles_its_points_with_the_date_alone() {
+    let points = [
+        (day(2026, 3, 1), 10_000.0),
+        (day(2026, 3, 2), 9_800.0),
+        (day(2026, 3, 3), f64::NAN),
+    ];
+    let svg = daily("Equity", &points, Unit::Money).to_string();
+    assert_drawn(&svg, "Equity", 640.0);
+    assert_eq!(count(&svg, "<title>"), 2, "{svg}");
+    assert!(svg.contains("<title>2026-03-02: 9,800.00</title>"), "{svg}");
+    let dd = [(day(2026, 3, 1), 0.0), (day(2026, 3, 2), -200.0)];
+    let svg = daily_drawdown("Drawdown", &dd, Unit::Money).to_string();
+    assert_eq!(count(&svg, "chart-area-down"), 1, "{svg}");
+    assert!(svg.contains("<title>2026-03-02: -200.00</title>"), "{svg}");
+    let one = daily("One", &[(day(2026, 3, 1), 1.0)], Unit::Money).to_string();
+    assert!(one.contains(">2026-03-01</text>"), "{one}");
 }
