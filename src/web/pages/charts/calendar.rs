@@ -22,7 +22,15 @@ pub const MAX_WEEKS: i64 = BAND_WEEKS * 10;
 /// Shades of each sign.
 const LEVELS: u32 = 4;
 const LEGEND: f64 = 22.0;
-const WIDTH: f64 = LEFT + BAND_WEEKS as f64 * STEP + RIGHT;
+/// The width of a character of a month label, at most.
+const LABEL_CHAR: f64 = 6.5;
+/// The fewest weeks a band is wide: room for the legend.
+const MIN_WEEKS: i64 = 18;
+
+/// The width of a band of `weeks` weeks.
+fn width(weeks: i64) -> f64 {
+    LEFT + weeks.clamp(MIN_WEEKS, BAND_WEEKS) as f64 * STEP + RIGHT
+}
 
 /// The heatmap of `days` (each day of the range, with or without closes). A day without trades
 /// is a plain cell; a day with trades is shaded by its pnl against the largest absolute daily
@@ -33,10 +41,10 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
     days.sort_by_key(|d| d.date);
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         let height = TOP + MONTHS + 7.0 * STEP + LEGEND;
-        let mut svg = open(title, height);
+        let mut svg = open(title, width(MIN_WEEKS), height);
         svg.push_str(&format!(
             "<text class=\"chart-empty\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">No data</text></svg>",
-            coord(WIDTH / 2.0),
+            coord(width(MIN_WEEKS) / 2.0),
             coord(height / 2.0)
         ));
         return Svg(svg);
@@ -76,7 +84,7 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
         (band, x, y)
     };
 
-    let mut svg = open(title, height);
+    let mut svg = open(title, width(weeks), height);
     svg.push_str("<g class=\"chart-axis cal-labels\">");
     for band in 0..bands {
         let band_top = TOP + band as f64 * band_height + MONTHS;
@@ -90,24 +98,26 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
     }
     // A month's label stands over the week holding its first day, with the year in January and
     // at the start of each band.
-    // Labels closer than three weeks to the one before are left out.
+    // A label that would run into the one before it is left out. `labelled` is the band and the
+    // right end of the last label.
     let mut labelled: Option<(i64, f64)> = None;
     for day in &days {
         let (band, x, _) = place(day.date);
         let first_of_band = labelled.is_none_or(|(b, _)| b != band);
-        let room = labelled.is_none_or(|(b, at)| b != band || x - at >= 3.0 * STEP);
+        let room = labelled.is_none_or(|(b, end)| b != band || x >= end);
         if (day.date.day() == 1 || first_of_band) && room {
-            labelled = Some((band, x));
             let pattern = if day.date.month() == 1 || first_of_band {
                 "%b %Y"
             } else {
                 "%b"
             };
+            let label = day.date.format(pattern).to_string();
+            labelled = Some((band, x + label.chars().count() as f64 * LABEL_CHAR + 4.0));
             svg.push_str(&format!(
                 "<text x=\"{x}\" y=\"{y}\">{label}</text>",
                 x = coord(x),
                 y = coord(TOP + band as f64 * band_height + MONTHS - 4.0),
-                label = escape(&day.date.format(pattern).to_string()),
+                label = escape(&label),
             ));
         }
     }
@@ -139,16 +149,16 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
     Svg(svg)
 }
 
-/// The opening tag. Unlike the other charts the calendar has a size of its own (a year is as
-/// wide as [`WIDTH`] pixels), so a short range is not blown up to the page's width; CSS shrinks it
-/// to narrower screens (`max-width: 100%`).
-fn open(title: &str, height: f64) -> String {
+/// The opening tag. Unlike the other charts the calendar has a size of its own, as many pixels
+/// as its viewBox (a year is 729 wide), so a short range is not blown up to the page's width and
+/// a year's days stay cells, not dots, on a phone: the page lets it scroll sideways there.
+fn open(title: &str, width: f64, height: f64) -> String {
     let title = escape(title);
     format!(
         "<svg class=\"chart calendar\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
          role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\">\
          <text class=\"chart-title\" x=\"4\" y=\"14\">{title}</text>",
-        w = coord(WIDTH),
+        w = coord(width),
         h = coord(height),
     )
 }
