@@ -3,6 +3,7 @@
 //! indexed queries, read from the database on each request.
 
 pub mod analytics;
+pub mod charts;
 pub mod dashboard;
 pub mod format;
 pub mod history;

@@ -1,0 +1,112 @@
+//! Charts drawn on the server as inline SVG (DESIGN.md §11, issue 13). Pure functions: data in,
+//! an [`Svg`] out. Every chart has a `viewBox` and scales to its container's width, carries
+//! `role="img"` and an `aria-label`, labels its axes with round ticks and puts a `<title>` on each
+//! point so a hover shows the value. Text is XML-escaped; coordinates are always finite, whatever
+//! the input (NaN, ±inf, ±f64::MAX, empty). Colours come from the `chart-*` classes in
+//! `static/style.css`.
+
+mod axis;
+mod time_series;
+
+#[cfg(test)]
+mod tests;
+
+pub use time_series::{drawdown, time_series};
+
+/// The equity curve of the dashboard and /history, in money; `None` when no balance is finite.
+pub fn equity_chart(curve: &[(chrono::NaiveDateTime, f64)]) -> Option<Svg> {
+    curve
+        .iter()
+        .any(|(_, v)| v.is_finite())
+        .then(|| time_series("Equity curve", curve, Unit::Money))
+}
+
+use super::format;
+
+/// A finished SVG document. Askama prints it unescaped: everything inside was escaped when built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Svg(String);
+
+impl Svg {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Svg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for Svg {}
+
+/// How the values of a chart read on its axis and in its hover titles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// `12,345.67`, as [`format::money`].
+    Money,
+    /// A multiple of the risk: `1.5R`.
+    R,
+    /// A plain count: `12`.
+    Count,
+}
+
+impl Unit {
+    /// The value as text, `—` when not finite.
+    pub fn format(self, value: f64) -> String {
+        if !value.is_finite() {
+            return "—".to_owned();
+        }
+        match self {
+            Unit::Money => format::money(value),
+            Unit::R => format!("{}R", format::number(value, 2)),
+            Unit::Count => format::number(value, 0),
+        }
+    }
+}
+
+/// `<`, `>`, `&`, `"` and `'` as XML entities.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A coordinate as printed: one decimal, `0` instead of anything not finite.
+pub(crate) fn coord(value: f64) -> String {
+    let value = if value.is_finite() { value } else { 0.0 };
+    format!("{value:.1}")
+}
+
+/// The opening `<svg>` tag with its `viewBox`, role, label and the chart's visible title.
+pub(crate) fn open(title: &str, width: f64, height: f64) -> String {
+    let title = escape(title);
+    format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" width=\"100%\" preserveAspectRatio=\"xMidYMid meet\" \
+         role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <text class=\"chart-title\" x=\"4\" y=\"14\">{title}</text>",
+        w = coord(width),
+        h = coord(height),
+    )
+}
+
+/// A chart with nothing to draw: the frame and a "No data" text.
+pub(crate) fn no_data(title: &str, width: f64, height: f64) -> Svg {
+    let mut svg = open(title, width, height);
+    svg.push_str(&format!(
+        "<text class=\"chart-empty\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">No data</text></svg>",
+        coord(width / 2.0),
+        coord(height / 2.0)
+    ));
+    Svg(svg)
+}
