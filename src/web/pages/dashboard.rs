@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Duration;
 
-use super::format::{money, percent, price, signed_money, tone, LineChart};
+use super::format::{money, percent, price, signed_money, tone};
 use super::views::{sessions, JournalRow, SessionRow, TradeRow};
 use super::{html, session_of, Layout, PageError};
 use crate::clock::now_utc;
@@ -51,7 +51,7 @@ pub struct DashboardPage {
     pub signals_today: Vec<TradeRow>,
     pub closed_today: Vec<TradeRow>,
     pub journal: Vec<JournalRow>,
-    pub equity_chart: Option<LineChart>,
+    pub equity_chart: Option<super::charts::Svg>,
     pub sessions: Vec<SessionRow>,
     pub feed_source: String,
     pub feed_status: String,
@@ -154,7 +154,7 @@ pub async fn dashboard_page(
         signals_today: today.signals_today.iter().map(TradeRow::new).collect(),
         closed_today: today.completed_trades.iter().map(TradeRow::new).collect(),
         journal: today.journal.iter().map(JournalRow::new).collect(),
-        equity_chart: LineChart::new(&curve, 600.0, 160.0),
+        equity_chart: super::charts::equity_chart(&curve),
         sessions: sessions(now),
         feed_source: feed.source.clone(),
         feed_status: format!("{:?}", feed.status).to_lowercase(),

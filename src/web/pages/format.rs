@@ -1,5 +1,4 @@
-//! Numbers, times and charts as the pages show them. Everything here returns plain text or SVG
-//! coordinates; templates escape whatever they print.
+//! Numbers and times as the pages show them. Everything here returns plain text; templates escape whatever they print.
 
 use chrono::NaiveDateTime;
 
@@ -113,57 +112,6 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
-/// A line chart in a `width` × `height` box: the `points` attribute of an SVG polyline, and the
-/// value range it spans. X is spread by index order (time order of the input).
-pub struct LineChart {
-    pub points: String,
-    pub min: f64,
-    pub max: f64,
-    pub width: f64,
-    pub height: f64,
-}
-
-impl LineChart {
-    /// Points whose value is not finite are left out, so no coordinate is ever NaN.
-    pub fn new(values: &[(NaiveDateTime, f64)], width: f64, height: f64) -> Option<LineChart> {
-        let values: Vec<(NaiveDateTime, f64)> = values
-            .iter()
-            .copied()
-            .filter(|(_, v)| v.is_finite())
-            .collect();
-        let (first, last) = (values.first()?.0, values.last()?.0);
-        let min = values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
-        let max = values.iter().map(|v| v.1).fold(f64::NEG_INFINITY, f64::max);
-        // Halved so that even balances of ±f64::MAX span a finite range.
-        let half_span_y = if max > min {
-            max / 2.0 - min / 2.0
-        } else {
-            1.0
-        };
-        let span_x = (last - first).num_seconds().max(1) as f64;
-        let points = values
-            .iter()
-            .map(|(t, v)| {
-                let x = if values.len() == 1 {
-                    width / 2.0
-                } else {
-                    (*t - first).num_seconds() as f64 / span_x * width
-                };
-                let y = height - (v / 2.0 - min / 2.0) / half_span_y * (height - 8.0) - 4.0;
-                format!("{x:.1},{y:.1}")
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        Some(LineChart {
-            points,
-            min,
-            max,
-            width,
-            height,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,32 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn charts_and_percentages_never_print_nan() {
-        let t = |h| {
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
-                .unwrap()
-                .and_hms_opt(h, 0, 0)
-                .unwrap()
-        };
-        let values = [
-            (t(1), f64::NAN),
-            (t(2), -f64::MAX),
-            (t(3), f64::INFINITY),
-            (t(4), f64::MAX),
-            (t(5), 10_000.0),
-        ];
-        let chart = LineChart::new(&values, 600.0, 160.0).unwrap();
-        for pair in chart.points.split(' ') {
-            for n in pair.split(',') {
-                let n: f64 = n.parse().unwrap();
-                assert!(
-                    n.is_finite() && (0.0..=600.0).contains(&n),
-                    "{}",
-                    chart.points
-                );
-            }
-        }
-        assert!(LineChart::new(&[(t(1), f64::NAN)], 600.0, 160.0).is_none());
+    fn percentages_never_print_nan() {
         assert_eq!(percent(f64::INFINITY), "—");
         assert_eq!(distance(f64::NAN), "—");
         assert_eq!(percent(4.0), "+4.00%");

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Duration;
 
-use super::format::{money, signed_money, tone, LineChart};
+use super::format::{money, signed_money, tone};
 use super::{html, session_of, Layout, PageError};
 use crate::clock::now_utc;
 use crate::db::{analytics, daily_stats};
@@ -44,7 +44,7 @@ pub struct HistoryPage {
     pub to: String,
     pub days: Vec<DayRow>,
     pub symbols: Vec<SymbolRow>,
-    pub equity_chart: Option<LineChart>,
+    pub equity_chart: Option<super::charts::Svg>,
 }
 
 pub async fn history_page(
@@ -105,7 +105,7 @@ pub async fn history_page(
                 average_r: format!("{:+.2}R", r.r_sum / r.trades.max(1) as f64),
             })
             .collect(),
-        equity_chart: LineChart::new(&curve, 600.0, 160.0),
+        equity_chart: super::charts::equity_chart(&curve),
     };
     html(&page)
 }

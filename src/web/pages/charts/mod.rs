@@ -19,6 +19,14 @@ pub use calendar::calendar;
 pub use scatter::{scatter, Axes, Point};
 pub use time_series::{daily, daily_drawdown, drawdown, time_series};
 
+/// The equity curve of the dashboard and /history, in money; `None` when no balance is finite.
+pub fn equity_chart(curve: &[(chrono::NaiveDateTime, f64)]) -> Option<Svg> {
+    curve
+        .iter()
+        .any(|(_, v)| v.is_finite())
+        .then(|| time_series("Equity curve", curve, Unit::Money))
+}
+
 use super::format;
 
 /// A finished SVG document. Askama prints it unescaped: everything inside was escaped when built.
