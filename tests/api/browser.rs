@@ -532,9 +532,9 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
     assert_eq!(shown[3], json!("Analytics"));
     let charts = analytics_charts(&browser);
     for name in [
-        "Equity at each day's end",
-        "Drawdown from the peak",
-        "PnL per day",
+        "Equity at each day's end (USDT)",
+        "Drawdown from the peak (USDT)",
+        "PnL per day (USDT)",
         "Trades per R multiple",
         "Trades per hold time",
         "MAE against MFE per trade",
@@ -547,7 +547,11 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
             .map(|(_, w, h)| (*w, *h))
             .unwrap_or_else(|| panic!("no chart {name} in {charts:?}"));
         // The calendar is as wide as its weeks (16 here), the others as their column.
-        let least = if name == "PnL per day" { 200 } else { 300 };
+        let least = if name == "PnL per day (USDT)" {
+            200
+        } else {
+            300
+        };
         assert!(width > least && height > 100, "{name}: {width} × {height}");
     }
     assert!(
@@ -598,7 +602,7 @@ fn the_analytics_page_reads_on_a_desktop_and_a_phone_in_a_real_browser() {
     // is drawn; the calendar's days stay cells, not dots.
     for (name, width, height) in analytics_charts(&browser) {
         assert!(height > 50, "{name}: {width} × {height} on a phone");
-        if name != "PnL per day" {
+        if name != "PnL per day (USDT)" {
             assert!(
                 (200..=390).contains(&width),
                 "{name}: {width} wide on a phone"

@@ -124,7 +124,7 @@ impl BreakdownView {
             rows: rows.iter().map(FiguresView::row).collect(),
             chart: charts::breakdown(
                 &format!("PnL {}", title.replacen("By ", "by ", 1)),
-                "PnL",
+                "PnL (USDT)",
                 &bars,
                 Unit::Money,
             ),
@@ -377,7 +377,7 @@ impl AnalyticsView {
                 &[("win", "win"), ("loss", "loss"), ("breakeven", "breakeven")],
             ),
             equity_chart: charts::daily(
-                "Equity at each day's end",
+                "Equity at each day's end (USDT)",
                 &report
                     .equity
                     .iter()
@@ -386,7 +386,7 @@ impl AnalyticsView {
                 Unit::Money,
             ),
             drawdown_chart: charts::daily_drawdown(
-                "Drawdown from the peak",
+                "Drawdown from the peak (USDT)",
                 &report
                     .equity
                     .iter()
@@ -394,7 +394,7 @@ impl AnalyticsView {
                     .collect::<Vec<_>>(),
                 Unit::Money,
             ),
-            calendar_chart: charts::calendar("PnL per day", &report.calendar),
+            calendar_chart: charts::calendar("PnL per day (USDT)", &report.calendar),
             days,
         }
     }
