@@ -1,6 +1,7 @@
 //! `/analytics` over HTTP: the page shows the figures `GET /api/analytics` answers for the same
 //! range and filters (the API's own figures are recomputed from raw rows in `analytics.rs`), its
-//! filters narrow it as the API's do, and bad filters are a 400 page naming the field.
+//! charts draw the same data mark for mark, its filters narrow it as the API's do, and bad
+//! filters are a 400 page naming the field.
 
 use serde_json::Value;
 
@@ -32,6 +33,128 @@ fn escaped(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// `text` as the charts escape it.
+fn svg_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The part of the page from the heading `title` to the next heading.
+fn section<'a>(html: &'a str, title: &str) -> &'a str {
+    let start = html
+        .find(&format!("<h2>{title}</h2>"))
+        .unwrap_or_else(|| panic!("no section {title}"));
+    let rest = &html[start + 4..];
+    &rest[..rest.find("<h2>").unwrap_or(rest.len())]
+}
+
+/// The charts show what the API says: a day of the calendar per day of the range, a point of
+/// the scatter per sampled trade, a column per R bin from the lowest to the highest, a bar per
+/// breakdown row, a point per equity and per drawdown day; hover titles with the values.
+fn assert_charts_show(html: &str, api: &Value) {
+    let calendar = api["calendar"].as_array().unwrap();
+    let cells = section(html, "Calendar");
+    // Nine more: the legend's swatches.
+    assert_eq!(
+        cells.matches("<rect class=\"cal cal-").count(),
+        calendar.len() + 9
+    );
+    for day in calendar {
+        let (date, trades) = (
+            day["date"].as_str().unwrap(),
+            day["trades"].as_i64().unwrap(),
+        );
+        let title = match trades {
+            0 => format!("<title>{date}: no closed trade</title>"),
+            1 => format!("<title>{date}: 1 trade, "),
+            n => format!("<title>{date}: {n} trades, "),
+        };
+        assert!(cells.contains(&title), "{title} in the calendar");
+    }
+    let equity = section(html, "Equity and drawdown");
+    let days = api["equity"].as_array().unwrap();
+    assert_eq!(
+        equity.matches("<circle class=\"chart-point\"").count(),
+        2 * days.len()
+    );
+    assert!(equity.contains("aria-label=\"Equity at each day&#39;s end (USDT)\""));
+    assert!(equity.contains("chart-area-down"), "the drawdown area");
+
+    let scatter = section(html, "MAE / MFE per trade");
+    let points = api["scatter"]["points"].as_array().unwrap();
+    // Three more: the legend.
+    assert_eq!(
+        scatter.matches("<circle class=\"chart-dot ").count(),
+        points.len() + 3
+    );
+    for point in points {
+        let title = format!(
+            "<title>#{} {} ",
+            point["signal_id"],
+            point["symbol"].as_str().unwrap()
+        );
+        assert!(scatter.contains(&title), "{title} in the scatter");
+    }
+
+    let r_bins = api["r_histogram"].as_array().unwrap();
+    let keys: Vec<i64> = r_bins
+        .iter()
+        .map(|b| b["key"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let columns = keys.iter().max().unwrap() - keys.iter().min().unwrap() + 1;
+    let r_chart = section(html, "R-multiple distribution");
+    assert_eq!(
+        r_chart.matches("<rect class=\"chart-bar").count() as i64,
+        columns
+    );
+    let hold_chart = section(html, "Hold time");
+    for (chart, bins) in [
+        (r_chart, r_bins),
+        (hold_chart, api["hold_histogram"].as_array().unwrap()),
+    ] {
+        for bin in bins {
+            let trades = bin["trades"].as_i64().unwrap();
+            let title = format!(
+                "<title>{}: {trades} {}</title>",
+                svg_escaped(bin["label"].as_str().unwrap()),
+                if trades == 1 { "trade" } else { "trades" }
+            );
+            assert!(chart.contains(&title), "{title} in {chart}");
+        }
+    }
+
+    for (dimension, title) in [
+        ("strategy", "By strategy"),
+        ("symbol", "By symbol"),
+        ("tag", "By tag"),
+        ("hour", "By hour of entry (UTC)"),
+    ] {
+        let rows = api["breakdowns"][dimension].as_array().unwrap();
+        let chart = section(html, title);
+        assert_eq!(
+            chart.matches("<rect class=\"chart-bar").count(),
+            rows.len().min(40),
+            "{title}"
+        );
+        for row in rows.iter().take(20) {
+            let label = svg_escaped(row["label"].as_str().unwrap());
+            assert!(
+                chart.contains(&format!("<title>{label}: ")),
+                "{label} in {title}"
+            );
+        }
+        let negative = rows.iter().any(|r| r["total_pnl"].as_f64().unwrap() < 0.0);
+        assert_eq!(
+            chart.contains("chart-zero"),
+            negative,
+            "{title}: a zero line iff a loss"
+        );
+    }
+}
+
 fn assert_page_shows(server: &TestServer, query: &str) -> Value {
     let api = server.get_json(&format!("/api/analytics?{query}"));
     let (status, html) = page(server, &format!("/analytics?{query}"));
@@ -40,8 +163,10 @@ fn assert_page_shows(server: &TestServer, query: &str) -> Value {
     let trades = summary["trades"].as_i64().unwrap();
     if trades == 0 {
         assert!(html.contains("No closed trades in this range."), "{html}");
+        assert!(!html.contains("<svg"), "no empty charts: {html}");
         return api;
     }
+    assert_charts_show(&html, &api);
     let summary_table = table_after(&html, "Summary");
     assert!(
         summary_table.contains(&format!("<td class=\"num \">{trades}</td>")),
