@@ -810,7 +810,23 @@ fn the_html_report_holds_the_backtests_analytics_and_needs_nothing_else() {
     ] {
         assert!(html.contains(title), "missing {title}");
     }
-    assert!(html.contains("<svg class=\"bar\""));
+    // The charts, inline.
+    for chart in [
+        "Equity at each day&#39;s end (USDT)",
+        "Drawdown from the peak (USDT)",
+        "PnL per day (USDT)",
+        "Trades per R multiple",
+        "Trades per hold time",
+        "MAE against MFE per trade",
+        "PnL by strategy",
+        "PnL by hour of entry (UTC)",
+    ] {
+        assert!(
+            html.contains(&format!("role=\"img\" aria-label=\"{chart}\"")),
+            "no chart {chart}"
+        );
+    }
+    assert!(html.matches("<rect class=\"chart-bar").count() as i64 >= trades.min(3));
     // Self-contained: nothing to fetch, whatever opens it.
     for external in ["<link", "<script", " src=", " href=", "url(", "@import"] {
         assert!(!html.contains(external), "{external} in the report");
