@@ -96,30 +96,59 @@ pub fn calendar(title: &str, days: &[CalendarDay]) -> Svg {
             ));
         }
     }
-    // A month's label stands over the week holding its first day, with the year in January and
-    // at the start of each band.
-    // A label that would run into the one before it is left out. `labelled` is the band and the
-    // right end of the last label.
-    let mut labelled: Option<(i64, f64)> = None;
-    for day in &days {
-        let (band, x, _) = place(day.date);
-        let first_of_band = labelled.is_none_or(|(b, _)| b != band);
-        let room = labelled.is_none_or(|(b, end)| b != band || x >= end);
-        if (day.date.day() == 1 || first_of_band) && room {
-            let pattern = if day.date.month() == 1 || first_of_band {
-                "%b %Y"
-            } else {
-                "%b"
-            };
-            let label = day.date.format(pattern).to_string();
-            labelled = Some((band, x + label.chars().count() as f64 * LABEL_CHAR + 4.0));
+    // A month's label stands over the week holding its first day. A band that starts within a
+    // month gets that month's label too, unless the next month's would run into it. The band's
+    // year stands left of its months, and a January within a band carries its year. A label that
+    // would run into the one before is left out.
+    let label_width = |text: &str| text.chars().count() as f64 * LABEL_CHAR + 4.0;
+    let candidates: Vec<(i64, f64, NaiveDate)> = days
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| {
+            d.date.day() == 1 || *i == 0 || place(days[i - 1].date).0 != place(d.date).0
+        })
+        .map(|(_, d)| {
+            let (band, x, _) = place(d.date);
+            (band, x, d.date)
+        })
+        .collect();
+    // Each band's first day is a candidate: its year.
+    for (i, (band, _, date)) in candidates.iter().enumerate() {
+        if i == 0 || candidates[i - 1].0 != *band {
             svg.push_str(&format!(
-                "<text x=\"{x}\" y=\"{y}\">{label}</text>",
-                x = coord(x),
-                y = coord(TOP + band as f64 * band_height + MONTHS - 4.0),
-                label = escape(&label),
+                "<text x=\"{x}\" y=\"{y}\" text-anchor=\"end\">{year}</text>",
+                x = coord(LEFT - 4.0),
+                y = coord(TOP + *band as f64 * band_height + MONTHS - 4.0),
+                year = date.year(),
             ));
         }
+    }
+    // `labelled` is the band of the last label and where it ends.
+    let mut labelled: Option<(i64, f64)> = None;
+    for (i, (band, x, date)) in candidates.iter().enumerate() {
+        let first_of_band = labelled.is_none_or(|(b, _)| b != *band);
+        let pattern = if date.month() == 1 && !first_of_band {
+            "%b %Y"
+        } else {
+            "%b"
+        };
+        let label = date.format(pattern).to_string();
+        let end = x + label_width(&label);
+        let crowded = date.day() != 1
+            && candidates
+                .get(i + 1)
+                .is_some_and(|(b, next_x, _)| b == band && *next_x < end);
+        let room = labelled.is_none_or(|(b, last_end)| b != *band || *x >= last_end);
+        if crowded || !room {
+            continue;
+        }
+        labelled = Some((*band, end));
+        svg.push_str(&format!(
+            "<text x=\"{x}\" y=\"{y}\">{label}</text>",
+            x = coord(*x),
+            y = coord(TOP + *band as f64 * band_height + MONTHS - 4.0),
+            label = escape(&label),
+        ));
     }
     svg.push_str("</g><g class=\"cal-days\">");
     for day in &days {

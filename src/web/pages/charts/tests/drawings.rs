@@ -319,13 +319,34 @@ fn a_calendar_shades_each_day_by_its_pnl_with_weekdays_and_months_labelled() {
     assert_eq!(cell("2026-01-31"), "cal-flat", "traded, no pnl");
     assert_eq!(cell("2026-02-01"), "cal-none");
     assert!(
-        svg.contains(">Jan 2026</text>"),
-        "the band's first month with its year: {svg}"
+        svg.contains(">Feb</text>") && !svg.contains(">Jan"),
+        "Feb 1 is in the band's first week: Jan would run into it: {svg}"
     );
-    assert!(
-        !svg.contains(">Feb</text>"),
-        "no room after Jan 2026: {svg}"
-    );
+    assert!(svg.contains(">Mar</text>"), "{svg}");
+    assert!(svg.contains(">2026</text>"), "the band's year: {svg}");
+
+    // From the middle of a month: that month, then each month's first week.
+    let months = |from: NaiveDate, days: i64| {
+        let days: Vec<CalendarDay> = (0..days)
+            .map(|i| calendar_day(from + chrono::Duration::days(i), 0, 0.0))
+            .collect();
+        calendar("Months", &days).to_string()
+    };
+    let labels = months(day(2026, 8, 14), 110);
+    for month in ["2026", "Aug", "Sep", "Oct", "Nov", "Dec"] {
+        assert!(
+            labels.contains(&format!(">{month}</text>")),
+            "{month} in {labels}"
+        );
+    }
+    // A new year within a band.
+    let labels = months(day(2026, 11, 20), 90);
+    for month in ["2026", "Dec", "Jan 2027"] {
+        assert!(
+            labels.contains(&format!(">{month}</text>")),
+            "{month} in {labels}"
+        );
+    }
     assert!(
         svg.contains(">Mon</text>") && svg.contains(">Sun</text>"),
         "{svg}"
