@@ -164,7 +164,12 @@ impl Candle {
 
 /// Group candles (sorted oldest first) into `timeframe` buckets aligned to UTC epoch multiples.
 pub fn aggregate(candles: &[Candle], timeframe: Timeframe) -> Vec<Candle> {
-    let step = timeframe.secs();
+    aggregate_secs(candles, timeframe.secs())
+}
+
+/// [`aggregate`] into buckets of `step` seconds (> 0), any multiple of a minute: first open,
+/// highest high, lowest low, last close, summed volume.
+pub fn aggregate_secs(candles: &[Candle], step: i64) -> Vec<Candle> {
     let mut out: Vec<Candle> = Vec::new();
     for candle in candles {
         let bucket = candle.open_time.timestamp().div_euclid(step) * step;

@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::models::{SignalRow, StopMoveRow, TradeExitRow};
+use crate::domain::management::PartialTarget;
 use crate::domain::SignalStatus;
 use crate::web::pages::format::{date_time_secs, price, quantity, share, signed_money, tone};
 
@@ -161,70 +162,10 @@ impl TradeChart {
         };
         let (left, right) = (Self::LEFT, Self::RIGHT);
 
-        let mut levels = vec![Level {
-            label: "target".to_owned(),
-            price: price(s.take_profit),
-            y: y(s.take_profit),
-            label_y: 0.0,
-            class: "up",
-        }];
-        let filled = usize::try_from(s.targets_hit).unwrap_or(0);
-        for (i, t) in targets.iter().enumerate() {
-            levels.push(Level {
-                label: format!("TP{} {}", i + 1, share(t.fraction)),
-                price: price(t.price),
-                y: y(t.price),
-                label_y: 0.0,
-                class: if i < filled {
-                    "up partial filled"
-                } else {
-                    "up partial"
-                },
-            });
-        }
-        levels.push(Level {
-            label: "entry".to_owned(),
-            price: price(s.entry_price),
-            y: y(s.entry_price),
-            label_y: 0.0,
-            class: "flat",
-        });
-        if s.initial_stop_loss != s.stop_loss {
-            levels.push(Level {
-                label: "initial stop".to_owned(),
-                price: price(s.initial_stop_loss),
-                y: y(s.initial_stop_loss),
-                label_y: 0.0,
-                class: "down initial",
-            });
-        }
-        levels.push(Level {
-            label: "stop".to_owned(),
-            price: price(s.stop_loss),
-            y: y(s.stop_loss),
-            label_y: 0.0,
-            class: "down",
-        });
+        let mut levels = levels(s, &targets, y);
         spread_labels(&mut levels);
 
-        let exit_markers: Vec<Marker> = exits
-            .iter()
-            .enumerate()
-            .map(|(i, e)| Marker {
-                x: time.x(e.created_at),
-                y: y(e.price),
-                title: format!(
-                    "exit {}: {} {} at {}, pnl {}, {}",
-                    i + 1,
-                    e.reason,
-                    quantity(e.quantity),
-                    price(e.price),
-                    signed_money(e.pnl),
-                    date_time_secs(e.created_at)
-                ),
-                class: tone(e.pnl),
-            })
-            .collect();
+        let exit_markers = exit_markers(exits, |at| time.x(at), y);
 
         let mut path = vec![(left, y(s.entry_price))];
         path.extend(exit_markers.iter().map(|m| (m.x, m.y)));
@@ -249,28 +190,7 @@ impl TradeChart {
         };
         let (last_x, last_y) = path.last().copied().unwrap_or((right, y(end_price)));
 
-        let mut stop = vec![(left, y(s.initial_stop_loss))];
-        let stop_markers: Vec<Marker> = moves
-            .iter()
-            .map(|m| {
-                let x = time.x(m.created_at);
-                stop.push((x, y(m.old_stop)));
-                stop.push((x, y(m.new_stop)));
-                Marker {
-                    x,
-                    y: y(m.new_stop),
-                    title: format!(
-                        "stop {} → {} ({}), {}",
-                        price(m.old_stop),
-                        price(m.new_stop),
-                        m.reason,
-                        date_time_secs(m.created_at)
-                    ),
-                    class: "stop-move",
-                }
-            })
-            .collect();
-        stop.push((right, y(s.stop_loss)));
+        let (stop, stop_markers) = stop_line(s, moves, (left, right), |at| time.x(at), y);
 
         let (top, bottom) = (
             y(s.max_favorable_price.max(s.max_adverse_price)),
@@ -290,6 +210,107 @@ impl TradeChart {
             band_height: (bottom - top).max(1.0),
         }
     }
+}
+
+/// The horizontal levels of trade `s`, labels not yet spread: the final target, each partial
+/// target (`targets`, marked once filled), the entry, the initial stop once the stop has moved,
+/// and the stop in force.
+pub(super) fn levels(
+    s: &SignalRow,
+    targets: &[PartialTarget],
+    y: impl Fn(f64) -> f64,
+) -> Vec<Level> {
+    let level = |label: String, at: f64, class: &'static str| Level {
+        label,
+        price: price(at),
+        y: y(at),
+        label_y: 0.0,
+        class,
+    };
+    let mut levels = vec![level("target".to_owned(), s.take_profit, "up")];
+    let filled = usize::try_from(s.targets_hit).unwrap_or(0);
+    for (i, t) in targets.iter().enumerate() {
+        let class = if i < filled {
+            "up partial filled"
+        } else {
+            "up partial"
+        };
+        levels.push(level(
+            format!("TP{} {}", i + 1, share(t.fraction)),
+            t.price,
+            class,
+        ));
+    }
+    levels.push(level("entry".to_owned(), s.entry_price, "flat"));
+    if s.initial_stop_loss != s.stop_loss {
+        levels.push(level(
+            "initial stop".to_owned(),
+            s.initial_stop_loss,
+            "down initial",
+        ));
+    }
+    levels.push(level("stop".to_owned(), s.stop_loss, "down"));
+    levels
+}
+
+/// A marker per exit at its time and price, titled with its reason, size, price and pnl.
+pub(super) fn exit_markers(
+    exits: &[TradeExitRow],
+    x: impl Fn(NaiveDateTime) -> f64,
+    y: impl Fn(f64) -> f64,
+) -> Vec<Marker> {
+    exits
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Marker {
+            x: x(e.created_at),
+            y: y(e.price),
+            title: format!(
+                "exit {}: {} {} at {}, pnl {}, {}",
+                i + 1,
+                e.reason,
+                quantity(e.quantity),
+                price(e.price),
+                signed_money(e.pnl),
+                date_time_secs(e.created_at)
+            ),
+            class: tone(e.pnl),
+        })
+        .collect()
+}
+
+/// The stop in force as a step line from `from_x` to `to_x` (the initial stop, a step at each
+/// move, the stop now), and a marker per move at its new stop.
+pub(super) fn stop_line(
+    s: &SignalRow,
+    moves: &[StopMoveRow],
+    (from_x, to_x): (f64, f64),
+    x: impl Fn(NaiveDateTime) -> f64,
+    y: impl Fn(f64) -> f64,
+) -> (Vec<(f64, f64)>, Vec<Marker>) {
+    let mut line = vec![(from_x, y(s.initial_stop_loss))];
+    let markers = moves
+        .iter()
+        .map(|m| {
+            let at = x(m.created_at);
+            line.push((at, y(m.old_stop)));
+            line.push((at, y(m.new_stop)));
+            Marker {
+                x: at,
+                y: y(m.new_stop),
+                title: format!(
+                    "stop {} → {} ({}), {}",
+                    price(m.old_stop),
+                    price(m.new_stop),
+                    m.reason,
+                    date_time_secs(m.created_at)
+                ),
+                class: "stop-move",
+            }
+        })
+        .collect();
+    line.push((to_x, y(s.stop_loss)));
+    (line, markers)
 }
 
 /// Give each level a label baseline beside its line, at least [`TradeChart::LABEL_GAP`] from

@@ -10,12 +10,11 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime};
 
-use super::{points, spread_labels_within, Level, Marker};
+use super::{exit_markers, levels, points, spread_labels_within, stop_line, Level, Marker};
 use crate::db::models::{CandleRow, SignalRow, StopMoveRow, TradeExitRow};
-use crate::domain::market::{valid_price, Candle};
+use crate::domain::market::{aggregate_secs, valid_price, Candle};
 use crate::domain::{Direction, SignalStatus};
-use crate::web::pages::format::{date_time, date_time_secs, number, price, quantity, share};
-use crate::web::pages::format::{signed_money, tone};
+use crate::web::pages::format::{date_time, date_time_secs, number, price, quantity};
 
 /// The most candles drawn: beyond it the candles are aggregated into longer ones.
 pub const MAX_CANDLES: i64 = 300;
@@ -261,33 +260,21 @@ fn bucket_for(span_secs: i64) -> (i64, String) {
 /// bypassed the table's checks are left out), grouped into `step`-second buckets aligned to
 /// the epoch (first open, highest high, lowest low, last close, summed volume).
 fn aggregate(rows: &[CandleRow], step: i64) -> Vec<Candle> {
-    let mut out: Vec<Candle> = Vec::new();
-    for row in rows {
-        let Ok(c) = Candle::new(
-            row.open_time.and_utc(),
-            row.open,
-            row.high,
-            row.low,
-            row.close,
-            row.volume,
-        ) else {
-            continue;
-        };
-        let bucket = c.open_time.timestamp().div_euclid(step) * step;
-        match out.last_mut() {
-            Some(last) if last.open_time.timestamp() == bucket => {
-                last.high = last.high.max(c.high);
-                last.low = last.low.min(c.low);
-                last.close = c.close;
-                last.volume += c.volume;
-            }
-            _ => out.push(Candle {
-                open_time: DateTime::from_timestamp(bucket, 0).unwrap_or(c.open_time),
-                ..c
-            }),
-        }
-    }
-    out
+    let usable: Vec<Candle> = rows
+        .iter()
+        .filter_map(|row| {
+            Candle::new(
+                row.open_time.and_utc(),
+                row.open,
+                row.high,
+                row.low,
+                row.close,
+                row.volume,
+            )
+            .ok()
+        })
+        .collect();
+    aggregate_secs(&usable, step)
 }
 
 impl CandleChart {
@@ -386,50 +373,7 @@ impl CandleChart {
             })
             .collect();
 
-        let mut levels = vec![Level {
-            label: "target".to_owned(),
-            price: price(s.take_profit),
-            y: y(s.take_profit),
-            label_y: 0.0,
-            class: "up",
-        }];
-        let filled = usize::try_from(s.targets_hit).unwrap_or(0);
-        for (i, t) in targets.iter().enumerate() {
-            levels.push(Level {
-                label: format!("TP{} {}", i + 1, share(t.fraction)),
-                price: price(t.price),
-                y: y(t.price),
-                label_y: 0.0,
-                class: if i < filled {
-                    "up partial filled"
-                } else {
-                    "up partial"
-                },
-            });
-        }
-        levels.push(Level {
-            label: "entry".to_owned(),
-            price: price(s.entry_price),
-            y: y(s.entry_price),
-            label_y: 0.0,
-            class: "flat",
-        });
-        if s.initial_stop_loss != s.stop_loss {
-            levels.push(Level {
-                label: "initial stop".to_owned(),
-                price: price(s.initial_stop_loss),
-                y: y(s.initial_stop_loss),
-                label_y: 0.0,
-                class: "down initial",
-            });
-        }
-        levels.push(Level {
-            label: "stop".to_owned(),
-            price: price(s.stop_loss),
-            y: y(s.stop_loss),
-            label_y: 0.0,
-            class: "down",
-        });
+        let mut levels = levels(s, &targets, y);
         spread_labels_within(&mut levels, Self::TOP + 4.0, Self::BOTTOM);
 
         let entry = Marker {
@@ -445,28 +389,7 @@ impl CandleChart {
             class: "entry",
         };
 
-        let mut stop = vec![(x(s.created_at), y(s.initial_stop_loss))];
-        let stop_moves = moves
-            .iter()
-            .map(|m| {
-                let at = x(m.created_at);
-                stop.push((at, y(m.old_stop)));
-                stop.push((at, y(m.new_stop)));
-                Marker {
-                    x: at,
-                    y: y(m.new_stop),
-                    title: format!(
-                        "stop {} → {} ({}), {}",
-                        price(m.old_stop),
-                        price(m.new_stop),
-                        m.reason,
-                        date_time_secs(m.created_at)
-                    ),
-                    class: "stop-move",
-                }
-            })
-            .collect();
-        stop.push((x(end), y(s.stop_loss)));
+        let (stop, stop_moves) = stop_line(s, moves, (x(s.created_at), x(end)), x, y);
         let stop_title = format!(
             "the stop: initial {}{}",
             price(s.initial_stop_loss),
@@ -482,24 +405,7 @@ impl CandleChart {
             }
         );
 
-        let exit_marks = exits
-            .iter()
-            .enumerate()
-            .map(|(i, e)| Marker {
-                x: x(e.created_at),
-                y: y(e.price),
-                title: format!(
-                    "exit {}: {} {} at {}, pnl {}, {}",
-                    i + 1,
-                    e.reason,
-                    quantity(e.quantity),
-                    price(e.price),
-                    signed_money(e.pnl),
-                    date_time_secs(e.created_at)
-                ),
-                class: tone(e.pnl),
-            })
-            .collect();
+        let exit_marks = exit_markers(exits, x, y);
 
         let extremes = extremes(s, candles, end, &x, &y);
         let caption = caption(drawn.len(), &bucket, candles, from, end);
