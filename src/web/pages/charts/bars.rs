@@ -2,7 +2,7 @@
 //! (one horizontal bar per bucket, coloured by sign, e.g. the pnl per symbol).
 
 use super::axis::{nice_ticks, Scale};
-use super::{coord, escape, no_data, open, Svg, Unit};
+use super::{coord, escape, no_data, open, x_grid, y_grid, zero_across, zero_down, Svg, Unit};
 
 /// One bar: its axis label, its value and what the hover says besides `label: value`.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,25 +113,10 @@ pub fn histogram(title: &str, x_name: &str, bars: &[Bar], unit: Unit) -> Svg {
 
     let mut svg = open(title, H_WIDTH, H_HEIGHT);
     svg.push_str("<g class=\"chart-axis chart-y\">");
-    for tick in &ticks {
-        let py = coord(y.at(*tick));
-        svg.push_str(&format!(
-            "<line class=\"chart-grid\" x1=\"{l}\" x2=\"{r}\" y1=\"{py}\" y2=\"{py}\"/>\
-             <text x=\"{lx}\" y=\"{py}\" text-anchor=\"end\" dominant-baseline=\"middle\">{label}</text>",
-            l = coord(H_LEFT),
-            r = coord(H_WIDTH - H_RIGHT),
-            lx = coord(H_LEFT - 6.0),
-            label = escape(&unit.format(*tick)),
-        ));
-    }
+    svg.push_str(&y_grid(&ticks, &y, (H_LEFT, H_WIDTH - H_RIGHT), unit));
     svg.push_str("</g>");
     if below_zero {
-        let zy = coord(y.at(0.0));
-        svg.push_str(&format!(
-            "<line class=\"chart-zero\" x1=\"{}\" x2=\"{}\" y1=\"{zy}\" y2=\"{zy}\"/>",
-            coord(H_LEFT),
-            coord(H_WIDTH - H_RIGHT),
-        ));
+        svg.push_str(&zero_across(y.at(0.0), (H_LEFT, H_WIDTH - H_RIGHT)));
     }
     svg.push_str("<g class=\"chart-bars\">");
     let zero = y.at(0.0);
@@ -224,17 +209,7 @@ pub fn breakdown(title: &str, value_name: &str, bars: &[Bar], unit: Unit) -> Svg
 
     let mut svg = open(title, B_WIDTH, height);
     svg.push_str("<g class=\"chart-axis chart-x\">");
-    for tick in &ticks {
-        let px = coord(x.at(*tick));
-        svg.push_str(&format!(
-            "<line class=\"chart-grid\" x1=\"{px}\" x2=\"{px}\" y1=\"{t}\" y2=\"{b}\"/>\
-             <text x=\"{px}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
-            t = coord(B_TOP),
-            b = coord(bottom),
-            ty = coord(bottom + 14.0),
-            label = escape(&unit.format(*tick)),
-        ));
-    }
+    svg.push_str(&x_grid(&ticks, &x, (B_TOP, bottom), unit));
     svg.push_str(&format!(
         "<text class=\"chart-axis-name\" x=\"{mid}\" y=\"{ny}\" text-anchor=\"middle\">{name}</text></g>",
         mid = coord(left + (B_WIDTH - B_RIGHT - left) / 2.0),
@@ -242,12 +217,7 @@ pub fn breakdown(title: &str, value_name: &str, bars: &[Bar], unit: Unit) -> Svg
         name = escape(value_name),
     ));
     if below_zero {
-        let zx = coord(x.at(0.0));
-        svg.push_str(&format!(
-            "<line class=\"chart-zero\" x1=\"{zx}\" x2=\"{zx}\" y1=\"{}\" y2=\"{}\"/>",
-            coord(B_TOP),
-            coord(bottom),
-        ));
+        svg.push_str(&zero_down(x.at(0.0), (B_TOP, bottom)));
     }
     svg.push_str("<g class=\"chart-bars\">");
     let zero = x.at(0.0);

@@ -106,6 +106,72 @@ pub(crate) fn open(title: &str, width: f64, height: f64) -> String {
     )
 }
 
+/// Horizontal grid lines at `ticks` of `y` from `left` to `right`, each labelled left of `left`.
+pub(crate) fn y_grid(
+    ticks: &[f64],
+    y: &axis::Scale,
+    (left, right): (f64, f64),
+    unit: Unit,
+) -> String {
+    ticks
+        .iter()
+        .map(|tick| {
+            let py = coord(y.at(*tick));
+            format!(
+                "<line class=\"chart-grid\" x1=\"{l}\" x2=\"{r}\" y1=\"{py}\" y2=\"{py}\"/>\
+                 <text x=\"{lx}\" y=\"{py}\" text-anchor=\"end\" dominant-baseline=\"middle\">{label}</text>",
+                l = coord(left),
+                r = coord(right),
+                lx = coord(left - 6.0),
+                label = escape(&unit.format(*tick)),
+            )
+        })
+        .collect()
+}
+
+/// Vertical grid lines at `ticks` of `x` from `top` to `bottom`, each labelled under `bottom`.
+pub(crate) fn x_grid(
+    ticks: &[f64],
+    x: &axis::Scale,
+    (top, bottom): (f64, f64),
+    unit: Unit,
+) -> String {
+    ticks
+        .iter()
+        .map(|tick| {
+            let px = coord(x.at(*tick));
+            format!(
+                "<line class=\"chart-grid\" x1=\"{px}\" x2=\"{px}\" y1=\"{t}\" y2=\"{b}\"/>\
+                 <text x=\"{px}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
+                t = coord(top),
+                b = coord(bottom),
+                ty = coord(bottom + 14.0),
+                label = escape(&unit.format(*tick)),
+            )
+        })
+        .collect()
+}
+
+/// The zero line across the plot at pixel `zy`, from `left` to `right`.
+pub(crate) fn zero_across(zy: f64, (left, right): (f64, f64)) -> String {
+    format!(
+        "<line class=\"chart-zero\" x1=\"{}\" x2=\"{}\" y1=\"{zy}\" y2=\"{zy}\"/>",
+        coord(left),
+        coord(right),
+        zy = coord(zy),
+    )
+}
+
+/// The zero line down the plot at pixel `zx`, from `top` to `bottom`.
+pub(crate) fn zero_down(zx: f64, (top, bottom): (f64, f64)) -> String {
+    format!(
+        "<line class=\"chart-zero\" x1=\"{zx}\" x2=\"{zx}\" y1=\"{}\" y2=\"{}\"/>",
+        coord(top),
+        coord(bottom),
+        zx = coord(zx),
+    )
+}
+
 /// A chart with nothing to draw: the frame and a "No data" text.
 pub(crate) fn no_data(title: &str, width: f64, height: f64) -> Svg {
     let mut svg = open(title, width, height);

@@ -1,7 +1,7 @@
 //! A scatter of points on two value axes, e.g. each trade's MAE (x) against its MFE (y) in R.
 
 use super::axis::{nice_ticks, Scale};
-use super::{coord, escape, no_data, open, Svg, Unit};
+use super::{coord, escape, no_data, open, x_grid, y_grid, zero_across, zero_down, Svg, Unit};
 
 /// One point: where it is, its class (`win`, `loss`, … for its colour) and its hover text.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,17 +64,7 @@ pub fn scatter(title: &str, axes: Axes<'_>, points: &[Point], legend: &[(&str, &
 
     let mut svg = open(title, WIDTH, HEIGHT);
     svg.push_str("<g class=\"chart-axis chart-y\">");
-    for tick in &y_ticks {
-        let py = coord(y.at(*tick));
-        svg.push_str(&format!(
-            "<line class=\"chart-grid\" x1=\"{l}\" x2=\"{r}\" y1=\"{py}\" y2=\"{py}\"/>\
-             <text x=\"{lx}\" y=\"{py}\" text-anchor=\"end\" dominant-baseline=\"middle\">{label}</text>",
-            l = coord(plot_left),
-            r = coord(plot_right),
-            lx = coord(plot_left - 6.0),
-            label = escape(&axes.y_unit.format(*tick)),
-        ));
-    }
+    svg.push_str(&y_grid(&y_ticks, &y, (plot_left, plot_right), axes.y_unit));
     svg.push_str(&format!(
         "<text class=\"chart-axis-name\" x=\"{px}\" y=\"{py}\" text-anchor=\"start\">{name}</text></g>",
         px = coord(plot_left + 4.0),
@@ -82,17 +72,7 @@ pub fn scatter(title: &str, axes: Axes<'_>, points: &[Point], legend: &[(&str, &
         name = escape(axes.y_name),
     ));
     svg.push_str("<g class=\"chart-axis chart-x\">");
-    for tick in &x_ticks {
-        let px = coord(x.at(*tick));
-        svg.push_str(&format!(
-            "<line class=\"chart-grid\" x1=\"{px}\" x2=\"{px}\" y1=\"{t}\" y2=\"{b}\"/>\
-             <text x=\"{px}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
-            t = coord(plot_top),
-            b = coord(plot_bottom),
-            ty = coord(plot_bottom + 14.0),
-            label = escape(&axes.x_unit.format(*tick)),
-        ));
-    }
+    svg.push_str(&x_grid(&x_ticks, &x, (plot_top, plot_bottom), axes.x_unit));
     svg.push_str(&format!(
         "<text class=\"chart-axis-name\" x=\"{mid}\" y=\"{ny}\" text-anchor=\"middle\">{name}</text></g>",
         mid = coord(plot_left + (plot_right - plot_left) / 2.0),
@@ -100,20 +80,10 @@ pub fn scatter(title: &str, axes: Axes<'_>, points: &[Point], legend: &[(&str, &
         name = escape(axes.x_name),
     ));
     if x_min < 0.0 && x_max > 0.0 {
-        let zx = coord(x.at(0.0));
-        svg.push_str(&format!(
-            "<line class=\"chart-zero\" x1=\"{zx}\" x2=\"{zx}\" y1=\"{}\" y2=\"{}\"/>",
-            coord(plot_top),
-            coord(plot_bottom),
-        ));
+        svg.push_str(&zero_down(x.at(0.0), (plot_top, plot_bottom)));
     }
     if y_min < 0.0 && y_max > 0.0 {
-        let zy = coord(y.at(0.0));
-        svg.push_str(&format!(
-            "<line class=\"chart-zero\" x1=\"{}\" x2=\"{}\" y1=\"{zy}\" y2=\"{zy}\"/>",
-            coord(plot_left),
-            coord(plot_right),
-        ));
+        svg.push_str(&zero_across(y.at(0.0), (plot_left, plot_right)));
     }
     svg.push_str("<g class=\"chart-dots\">");
     for p in &points {

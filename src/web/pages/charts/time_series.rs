@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::axis::{nice_ticks, seconds, time_ticks, Scale};
-use super::{coord, escape, format, no_data, open, Svg, Unit};
+use super::{coord, escape, format, no_data, open, y_grid, zero_across, Svg, Unit};
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 240.0;
@@ -78,17 +78,7 @@ fn draw(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit, area: bool, da
 
     let mut svg = open(title, WIDTH, HEIGHT);
     svg.push_str("<g class=\"chart-axis chart-y\">");
-    for tick in &ticks {
-        let py = coord(y.at(*tick));
-        svg.push_str(&format!(
-            "<line class=\"chart-grid\" x1=\"{l}\" x2=\"{r}\" y1=\"{py}\" y2=\"{py}\"/>\
-             <text x=\"{lx}\" y=\"{py}\" text-anchor=\"end\" dominant-baseline=\"middle\">{label}</text>",
-            l = coord(LEFT),
-            r = coord(WIDTH - RIGHT),
-            lx = coord(LEFT - 6.0),
-            label = escape(&unit.format(*tick)),
-        ));
-    }
+    svg.push_str(&y_grid(&ticks, &y, (LEFT, WIDTH - RIGHT), unit));
     svg.push_str("</g><g class=\"chart-axis chart-x\">");
     let time_ticks = if last == first {
         let at = points[0].0;
@@ -119,12 +109,7 @@ fn draw(title: &str, points: &[(NaiveDateTime, f64)], unit: Unit, area: bool, da
     }
     svg.push_str("</g>");
     if min < 0.0 && max >= 0.0 {
-        let zy = coord(y.at(0.0));
-        svg.push_str(&format!(
-            "<line class=\"chart-zero\" x1=\"{l}\" x2=\"{r}\" y1=\"{zy}\" y2=\"{zy}\"/>",
-            l = coord(LEFT),
-            r = coord(WIDTH - RIGHT),
-        ));
+        svg.push_str(&zero_across(y.at(0.0), (LEFT, WIDTH - RIGHT)));
     }
     let line: Vec<String> = points
         .iter()
