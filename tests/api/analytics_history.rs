@@ -10,7 +10,7 @@ use signaldesk::domain::management::Management;
 use signaldesk::domain::rules::TradingRules;
 use signaldesk::domain::{Direction, ExitReason};
 
-use crate::helpers::{close_trade, insert, targets, SignalBuilder, INITIAL_BALANCE};
+use crate::helpers::{close_trade, insert, targets, tick_with, SignalBuilder, INITIAL_BALANCE};
 
 /// Units of every seeded trade: a 5-point stop risks 100, 1 % of the balance.
 const QUANTITY: f64 = 20.0;
@@ -105,39 +105,6 @@ fn rules() -> TradingRules {
     TradingRules::defaults_for(INITIAL_BALANCE)
 }
 
-/// One tick of `symbol` at (last, high, low) under `rules`, as the engine runs it.
-fn tick(
-    conn: &mut Conn,
-    symbol: &str,
-    (last, high, low): (f64, f64, f64),
-    when: NaiveDateTime,
-    rules: &TradingRules,
-) {
-    let time = when.and_utc();
-    let quote = signaldesk::feeds::Quote {
-        symbol: symbol.to_owned(),
-        last_price: last,
-        high,
-        low,
-        price_time: time,
-        market_time: time,
-        change_24h_pct: None,
-        high_24h: None,
-        low_24h: None,
-        volume_24h: None,
-        minute_candles: Vec::new(),
-    };
-    let outcome = signaldesk::engine::tick::update_paper_trades(
-        conn,
-        &std::collections::BTreeMap::from([(symbol.to_owned(), quote)]),
-        rules,
-        INITIAL_BALANCE,
-        when,
-    )
-    .expect("tick");
-    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
-}
-
 fn manual(conn: &mut Conn, id: SignalId, price: f64, fee_rate: f64, when: NaiveDateTime) {
     close_trade(
         conn,
@@ -190,7 +157,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("BTCUSDT")
         .by("ict", Some("5m"), 0.6)
         .at(conn, t(0, "09:00:00"));
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (110.5, 110.5, 100.0),
@@ -201,7 +168,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("ETHUSDT")
         .by("api", Some("15m"), 0.7)
         .at(conn, t(0, "10:00:00"));
-    tick(
+    tick_with(
         conn,
         "ETHUSDT",
         (105.5, 105.5, 100.0),
@@ -212,7 +179,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("SOLUSDT")
         .by("webhook", None, 0.9)
         .at(conn, t(0, "09:59:59"));
-    tick(
+    tick_with(
         conn,
         "SOLUSDT",
         (94.5, 100.0, 94.5),
@@ -226,7 +193,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("BTCUSDT")
         .by("ict", Some("1h"), 1.0)
         .at(conn, t(2, "23:50:00"));
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (89.5, 100.0, 89.5),
@@ -242,7 +209,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("SOLUSDT")
         .by("ict", Some("5m"), below(0.7))
         .at(conn, t(3, "01:00:00"));
-    tick(
+    tick_with(
         conn,
         "SOLUSDT",
         (94.5, 100.0, 94.5),
@@ -253,7 +220,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("XRPUSDT")
         .by("webhook", Some("4h"), 0.65)
         .at(conn, t(3, "03:00:00"));
-    tick(
+    tick_with(
         conn,
         "XRPUSDT",
         (105.5, 105.5, 100.0),
@@ -264,7 +231,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("BTCUSDT")
         .by("test", Some("5m"), 0.8)
         .at(conn, t(3, "05:00:00"));
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (94.5, 100.0, 94.5),
@@ -280,7 +247,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("SOLUSDT")
         .by("ict", Some("15m"), 0.3 * 3.0)
         .at(conn, t(3, "08:00:00"));
-    tick(
+    tick_with(
         conn,
         "SOLUSDT",
         (105.5, 105.5, 100.0),
@@ -291,7 +258,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("XRPUSDT")
         .by("ict", Some("15m"), 0.6)
         .at(conn, t(3, "10:00:00"));
-    tick(
+    tick_with(
         conn,
         "XRPUSDT",
         (110.5, 110.5, 100.0),
@@ -311,14 +278,14 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
         .by("ict", Some("5m"), 0.75)
         .managed(scale_out.clone())
         .at(conn, t(10, "12:00:00"));
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (105.5, 106.0, 101.0),
         t(10, "13:00:00"),
         &plain,
     );
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (99.0, 101.0, 99.0),
@@ -336,14 +303,14 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
         .by("webhook", Some("1h"), 0.85)
         .managed(trailed)
         .at(conn, t(10, "14:00:00"));
-    tick(
+    tick_with(
         conn,
         "ETHUSDT",
         (93.0, 94.0, 93.0),
         t(10, "15:00:00"),
         &plain,
     );
-    tick(
+    tick_with(
         conn,
         "ETHUSDT",
         (95.5, 95.5, 94.0),
@@ -361,7 +328,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
         .by("api", Some("15m"), 0.95)
         .managed(partial)
         .at(conn, t(11, "10:00:00"));
-    tick(
+    tick_with(
         conn,
         "SOLUSDT",
         (103.5, 104.0, 101.0),
@@ -375,7 +342,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("XRPUSDT")
         .by("test", None, 0.62)
         .at(conn, t(12, "15:00:00"));
-    tick(
+    tick_with(
         conn,
         "XRPUSDT",
         (100.5, 101.0, 99.5),
@@ -388,7 +355,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("BTCUSDT")
         .by("test", Some("1h"), 0.7)
         .at(conn, t(12, "09:00:00"));
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (99.8, 100.2, 99.5),
@@ -398,7 +365,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     assert_reason(conn, id, ExitReason::MaxDuration);
 
     // Day 13: the scaled trade's target; R of exactly +9.5, beyond −9.5 and exactly −9.5.
-    tick(
+    tick_with(
         conn,
         "SOLUSDT",
         (110.5, 110.5, 103.0),
@@ -428,7 +395,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("ETHUSDT")
         .by("api", Some("1h"), 0.8)
         .at(conn, t(15, "12:00:00"));
-    tick(
+    tick_with(
         conn,
         "ETHUSDT",
         (105.5, 105.5, 100.0),
@@ -439,7 +406,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("SOLUSDT")
         .by("ict", None, 0.6)
         .at(conn, t(16, "00:00:00"));
-    tick(
+    tick_with(
         conn,
         "SOLUSDT",
         (110.5, 110.5, 100.0),
@@ -450,7 +417,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("XRPUSDT")
         .by("webhook", Some("15m"), 0.7)
         .at(conn, t(17, "06:00:00"));
-    tick(
+    tick_with(
         conn,
         "XRPUSDT",
         (89.5, 100.0, 89.5),
@@ -461,7 +428,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("ADAUSDT")
         .by("test", Some("5m"), 0.9)
         .at(conn, t(19, "08:00:00"));
-    tick(
+    tick_with(
         conn,
         "ADAUSDT",
         (94.5, 100.0, 94.5),
@@ -472,7 +439,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::short("ADAUSDT")
         .by("ict", Some("5m"), 0.8)
         .at(conn, t(20, "08:00:00"));
-    tick(
+    tick_with(
         conn,
         "ADAUSDT",
         (89.5, 100.0, 89.5),
@@ -483,7 +450,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
     let id = Open::long("ADAUSDT")
         .by("api", Some("15m"), 1.0)
         .at(conn, t(20, "10:00:00"));
-    tick(
+    tick_with(
         conn,
         "ADAUSDT",
         (110.5, 110.5, 100.0),
@@ -491,7 +458,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
         &plain,
     );
     assert_reason(conn, id, ExitReason::TakeProfit);
-    tick(
+    tick_with(
         conn,
         "BTCUSDT",
         (110.5, 110.5, 100.0),
@@ -551,7 +518,7 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
         } else {
             (100.0 + risk * reach, 100.0 - reward * reach)
         };
-        tick(
+        tick_with(
             conn,
             symbol,
             (100.0, high, low),
@@ -564,8 +531,12 @@ pub fn seed(conn: &mut Conn) -> NaiveDate {
             (price, price.max(100.0), price.min(100.0))
         };
         match pick(3) {
-            0 => tick(conn, symbol, through(target, sign * 0.5), end, &plain),
-            1 => tick(conn, symbol, through(stop, -sign * 0.5), end, &plain),
+            0 => {
+                tick_with(conn, symbol, through(target, sign * 0.5), end, &plain);
+            }
+            1 => {
+                tick_with(conn, symbol, through(stop, -sign * 0.5), end, &plain);
+            }
             _ => {
                 let price = 100.0 + sign * risk * (pick(400) as f64 / 100.0 - 1.5);
                 manual(conn, id, price, 0.001, end);

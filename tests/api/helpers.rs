@@ -602,8 +602,20 @@ pub fn insert_as_before_management(conn: &mut Conn, row: &NewSignal) {
 pub fn tick_once(
     conn: &mut Conn,
     symbol: &str,
+    quote: (f64, f64, f64),
+    when: NaiveDateTime,
+) -> signaldesk::engine::tick::TickOutcome {
+    let rules = signaldesk::domain::rules::TradingRules::defaults_for(INITIAL_BALANCE);
+    tick_with(conn, symbol, quote, when, &rules)
+}
+
+/// [`tick_once`] under `rules`.
+pub fn tick_with(
+    conn: &mut Conn,
+    symbol: &str,
     (last, high, low): (f64, f64, f64),
     when: NaiveDateTime,
+    rules: &signaldesk::domain::rules::TradingRules,
 ) -> signaldesk::engine::tick::TickOutcome {
     let time = when.and_utc();
     let quote = signaldesk::feeds::Quote {
@@ -622,7 +634,7 @@ pub fn tick_once(
     let outcome = signaldesk::engine::tick::update_paper_trades(
         conn,
         &std::collections::BTreeMap::from([(symbol.to_owned(), quote)]),
-        &signaldesk::domain::rules::TradingRules::defaults_for(INITIAL_BALANCE),
+        rules,
         INITIAL_BALANCE,
         when,
     )
