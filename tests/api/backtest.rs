@@ -273,6 +273,30 @@ fn a_wick_the_live_engine_cuts_back_to_its_body_never_closes_a_backtest_trade() 
     );
 }
 
+/// `signaldesk backtest --json ARGS` run in `dir` with nothing but `env` (and `RUST_LOG=warn`)
+/// in its environment.
+fn run_backtest(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(binary())
+        .args(["backtest", "--json"])
+        .args(args)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// The JSON report of a backtest `output` that must have succeeded.
+fn report_of(output: &std::process::Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// A backtest through the CLI into a new database file `name` in `dir`, with `extra` flags and
 /// `env`: its JSON report and the path of the database.
 fn cli_backtest(
@@ -282,32 +306,15 @@ fn cli_backtest(
     env: &[(&str, &str)],
 ) -> (serde_json::Value, PathBuf) {
     let path = dir.join(name);
-    let output = std::process::Command::new(binary())
-        .args([
-            "backtest",
-            "--symbol",
-            "BTCUSDT",
-            "--timeframe",
-            "5m",
-            "--json",
-            "--data",
-        ])
-        .arg(fixture_dir())
-        .arg("--database")
-        .arg(&path)
-        .args(extra)
-        .env_clear()
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (serde_json::from_slice(&output.stdout).unwrap(), path)
+    let (data, database) = (fixture_dir(), path.to_str().unwrap().to_owned());
+    let flags = ["--symbol", "BTCUSDT", "--timeframe", "5m", "--data"];
+    let flags = [
+        &flags[..],
+        &[data.to_str().unwrap(), "--database", &database],
+        extra,
+    ]
+    .concat();
+    (report_of(&run_backtest(dir, &flags, env)), path)
 }
 
 /// Every exit, stop move and journal entry of a backtest's database.
@@ -687,36 +694,13 @@ crate::on_both_backends!(the_backtest_and_the_live_engine_agree_trade_for_trade)
 fn the_simulated_market_backtests_offline() {
     let dir = tempfile::tempdir().unwrap();
     let run = |extra: &[&str], env: &[(&str, &str)]| {
-        let mut command = std::process::Command::new(binary());
-        command
-            .args([
-                "backtest",
-                "--symbol",
-                "ETHUSDT",
-                "--timeframe",
-                "5m",
-                "--json",
-            ])
-            .args(extra)
-            .env_clear()
-            .env("RUST_LOG", "warn")
-            .current_dir(dir.path());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        command.output().unwrap()
+        let flags = ["--symbol", "ETHUSDT", "--timeframe", "5m"];
+        run_backtest(dir.path(), &[&flags[..], extra].concat(), env)
     };
     let range = ["--from", "2026-03-01", "--to", "2026-03-04"];
     let explicit = run(&[&range[..], &["--feed", "simulated"]].concat(), &[]);
-    assert!(
-        explicit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&explicit.stderr)
-    );
-    let configured = run(&range, &[("SIGNALDESK_FEED", "simulated")]);
-    assert!(configured.status.success());
-    let a: serde_json::Value = serde_json::from_slice(&explicit.stdout).unwrap();
-    let b: serde_json::Value = serde_json::from_slice(&configured.stdout).unwrap();
+    let a = report_of(&explicit);
+    let b = report_of(&run(&range, &[("SIGNALDESK_FEED", "simulated")]));
     assert_eq!(a["trades"], b["trades"]);
     assert_eq!(a["total_pnl"], b["total_pnl"]);
 
@@ -754,29 +738,22 @@ fn the_simulated_market_backtests_offline() {
 /// the HTML and the JSON report of the same run.
 pub fn simulated_backtest_html(dir: &Path) -> (PathBuf, serde_json::Value) {
     let html = dir.join("report.html");
-    let output = std::process::Command::new(binary())
-        .args(["backtest", "--symbol", "SOLUSDT", "--feed", "simulated"])
-        .args([
-            "--from",
-            "2026-05-01",
-            "--to",
-            "2026-05-06",
-            "--timeframe",
-            "5m",
-        ])
-        .args(["--json", "--html"])
-        .arg(&html)
-        .env_clear()
-        .env("RUST_LOG", "warn")
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (html, serde_json::from_slice(&output.stdout).unwrap())
+    let flags = [
+        "--symbol",
+        "SOLUSDT",
+        "--feed",
+        "simulated",
+        "--from",
+        "2026-05-01",
+        "--to",
+        "2026-05-06",
+        "--timeframe",
+        "5m",
+        "--html",
+        html.to_str().unwrap(),
+    ];
+    let report = report_of(&run_backtest(dir, &flags, &[]));
+    (html, report)
 }
 
 #[test]
