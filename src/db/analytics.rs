@@ -1,16 +1,18 @@
-//! `analytics_rollups` (DESIGN.md §11): one [`Rollup`] of the closed trades per UTC day of the
-//! close, dimension and bucket, kept in the transaction that closes a trade (and, for the tag
-//! dimension, in the one that edits a journal entry's tags), so the analytics of a range read a
-//! few rows per day however long the history is. Rollups are derived data: [`rebuild`]
-//! recomputes them from the raw rows, [`verify`] compares them with a recomputation.
+//! `analytics_rollups` (DESIGN.md §11): one [`Rollup`] of the closed trades per [`Span`] (UTC
+//! day of the close, and calendar month), dimension and bucket, kept in the transaction that
+//! closes a trade (and, for the tag dimension, in the one that edits a journal entry's tags), so
+//! the analytics of a range read its whole months' rows and the days at its ends, a few hundred
+//! rows a year however long the history is. Rollups are derived data: [`rebuild`] recomputes
+//! them from the raw rows, [`verify`] compares them with a recomputation.
 //!
-//! Every path folds trades the same way — `domain::analytics::Rollup::then`, one trade after the
-//! other in journal id order within a day — so the close, the rebuild and a filtered query read
-//! from the raw rows agree exactly (money within float rounding).
+//! Every path folds trades the same way — `domain::analytics::Rollup::then` for a day, one trade
+//! after the other in journal id order, and `Rollup::plus` for a month (no streaks) — so the
+//! close, the rebuild and a filtered query read from the raw rows agree exactly (money within
+//! float rounding).
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::analytics_rollups as rollups;
@@ -26,8 +28,9 @@ const ROLLUPS: &str = "analytics_rollups";
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rollups, check_for_backend(crate::db::MultiBackend))]
 pub struct RollupRow {
-    pub date: NaiveDate,
+    pub span: String,
     pub dimension: String,
+    pub date: NaiveDate,
     pub bucket: String,
     pub trades: i64,
     pub wins: i64,
@@ -43,14 +46,18 @@ pub struct RollupRow {
     pub loss_first: i64,
     pub loss_last: i64,
     pub loss_max: i64,
+    pub r_min: f64,
+    pub r_max: f64,
 }
 
 impl RollupRow {
-    fn new(date: NaiveDate, dimension: Dimension, bucket: String, r: &Rollup) -> RollupRow {
+    fn new(key: &Key, r: &Rollup) -> RollupRow {
+        let (span, date, dimension, bucket) = key;
         RollupRow {
-            date,
-            dimension: dimension.as_str().to_owned(),
-            bucket,
+            span: span.as_str().to_owned(),
+            dimension: dimension.column(bucket).into_owned(),
+            date: *date,
+            bucket: bucket.clone(),
             trades: r.trades,
             wins: r.wins,
             losses: r.losses,
@@ -65,7 +72,18 @@ impl RollupRow {
             loss_first: r.loss_first,
             loss_last: r.loss_last,
             loss_max: r.loss_max,
+            r_min: r.r_min,
+            r_max: r.r_max,
         }
+    }
+
+    fn key(&self) -> Option<Key> {
+        Some((
+            Span::parse(&self.span)?,
+            self.date,
+            Dimension::of_column(&self.dimension, &self.bucket)?,
+            self.bucket.clone(),
+        ))
     }
 
     pub fn rollup(&self) -> Rollup {
@@ -84,12 +102,46 @@ impl RollupRow {
             loss_first: self.loss_first,
             loss_last: self.loss_last,
             loss_max: self.loss_max,
+            r_min: self.r_min,
+            r_max: self.r_max,
         }
     }
 }
 
-/// A rollup's key: the day of the close, the dimension and the bucket.
-pub type Key = (NaiveDate, Dimension, String);
+/// What one rollup row covers: the trades closed on one UTC day, or in one calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Span {
+    Day,
+    /// Dated by its first day; additive sums and R range only, streak fields 0.
+    Month,
+}
+
+impl Span {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Span::Day => "day",
+            Span::Month => "month",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Span> {
+        [Span::Day, Span::Month]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// The date of the row of this span that holds `day`.
+    pub fn date_of(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Span::Day => day,
+            Span::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+}
+
+/// A rollup's key: the span, its date (the day, or the month's first day), the dimension and the
+/// bucket.
+pub type Key = (Span, NaiveDate, Dimension, String);
 
 /// Trades filtered as `GET /api/analytics` filters them; every field optional.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -219,21 +271,50 @@ fn like_escaped(text: &str) -> String {
 /// The trades a page of [`closed_trades`] reads at a time.
 const PAGE: i64 = 5_000;
 
-/// Every closed trade matching `filter`, in journal id order, a page at a time; `each` is called
-/// once per page with the trades read so far.
+/// Every closed trade matching `filter`, a page at a time; `each` is called once per page. A
+/// filter with both ends reads a calendar month of closes at a time, each in journal id order
+/// (by the index that serves its filter; paging by id instead would sort every match again
+/// for each page); one without, pages of [`PAGE`] in journal id order.
 pub fn each_closed_trade(
     conn: &mut Conn,
     filter: &TradeFilter,
     mut each: impl FnMut(&[ClosedTrade]),
 ) -> QueryResult<()> {
+    let (Some(from), Some(to)) = (filter.from, filter.to) else {
+        return each_page(conn, filter, PAGE, each);
+    };
+    let mut low = from;
+    while low < to {
+        let next = Span::Month
+            .date_of(low.date())
+            .checked_add_months(chrono::Months::new(1))
+            .map_or(to, |month| month.and_time(chrono::NaiveTime::MIN).min(to));
+        let window = TradeFilter {
+            from: Some(low),
+            to: Some(next),
+            ..filter.clone()
+        };
+        each_page(conn, &window, i64::MAX, &mut each)?;
+        low = next;
+    }
+    Ok(())
+}
+
+/// [`each_closed_trade`] by pages of `page` trades in journal id order.
+fn each_page(
+    conn: &mut Conn,
+    filter: &TradeFilter,
+    page_size: i64,
+    mut each: impl FnMut(&[ClosedTrade]),
+) -> QueryResult<()> {
     let mut after = 0;
     loop {
-        let page = closed_trades(conn, filter, after, PAGE)?;
+        let page = closed_trades(conn, filter, after, page_size)?;
         let Some(last) = page.last() else {
             return Ok(());
         };
         after = last.journal_id;
-        let full = page.len() as i64 == PAGE;
+        let full = page.len() as i64 == page_size;
         match &filter.tag {
             Some(tag) => {
                 let tagged: Vec<ClosedTrade> = page
@@ -250,19 +331,40 @@ pub fn each_closed_trade(
     }
 }
 
-/// Fold trades, in journal id order, into rollups by day, dimension and bucket.
+/// Fold trades, in journal id order, into rollups by span, dimension and bucket.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Folded {
     pub rollups: BTreeMap<Key, Rollup>,
+    /// Days only: a filtered query folds what it reads.
+    days_only: bool,
 }
 
 impl Folded {
+    /// Day rollups, without the months.
+    pub fn days() -> Folded {
+        Folded {
+            days_only: true,
+            ..Folded::default()
+        }
+    }
+
     pub fn add(&mut self, trade: &ClosedTrade) {
         let one = Rollup::of(trade);
         let day = trade.closed_at.date();
         for dimension in Dimension::ALL {
             for bucket in buckets(trade, dimension) {
-                let slot = self.rollups.entry((day, dimension, bucket)).or_default();
+                if !self.days_only {
+                    let month = Span::Month.date_of(day);
+                    let slot = self
+                        .rollups
+                        .entry((Span::Month, month, dimension, bucket.clone()))
+                        .or_default();
+                    *slot = slot.plus(&one);
+                }
+                let slot = self
+                    .rollups
+                    .entry((Span::Day, day, dimension, bucket))
+                    .or_default();
                 *slot = slot.then(&one);
             }
         }
@@ -280,15 +382,21 @@ pub fn record_close(conn: &mut Conn, trade: &ClosedTrade) -> QueryResult<()> {
 /// Merge folded rollups after the stored ones of the same keys.
 fn merge(conn: &mut Conn, folded: &Folded) -> QueryResult<()> {
     use rollups::dsl::*;
-    for ((day, dim, key), delta) in &folded.rollups {
-        let key_filter = rollups::table.find((*day, dim.as_str(), key.as_str()));
+    for (k, delta) in &folded.rollups {
+        let (period, day, dim, key) = k;
+        let column = dim.column(key);
+        let key_filter =
+            rollups::table.find((period.as_str(), column.as_ref(), *day, key.as_str()));
         let stored: Option<RollupRow> = key_filter
             .select(RollupRow::as_select())
             .first(conn)
             .optional()?;
         match stored {
             Some(row) => {
-                let r = row.rollup().then(delta);
+                let r = match period {
+                    Span::Day => row.rollup().then(delta),
+                    Span::Month => row.rollup().plus(delta),
+                };
                 diesel::update(key_filter)
                     .set((
                         trades.eq(r.trades),
@@ -305,12 +413,14 @@ fn merge(conn: &mut Conn, folded: &Folded) -> QueryResult<()> {
                         loss_first.eq(r.loss_first),
                         loss_last.eq(r.loss_last),
                         loss_max.eq(r.loss_max),
+                        r_min.eq(r.r_min),
+                        r_max.eq(r.r_max),
                     ))
                     .execute(conn)?;
             }
             None => {
                 diesel::insert_into(rollups::table)
-                    .values(RollupRow::new(*day, *dim, key.clone(), delta))
+                    .values(RollupRow::new(k, delta))
                     .execute(conn)?;
             }
         }
@@ -318,13 +428,19 @@ fn merge(conn: &mut Conn, folded: &Folded) -> QueryResult<()> {
     Ok(())
 }
 
-/// Recompute the rollups of the days `days` from the raw rows, inside the caller's write
-/// transaction: a journal entry's tags changed, so its day's tag buckets did.
+/// Recompute the rollups of the days `days` from the raw rows, and their months from the days,
+/// inside the caller's write transaction: a journal entry's tags changed, so its day's tag
+/// buckets did.
 pub fn refresh_days(conn: &mut Conn, days: &[NaiveDate]) -> QueryResult<()> {
     for day in days {
         let (start, end) = day_bounds(*day);
-        diesel::delete(rollups::table.filter(rollups::date.eq(*day))).execute(conn)?;
-        let mut folded = Folded::default();
+        diesel::delete(
+            rollups::table
+                .filter(rollups::span.eq(Span::Day.as_str()))
+                .filter(rollups::date.eq(*day)),
+        )
+        .execute(conn)?;
+        let mut folded = Folded::days();
         let filter = TradeFilter {
             from: Some(start),
             to: Some(end),
@@ -335,16 +451,53 @@ pub fn refresh_days(conn: &mut Conn, days: &[NaiveDate]) -> QueryResult<()> {
         })?;
         insert_all(conn, &folded)?;
     }
+    let mut months: Vec<NaiveDate> = days.iter().map(|d| Span::Month.date_of(*d)).collect();
+    months.sort_unstable();
+    months.dedup();
+    for month in months {
+        month_from_days(conn, month)?;
+    }
     Ok(())
+}
+
+/// The month rows of `month` (its first day) summed again from its day rows.
+fn month_from_days(conn: &mut Conn, month: NaiveDate) -> QueryResult<()> {
+    use diesel::sql_types::Date;
+    let next = month
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(NaiveDate::MAX);
+    diesel::delete(
+        rollups::table
+            .filter(rollups::span.eq(Span::Month.as_str()))
+            .filter(rollups::date.eq(month)),
+    )
+    .execute(conn)?;
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
+    diesel::sql_query(
+        "INSERT INTO analytics_rollups (span, dimension, date, bucket, trades, wins, losses, \
+             pnl, win_pnl, loss_pnl, r_sum, hold_secs, win_first, win_last, win_max, \
+             loss_first, loss_last, loss_max, r_min, r_max) \
+         SELECT 'month', dimension, $1, bucket, CAST(SUM(trades) AS BIGINT), \
+             CAST(SUM(wins) AS BIGINT), CAST(SUM(losses) AS BIGINT), SUM(pnl), SUM(win_pnl), \
+             SUM(loss_pnl), SUM(r_sum), CAST(SUM(hold_secs) AS BIGINT), 0, 0, 0, 0, 0, 0, \
+             MIN(r_min), MAX(r_max) \
+         FROM analytics_rollups WHERE span = 'day' AND date >= $2 AND date < $3 \
+         GROUP BY dimension, bucket",
+    )
+    .bind::<Date, _>(month)
+    .bind::<Date, _>(month)
+    .bind::<Date, _>(next)
+    .execute(conn)
+    .map(drop)
 }
 
 fn insert_all(conn: &mut Conn, folded: &Folded) -> QueryResult<()> {
     let rows: Vec<RollupRow> = folded
         .rollups
         .iter()
-        .map(|((day, dim, key), r)| RollupRow::new(*day, *dim, key.clone(), r))
+        .map(|(key, r)| RollupRow::new(key, r))
         .collect();
-    // PostgreSQL allows 65 535 bind parameters per statement, SQLite 32 766: 17 columns each.
+    // PostgreSQL allows 65 535 bind parameters per statement, SQLite 32 766: 20 columns each.
     for chunk in rows.chunks(1_000) {
         match conn {
             Conn::Postgres(pg) => diesel::insert_into(rollups::table)
@@ -417,10 +570,7 @@ pub fn stored(conn: &mut Conn) -> QueryResult<BTreeMap<Key, Rollup>> {
     let rows: Vec<RollupRow> = rollups::table.select(RollupRow::as_select()).load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
-            let dim = Dimension::parse(&row.dimension)?;
-            Some(((row.date, dim, row.bucket.clone()), row.rollup()))
-        })
+        .filter_map(|row| Some((row.key()?, row.rollup())))
         .collect())
 }
 
@@ -433,16 +583,17 @@ pub fn verify(conn: &mut Conn) -> QueryResult<Vec<Disagreement>> {
     let mut wrong = Vec::new();
     let mut kept = BTreeMap::new();
     for row in raw {
-        match Dimension::parse(&row.dimension) {
-            Some(dim) => {
-                kept.insert((row.date, dim, row.bucket.clone()), row.rollup());
+        match row.key() {
+            Some(key) => {
+                kept.insert(key, row.rollup());
             }
-            // A dimension this version does not know is not derived from the trades.
+            // A span or dimension this version does not know is not derived from the trades.
             None => wrong.push((
                 (
+                    Span::Day,
                     row.date,
                     Dimension::All,
-                    format!("{}:{}", row.dimension, row.bucket),
+                    format!("{}:{}:{}", row.span, row.dimension, row.bucket),
                 ),
                 Some(row.rollup()),
                 None,
@@ -527,8 +678,9 @@ pub fn report(
         last_day,
         ..Parts::default()
     };
+    let (start, end) = (day_bounds(query.from).0, day_bounds(query.to).1);
     if query.filtered() {
-        let mut folded = Folded::default();
+        let mut folded = Folded::days();
         let mut r_values = Vec::new();
         let mut ids = Vec::new();
         each_closed_trade(conn, &query.trade_filter(), |page| {
@@ -544,28 +696,29 @@ pub fn report(
         let sample = crate::domain::analytics::spread(&ids, SCATTER_POINTS);
         parts.scatter = Scatter {
             trades: ids.len() as i64,
-            points: excursions(conn, &sample)?,
+            points: excursions(conn, &sample, (start, end))?,
         };
         parts.days = folded
             .rollups
             .iter()
-            .filter(|((_, d, _), _)| *d == Dimension::All)
-            .map(|((day, _, _), r)| (*day, *r))
+            .filter(|((_, _, d, _), _)| *d == Dimension::All)
+            .map(|((_, day, _, _), r)| (*day, *r))
             .collect();
-        for ((_, dim, key), r) in &folded.rollups {
-            let slot = parts.sums.entry((*dim, key.clone())).or_default();
-            *slot = slot.then(r);
+        for ((_, _, dim, key), r) in &folded.rollups {
+            if !matches!(dim, Dimension::All | Dimension::RFine) {
+                let slot = parts.sums.entry((*dim, key.clone())).or_default();
+                *slot = slot.plus(r);
+            }
         }
     } else {
         parts.days = all_days(conn, query.from, query.to)?;
         parts.sums = sums(conn, query.from, query.to)?;
-        let (start, end) = (day_bounds(query.from).0, day_bounds(query.to).1);
-        parts.median_r = median_r(conn, &parts.sums, start, end)?;
+        parts.median_r = median_r(conn, &parts.sums, query.from, query.to)?;
         let trades = parts.days.iter().map(|(_, r)| r.trades).sum();
         let sample = sample_ids(conn, start, end, trades)?;
         parts.scatter = Scatter {
             trades,
-            points: excursions(conn, &sample)?,
+            points: excursions(conn, &sample, (start, end))?,
         };
     }
     Ok(Report::build(parts))
@@ -593,7 +746,8 @@ fn equity_before(conn: &mut Conn, day: NaiveDate, configured: f64) -> QueryResul
     }
     let initial = super::daily_stats::initial_balance(conn, configured)?;
     let before: Total = diesel::sql_query(
-        "SELECT SUM(pnl) AS pnl FROM analytics_rollups WHERE dimension = 'all' AND date < $1",
+        "SELECT SUM(pnl) AS pnl FROM analytics_rollups \
+         WHERE span = 'day' AND dimension = 'all' AND date < $1",
     )
     .bind::<Date, _>(day)
     .get_result(conn)?;
@@ -607,8 +761,9 @@ fn all_days(
     to: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, Rollup)>> {
     let rows: Vec<RollupRow> = rollups::table
-        .filter(rollups::date.ge(from).and(rollups::date.le(to)))
+        .filter(rollups::span.eq(Span::Day.as_str()))
         .filter(rollups::dimension.eq(Dimension::All.as_str()))
+        .filter(rollups::date.ge(from).and(rollups::date.le(to)))
         .order(rollups::date.asc())
         .select(RollupRow::as_select())
         .load(conn)?;
@@ -623,12 +778,51 @@ pub fn breakdown(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<(String, Rollup)>> {
-    let mut rows: Vec<(String, Rollup)> = sums_where(conn, from, to, Some(dimension))?
+    let mut rows: Vec<(String, Rollup)> = sums_of(conn, from, to, &[dimension.as_str()])?
         .into_iter()
         .map(|((_, bucket), r)| (bucket, r))
         .collect();
     rows.sort_by(|a, b| b.1.pnl.total_cmp(&a.1.pnl).then_with(|| a.0.cmp(&b.0)));
     Ok(rows)
+}
+
+/// The rows that cover the days `from..=to`: the months wholly inside it, then the days before
+/// the first of them and after the last (all of it when it holds no whole month). Each part is
+/// an inclusive date range, empty when its start is after its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cover {
+    /// First days of the first and the last whole month.
+    pub months: (NaiveDate, NaiveDate),
+    pub head: (NaiveDate, NaiveDate),
+    pub tail: (NaiveDate, NaiveDate),
+}
+
+impl Cover {
+    pub fn of(from: NaiveDate, to: NaiveDate) -> Cover {
+        let month = chrono::Months::new(1);
+        let first = if from.day() == 1 {
+            Some(from)
+        } else {
+            Span::Month.date_of(from).checked_add_months(month)
+        };
+        // The first day of the month after the last whole one.
+        let end = to.succ_opt().map(|next| Span::Month.date_of(next));
+        match (first, end) {
+            (Some(first), Some(end)) if first < end && first <= to => {
+                let last = end.checked_sub_months(month).unwrap_or(first);
+                Cover {
+                    months: (first, last),
+                    head: (from, first.pred_opt().unwrap_or(first)),
+                    tail: (end, to),
+                }
+            }
+            _ => Cover {
+                months: (to.succ_opt().unwrap_or(to), to),
+                head: (from, to),
+                tail: (to.succ_opt().unwrap_or(to), to),
+            },
+        }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -653,45 +847,74 @@ struct Sum {
     r_sum: f64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     hold_secs: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    r_min: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    r_max: f64,
 }
 
-/// The additive sums of every (dimension, bucket) over the days `from..=to`, but `All`'s.
+/// The sums of every breakdown and histogram (dimension, bucket) over the days `from..=to`: not
+/// `All`'s (the days are read one by one) nor the fine R bins (the median's).
 fn sums(
     conn: &mut Conn,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<(Dimension, String), Rollup>> {
-    sums_where(conn, from, to, None)
+    let dimensions: Vec<&str> = Dimension::ALL
+        .into_iter()
+        .filter(|d| !matches!(d, Dimension::All | Dimension::RFine))
+        .map(Dimension::as_str)
+        .collect();
+    sums_of(conn, from, to, &dimensions)
 }
 
-/// [`sums`] of one dimension, or of every dimension but `All`.
-fn sums_where(
+/// The additive sums and R range (no streaks) of each bucket of the `dimension` columns given
+/// ([`Dimension::column`]) over the days `from..=to`: the whole months' rows and the days at
+/// either end, by the primary key (span, dimension, date).
+fn sums_of(
     conn: &mut Conn,
     from: NaiveDate,
     to: NaiveDate,
-    dimension: Option<Dimension>,
+    columns: &[&str],
 ) -> QueryResult<BTreeMap<(Dimension, String), Rollup>> {
-    use diesel::sql_types::{Date, Text};
+    use diesel::sql_types::Date;
+    let cover = Cover::of(from, to);
+    // The names are this program's, not input: a dimension's name, a fine bin's `r_fine/N`.
+    let names: Vec<String> = columns.iter().map(|c| format!("'{c}'")).collect();
+    let names = names.join(", ");
+    let part = |span: Span, low: usize| {
+        format!(
+            "SELECT dimension, bucket, trades, wins, losses, pnl, win_pnl, loss_pnl, r_sum, \
+             hold_secs, r_min, r_max FROM analytics_rollups WHERE span = '{}' AND dimension IN ({names}) \
+             AND date >= ${low} AND date <= ${}",
+            span.as_str(),
+            low + 1
+        )
+    };
     // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
-    let select = "SELECT dimension, bucket, CAST(SUM(trades) AS BIGINT) AS trades, \
+    let sql = format!(
+        "SELECT dimension, bucket, CAST(SUM(trades) AS BIGINT) AS trades, \
          CAST(SUM(wins) AS BIGINT) AS wins, CAST(SUM(losses) AS BIGINT) AS losses, \
          SUM(pnl) AS pnl, SUM(win_pnl) AS win_pnl, SUM(loss_pnl) AS loss_pnl, \
-         SUM(r_sum) AS r_sum, CAST(SUM(hold_secs) AS BIGINT) AS hold_secs \
-         FROM analytics_rollups WHERE date >= $1 AND date <= $2";
-    let query = diesel::sql_query(match dimension {
-        Some(_) => format!("{select} AND dimension = $3 GROUP BY dimension, bucket"),
-        None => format!("{select} AND dimension <> 'all' GROUP BY dimension, bucket"),
-    })
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to);
-    let rows: Vec<Sum> = match dimension {
-        Some(d) => query.bind::<Text, _>(d.as_str()).load(conn)?,
-        None => query.load(conn)?,
-    };
+         SUM(r_sum) AS r_sum, CAST(SUM(hold_secs) AS BIGINT) AS hold_secs, \
+         MIN(r_min) AS r_min, MAX(r_max) AS r_max \
+         FROM ({} UNION ALL {} UNION ALL {}) AS covered GROUP BY dimension, bucket",
+        part(Span::Month, 1),
+        part(Span::Day, 3),
+        part(Span::Day, 5),
+    );
+    let rows: Vec<Sum> = diesel::sql_query(sql)
+        .bind::<Date, _>(cover.months.0)
+        .bind::<Date, _>(cover.months.1)
+        .bind::<Date, _>(cover.head.0)
+        .bind::<Date, _>(cover.head.1)
+        .bind::<Date, _>(cover.tail.0)
+        .bind::<Date, _>(cover.tail.1)
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .filter_map(|s| {
-            let dim = Dimension::parse(&s.dimension)?;
+            let dim = Dimension::of_column(&s.dimension, &s.bucket)?;
             let r = Rollup {
                 trades: s.trades,
                 wins: s.wins,
@@ -701,6 +924,8 @@ fn sums_where(
                 loss_pnl: s.loss_pnl,
                 r_sum: s.r_sum,
                 hold_secs: s.hold_secs,
+                r_min: s.r_min,
+                r_max: s.r_max,
                 ..Rollup::default()
             };
             Some(((dim, s.bucket), r))
@@ -708,34 +933,36 @@ fn sums_where(
         .collect())
 }
 
-/// The exact median R of the trades closed in `[start, end)`: the R histogram's counts say which
-/// 0.5 R bin holds the middle trade(s); only that bin's trades are read, in R order, from
-/// whichever end of the bin is nearer.
+/// The exact median R of the trades closed on the days `from..=to`. The R histogram's counts
+/// (in `sums`) say which 0.5 R bin holds the middle trade(s), its fine bins' counts (1/128 R)
+/// which of those: when that fine bin's trades all share one R (its lowest equals its highest)
+/// that is the value, otherwise only its trades are read, in R order, from its nearer end.
 fn median_r(
     conn: &mut Conn,
     sums: &BTreeMap<(Dimension, String), Rollup>,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> QueryResult<Option<f64>> {
-    let mut bins: Vec<(i64, i64)> = sums
-        .iter()
-        .filter(|((d, _), _)| *d == Dimension::RBin)
-        .filter_map(|((_, k), r)| Some((k.parse::<i64>().ok()?, r.trades)))
-        .collect();
-    bins.sort_unstable();
-    let n: i64 = bins.iter().map(|(_, c)| c).sum();
+    use crate::domain::analytics::{r_fine_range, R_FINE_PER_R};
+    let (start, end) = (day_bounds(from).0, day_bounds(to).1);
+    let coarse = bins_of(Dimension::RBin, sums);
+    let n: i64 = coarse.iter().map(|(_, r)| r.trades).sum();
     if n == 0 {
         return Ok(None);
     }
     let mut nth = |rank: i64| -> QueryResult<Option<f64>> {
-        let mut below = 0;
-        for (bin, count) in &bins {
-            if rank < below + count {
-                return nth_in_bin(conn, *bin, rank - below, *count, start, end);
-            }
-            below += count;
+        let Some((bin, _, rank)) = locate(&coarse, rank) else {
+            return Ok(None);
+        };
+        let column = Dimension::RFine.column(&(bin * R_FINE_PER_R / 2).to_string());
+        let fine = bins_of(Dimension::RFine, &sums_of(conn, from, to, &[&column])?);
+        let Some((fine_bin, r, rank)) = locate(&fine, rank) else {
+            return Ok(None);
+        };
+        if r.r_min == r.r_max {
+            return Ok(Some(r.r_min));
         }
-        Ok(None)
+        nth_in_bin(conn, r_fine_range(fine_bin), rank, r.trades, start, end)
     };
     let low = nth((n - 1) / 2)?;
     let high = if n % 2 == 0 { nth(n / 2)? } else { low };
@@ -745,18 +972,43 @@ fn median_r(
     })
 }
 
-/// The `rank`-th smallest R (from 0) of the `count` trades of R bin `bin` closed in
-/// `[start, end)`.
+/// The numbered bins of `dimension` in `sums`, in order.
+fn bins_of(
+    dimension: Dimension,
+    sums: &BTreeMap<(Dimension, String), Rollup>,
+) -> Vec<(i64, Rollup)> {
+    let mut bins: Vec<(i64, Rollup)> = sums
+        .iter()
+        .filter(|((d, _), _)| *d == dimension)
+        .filter_map(|((_, k), r)| Some((k.parse::<i64>().ok()?, *r)))
+        .collect();
+    bins.sort_unstable_by_key(|(bin, _)| *bin);
+    bins
+}
+
+/// The bin of `bins` that holds the `rank`-th trade (from 0), and the rank within it.
+fn locate(bins: &[(i64, Rollup)], rank: i64) -> Option<(i64, Rollup, i64)> {
+    let mut below = 0;
+    for (bin, r) in bins {
+        if rank < below + r.trades {
+            return Some((*bin, *r, rank - below));
+        }
+        below += r.trades;
+    }
+    None
+}
+
+/// The `rank`-th smallest R (from 0) of the `count` trades with R in `[low, high)` (an open end
+/// unbounded) closed in `[start, end)`.
 fn nth_in_bin(
     conn: &mut Conn,
-    bin: i64,
+    (low, high): (Option<f64>, Option<f64>),
     rank: i64,
     count: i64,
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> QueryResult<Option<f64>> {
     use super::schema::journal_entries::dsl::*;
-    let (low, high) = crate::domain::analytics::r_bin_range(bin);
     let mut query = journal_entries
         .filter(closed_at.ge(clamp_bound(start)))
         .filter(closed_at.lt(clamp_bound(end)))
@@ -780,9 +1032,10 @@ fn nth_in_bin(
 /// Up to [`SCATTER_POINTS`] journal ids spread evenly over those of the `trades` trades closed
 /// in `[start, end)`. A few thousand are read whole, by the `closed_at` index. Beyond that, ids
 /// follow the order trades were booked, so an even spread of the id span between the range's
-/// first and last close is one over time (a missing id is skipped) — a sample: ids are not
-/// always in closing order (a trade closes at its quote's time, and the trades of a tick are
-/// booked one after the other), so the span can leave out a trade booked out of order.
+/// first and last close is one over time — a sample: ids are not always in closing order (a
+/// trade closes at its quote's time, and the trades of a tick are booked one after the other),
+/// so the span can leave out a trade booked out of order. Then the ids are candidates: one
+/// missing or closed outside the range is left out by [`excursions`], which reads them anyway.
 fn sample_ids(
     conn: &mut Conn,
     start: NaiveDateTime,
@@ -813,14 +1066,13 @@ fn sample_ids(
         return Ok(Vec::new());
     };
     let (low, high) = (first.min(last), first.max(last));
-    let span: Vec<i32> = if (high - low) as usize <= SCATTER_POINTS * 4 {
-        (low..=high).collect()
-    } else {
+    if (high - low) as usize > SCATTER_POINTS * 4 {
         let step = f64::from(high - low) / (SCATTER_POINTS - 1) as f64;
-        (0..SCATTER_POINTS)
+        return Ok((0..SCATTER_POINTS)
             .map(|i| low + (i as f64 * step).round() as i32)
-            .collect()
-    };
+            .collect());
+    }
+    let span: Vec<i32> = (low..=high).collect();
     let mut found: Vec<i32> = Vec::new();
     for chunk in span.chunks(1_000) {
         found.extend(
@@ -836,10 +1088,11 @@ fn sample_ids(
 /// Signal id, symbol, outcome, R, direction, entry, initial stop, best and worst price.
 type ExcursionColumns = (i32, String, Outcome, f64, Direction, f64, f64, f64, f64);
 
-/// The MAE/MFE excursions of the journal entries `ids`.
+/// The MAE/MFE excursions of those of the journal entries `ids` closed in `[start, end)`.
 fn excursions(
     conn: &mut Conn,
     ids: &[i32],
+    (start, end): (NaiveDateTime, NaiveDateTime),
 ) -> QueryResult<Vec<crate::domain::analytics::Excursion>> {
     use super::schema::journal_entries::dsl as j;
     use super::schema::signals::dsl as s;
@@ -848,6 +1101,8 @@ fn excursions(
         let rows: Vec<ExcursionColumns> = j::journal_entries
             .inner_join(s::signals)
             .filter(j::id.eq_any(chunk.to_vec()))
+            .filter(j::closed_at.ge(clamp_bound(start)))
+            .filter(j::closed_at.lt(clamp_bound(end)))
             .order(j::id.asc())
             .select((
                 s::id,
@@ -879,4 +1134,55 @@ fn excursions(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+    }
+
+    fn days(range: (NaiveDate, NaiveDate)) -> Vec<NaiveDate> {
+        range.0.iter_days().take_while(|x| *x <= range.1).collect()
+    }
+
+    /// Every day of the range exactly once: in a whole month, or at an end.
+    fn covered(cover: &Cover) -> Vec<NaiveDate> {
+        let mut out = days(cover.head);
+        for month in days(cover.months).into_iter().filter(|m| m.day() == 1) {
+            let next = month.checked_add_months(chrono::Months::new(1)).unwrap();
+            out.extend(month.iter_days().take_while(|x| *x < next));
+        }
+        out.extend(days(cover.tail));
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn a_cover_holds_every_day_once() {
+        let cases = [
+            ("2025-12-02", "2026-12-02", 11, "a year to today"),
+            ("2026-01-01", "2026-12-31", 12, "a calendar year"),
+            ("2026-11-01", "2026-11-30", 1, "one whole month"),
+            ("2026-11-15", "2026-11-20", 0, "inside a month"),
+            ("2026-10-31", "2026-11-01", 0, "across a month's end"),
+            ("2026-02-01", "2026-02-28", 1, "February"),
+            ("2026-05-05", "2026-05-05", 0, "one day"),
+            (
+                "2024-01-31",
+                "2024-03-01",
+                1,
+                "a leap February between two ends",
+            ),
+        ];
+        for (from, to, months, why) in cases {
+            let (from, to) = (d(from), d(to));
+            let cover = Cover::of(from, to);
+            assert_eq!(covered(&cover), days((from, to)), "{why}");
+            let whole = days(cover.months).iter().filter(|m| m.day() == 1).count();
+            assert_eq!(whole, months, "{why}");
+        }
+    }
 }

@@ -135,10 +135,11 @@ fn rollups(conn: &mut Conn) -> QueryResult<Finding> {
     let wrong = super::analytics::verify(conn)?;
     let detail = match wrong.first() {
         None => "every rollup matches".to_owned(),
-        Some(((day, dim, bucket), stored, raw)) => format!(
-            "{} rollups disagree, first {day} {} {bucket:?}: stored {stored:?}, recomputed {raw:?}; \
+        Some(((span, day, dim, bucket), stored, raw)) => format!(
+            "{} rollups disagree, first {} {day} {} {bucket:?}: stored {stored:?}, recomputed {raw:?}; \
              `signaldesk rebuild` recomputes them",
             wrong.len(),
+            span.as_str(),
             dim.as_str()
         ),
     };

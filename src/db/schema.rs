@@ -1,9 +1,10 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    analytics_rollups (date, dimension, bucket) {
-        date -> Date,
+    analytics_rollups (span, dimension, date, bucket) {
+        span -> Text,
         dimension -> Text,
+        date -> Date,
         bucket -> Text,
         trades -> BigInt,
         wins -> BigInt,
@@ -19,6 +20,8 @@ diesel::table! {
         loss_first -> BigInt,
         loss_last -> BigInt,
         loss_max -> BigInt,
+        r_min -> Double,
+        r_max -> Double,
     }
 }
 

@@ -35,10 +35,13 @@ pub enum Dimension {
     RBin,
     /// Hold time in [`HOLD_BINS`] (the histogram).
     Hold,
+    /// R-multiple in fine bins, 1/128 R wide ([`r_fine`]), stored per 0.5 R bin
+    /// ([`Dimension::column`]): where the exact median R is.
+    RFine,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 12] = [
+    pub const ALL: [Dimension; 13] = [
         Dimension::All,
         Dimension::Strategy,
         Dimension::Symbol,
@@ -51,6 +54,7 @@ impl Dimension {
         Dimension::Confidence,
         Dimension::RBin,
         Dimension::Hold,
+        Dimension::RFine,
     ];
 
     /// The name stored in `analytics_rollups.dimension` and used in the API.
@@ -68,11 +72,31 @@ impl Dimension {
             Dimension::Confidence => "confidence",
             Dimension::RBin => "r_bin",
             Dimension::Hold => "hold",
+            Dimension::RFine => "r_fine",
         }
     }
 
     pub fn parse(text: &str) -> Option<Dimension> {
         Dimension::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+
+    /// The `analytics_rollups.dimension` of a bucket: the name, but for a fine R bin the name
+    /// and its 0.5 R bin (`r_fine/-3`), so the fine bins of one histogram bin are read alone.
+    pub fn column(self, bucket: &str) -> std::borrow::Cow<'static, str> {
+        match (self, bucket.parse::<i64>()) {
+            (Dimension::RFine, Ok(fine)) => {
+                format!("{}/{}", self.as_str(), r_fine_coarse(fine)).into()
+            }
+            _ => self.as_str().into(),
+        }
+    }
+
+    /// The dimension of a stored `dimension` column and bucket; `None` when the column is not
+    /// the one [`Dimension::column`] gives it.
+    pub fn of_column(column: &str, bucket: &str) -> Option<Dimension> {
+        let name = column.split('/').next()?;
+        let dimension = Dimension::parse(name)?;
+        (dimension.column(bucket) == column).then_some(dimension)
     }
 }
 
@@ -137,6 +161,36 @@ pub fn r_bin_range(bin: i64) -> (Option<f64>, Option<f64>) {
     (low, high)
 }
 
+/// The fine R bins are 1/128 R wide, `[i/128, (i+1)/128)` (exact in binary, so the bin of `r`
+/// and the SQL range of a bin agree), 64 to a histogram bin; tails folded as the histogram's are.
+pub const R_FINE_PER_R: i64 = 128;
+const R_FINE_MIN: i64 = R_BIN_MIN * R_FINE_PER_R / 2;
+const R_FINE_MAX: i64 = (R_BIN_MAX + 1) * R_FINE_PER_R / 2 - 1;
+
+/// The fine R bin of `r`.
+pub fn r_fine(r: f64) -> i64 {
+    let bin = (r * R_FINE_PER_R as f64).floor();
+    if bin.is_nan() {
+        0
+    } else {
+        (bin as i64).clamp(R_FINE_MIN, R_FINE_MAX)
+    }
+}
+
+/// The histogram (0.5 R) bin that holds fine bin `fine`.
+pub fn r_fine_coarse(fine: i64) -> i64 {
+    fine.clamp(R_FINE_MIN, R_FINE_MAX)
+        .div_euclid(R_FINE_PER_R / 2)
+}
+
+/// The R range `[low, high)` of fine bin `bin`; `None` for an open end.
+pub fn r_fine_range(bin: i64) -> (Option<f64>, Option<f64>) {
+    let per = R_FINE_PER_R as f64;
+    let low = (bin > R_FINE_MIN).then_some(bin as f64 / per);
+    let high = (bin < R_FINE_MAX).then_some((bin + 1) as f64 / per);
+    (low, high)
+}
+
 /// The hold-time bin (index into [`HOLD_BINS`]) of a trade held `secs` seconds.
 pub fn hold_bin(secs: i64) -> usize {
     HOLD_BINS
@@ -183,6 +237,7 @@ pub fn buckets(trade: &ClosedTrade, dimension: Dimension) -> Vec<String> {
         Dimension::Confidence => vec![confidence_bucket(trade.confidence).to_string()],
         Dimension::RBin => vec![r_bin(trade.r_multiple).to_string()],
         Dimension::Hold => vec![hold_bin(trade.duration_secs).to_string()],
+        Dimension::RFine => vec![r_fine(trade.r_multiple).to_string()],
     }
 }
 
@@ -243,6 +298,9 @@ pub struct Rollup {
     pub loss_first: i64,
     pub loss_last: i64,
     pub loss_max: i64,
+    /// The lowest and the highest R of the trades (0 without trades).
+    pub r_min: f64,
+    pub r_max: f64,
 }
 
 /// Leading, trailing and longest run of one outcome.
@@ -292,6 +350,8 @@ impl Rollup {
             loss_first: loss,
             loss_last: loss,
             loss_max: loss,
+            r_min: trade.r_multiple,
+            r_max: trade.r_multiple,
         }
     }
 
@@ -334,6 +394,30 @@ impl Rollup {
             loss_first: losses.first,
             loss_last: losses.last,
             loss_max: losses.max,
+            r_min: match (self.trades, next.trades) {
+                (0, _) => next.r_min,
+                (_, 0) => self.r_min,
+                _ => self.r_min.min(next.r_min),
+            },
+            r_max: match (self.trades, next.trades) {
+                (0, _) => next.r_max,
+                (_, 0) => self.r_max,
+                _ => self.r_max.max(next.r_max),
+            },
+        }
+    }
+
+    /// `self` and `next` added up without their order: the additive sums and the R range, the
+    /// streak fields 0 (a month's rollup; streaks are read from the days).
+    pub fn plus(&self, next: &Rollup) -> Rollup {
+        Rollup {
+            win_first: 0,
+            win_last: 0,
+            win_max: 0,
+            loss_first: 0,
+            loss_last: 0,
+            loss_max: 0,
+            ..self.then(next)
         }
     }
 
@@ -351,6 +435,8 @@ impl Rollup {
             && close(self.r_sum, other.r_sum)
             && self.win_runs() == other.win_runs()
             && self.loss_runs() == other.loss_runs()
+            && self.r_min == other.r_min
+            && self.r_max == other.r_max
     }
 }
 

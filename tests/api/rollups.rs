@@ -64,13 +64,16 @@ fn closes_keep_the_rollups_equal_to_a_recomputation(db: TempDb) {
     let kept = stored(&mut conn);
     let recomputed = analytics::recompute(&mut conn, |_, _| {}).unwrap().rollups;
     assert_same(&kept, &recomputed);
-    // Nine closes: 4 BTC, 4 ETH, 1 SOL; the All rows sum to them.
-    let all: i64 = kept
-        .iter()
-        .filter(|((_, d, _), _)| *d == Dimension::All)
-        .map(|(_, r)| r.trades)
-        .sum();
-    assert_eq!(all, 9);
+    // Nine closes: 4 BTC, 4 ETH, 1 SOL; the All rows of the days sum to them, and so does the
+    // month's.
+    let all = |span: analytics::Span| -> i64 {
+        kept.iter()
+            .filter(|((s, _, d, _), _)| *s == span && *d == Dimension::All)
+            .map(|(_, r)| r.trades)
+            .sum()
+    };
+    assert_eq!(all(analytics::Span::Day), 9);
+    assert_eq!(all(analytics::Span::Month), 9);
     assert!(analytics::verify(&mut conn).unwrap().is_empty());
     crate::helpers::assert_check_passes(&db);
 
@@ -84,17 +87,26 @@ fn closes_keep_the_rollups_equal_to_a_recomputation(db: TempDb) {
         at("2026-11-20 10:00:00"),
     )
     .unwrap();
-    let tagged: Vec<String> = stored(&mut conn)
+    let tagged: Vec<(analytics::Span, String)> = stored(&mut conn)
         .keys()
-        .filter(|(_, d, _)| *d == Dimension::Tag)
-        .map(|(_, _, b)| b.clone())
+        .filter(|(_, _, d, _)| *d == Dimension::Tag)
+        .map(|(s, _, _, b)| (*s, b.clone()))
         .collect();
-    assert_eq!(tagged, ["a+", "breakout"]);
+    let (day, month) = (analytics::Span::Day, analytics::Span::Month);
+    assert_eq!(
+        tagged,
+        [
+            (day, "a+".to_owned()),
+            (day, "breakout".to_owned()),
+            (month, "a+".to_owned()),
+            (month, "breakout".to_owned())
+        ]
+    );
     crate::helpers::assert_check_passes(&db);
     journal::update_notes(&mut conn, entry.id, None, "", at("2026-11-20 10:01:00")).unwrap();
     assert!(!stored(&mut conn)
         .keys()
-        .any(|(_, d, _)| *d == Dimension::Tag));
+        .any(|(_, _, d, _)| *d == Dimension::Tag));
     crate::helpers::assert_check_passes(&db);
 }
 
@@ -205,10 +217,85 @@ fn the_scatter_holds_every_trade_booked_out_of_closing_order(db: TempDb) {
     assert_eq!(shown, [eth.id, btc.id, sol.id]);
 }
 
+
+/// The exact median R from the rollups, however the middle trades lie: in a fine bin whose trades
+/// share one R (read from the rollups alone), in one whose trades differ (that bin's trades read
+/// in R order), the two middles of an even count in different bins, a range of whole months
+/// and one with days at its ends — each against the journal's R values sorted.
+fn the_median_is_exact_wherever_the_middle_trades_lie(db: TempDb) {
+    let mut conn = db.conn();
+    let mut book = |day: &str, exits: &[f64]| {
+        for (i, exit) in exits.iter().enumerate() {
+            let open = at(&format!("2026-11-{day} {:02}:00:00", 8 + i));
+            let trade = SignalBuilder::long("BTCUSDT").insert(&mut conn, open);
+            close_trade(
+                &mut conn,
+                trade.signal_id(),
+                &CloseRequest {
+                    exit_price: *exit,
+                    exit_reason: ExitReason::Manual,
+                    fee_rate: 0.001,
+                    closed_at: open + chrono::Duration::minutes(30),
+                },
+            )
+            .unwrap();
+        }
+    };
+    // Three equal wins; four wins a fraction of a point apart (one fine bin, four R values);
+    // two equal losses.
+    book("03", &[104.0, 104.0, 104.0]);
+    book("04", &[101.004, 101.001, 101.003, 101.002]);
+    book("05", &[97.0, 97.0]);
+    let entries = journal::all_entries(&mut conn).unwrap();
+    let mut fine: Vec<i64> = entries
+        .iter()
+        .filter(|e| e.closed_at.date() == day("2026-11-04"))
+        .map(|e| signaldesk::domain::analytics::r_fine(e.r_multiple))
+        .collect();
+    fine.dedup();
+    assert_eq!(fine.len(), 1, "the four wins share a fine bin");
+    for (from, to) in [
+        ("2026-11-03", "2026-11-03"),
+        ("2026-11-04", "2026-11-04"),
+        ("2026-11-03", "2026-11-05"),
+        ("2026-11-04", "2026-11-05"),
+        ("2026-11-03", "2026-11-04"),
+        ("2026-11-01", "2026-11-30"),
+        ("2026-10-15", "2026-12-10"),
+        ("2026-11-06", "2026-11-30"),
+    ] {
+        let (from, to) = (day(from), day(to));
+        let mut rs: Vec<f64> = entries
+            .iter()
+            .filter(|e| (from..=to).contains(&e.closed_at.date()))
+            .map(|e| e.r_multiple)
+            .collect();
+        rs.sort_by(f64::total_cmp);
+        let expected = match rs.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(rs[n / 2]),
+            n => Some((rs[n / 2 - 1] + rs[n / 2]) / 2.0),
+        };
+        let query = analytics::AnalyticsQuery {
+            from,
+            to,
+            strategy: None,
+            symbol: None,
+            direction: None,
+            tag: None,
+            days: None,
+        };
+        let report =
+            analytics::read_report(&mut conn, &query, INITIAL_BALANCE, day("2026-12-31")).unwrap();
+        assert_eq!(report.summary.median_r, expected, "{from}..={to}");
+    }
+}
+
 crate::on_both_backends!(
     closes_keep_the_rollups_equal_to_a_recomputation,
     the_scatter_holds_every_trade_booked_out_of_closing_order,
     check_names_a_wrong_rollup_and_rebuild_repairs_it,
     the_migration_builds_the_rollups_of_existing_trades,
     an_unbuilt_table_is_reported_then_built_at_start,
+    the_median_is_exact_wherever_the_middle_trades_lie,
 );

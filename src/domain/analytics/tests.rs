@@ -265,3 +265,82 @@ fn excursions_in_r() {
     assert_eq!(median(&[1.0, 2.0, 9.0]), Some(2.0));
     assert_eq!(median(&[1.0, 2.0, 3.0, 9.0]), Some(2.5));
 }
+
+#[test]
+fn fine_bins_agree_with_their_ranges() {
+    // The median reads a fine bin's trades by its range: every R lies in its bin's range.
+    let values = [
+        0.0,
+        0.29,
+        -0.29,
+        0.03125,
+        -0.03125,
+        -1.0,
+        -1.04,
+        2.999,
+        1.0 / 3.0,
+        -0.92,
+        7.5,
+        -9.99,
+    ];
+    for r in values {
+        let (low, high) = r_fine_range(r_fine(r));
+        assert!(low.is_none_or(|low| low <= r), "{r} below its bin");
+        assert!(high.is_none_or(|high| r < high), "{r} above its bin");
+    }
+    for r in values {
+        assert_eq!(
+            r_fine_coarse(r_fine(r)),
+            r_bin(r),
+            "{r}: its fine bin is in its bin"
+        );
+    }
+    assert_eq!(r_fine(1.0 / 128.0), 1, "an edge opens its bin");
+    assert_eq!(r_fine(-0.0001), -1);
+    assert_eq!(r_fine(-1e9), r_fine(-10.0), "the low tail folds");
+    assert_eq!(r_fine_range(r_fine(-1e9)).0, None);
+    assert_eq!(r_fine_range(r_fine(1e9)).1, None);
+    assert_eq!(r_fine(f64::NAN), 0, "NaN never panics");
+    assert_eq!(Dimension::RFine.column("-130"), "r_fine/-3");
+    assert_eq!(
+        Dimension::of_column("r_fine/-3", "-130"),
+        Some(Dimension::RFine)
+    );
+    assert_eq!(
+        Dimension::of_column("r_fine/-2", "-130"),
+        None,
+        "a bin under another"
+    );
+    assert_eq!(
+        Dimension::of_column("symbol", "BTCUSDT"),
+        Some(Dimension::Symbol)
+    );
+    assert_eq!(Dimension::of_column("symbol/1", "BTCUSDT"), None);
+}
+
+#[test]
+fn plus_adds_without_streaks_and_keeps_the_r_range() {
+    let trades = [trade(1, 20.0), trade(2, -5.0), trade(3, 10.0)];
+    let ordered = fold(&trades);
+    let unordered = trades
+        .iter()
+        .rev()
+        .fold(Rollup::default(), |acc, t| acc.plus(&Rollup::of(t)));
+    assert_eq!(unordered.trades, 3);
+    assert_eq!(unordered.pnl, ordered.pnl);
+    assert_eq!((unordered.r_min, unordered.r_max), (-0.5, 2.0));
+    assert_eq!((ordered.r_min, ordered.r_max), (-0.5, 2.0));
+    assert_eq!((unordered.win_max, unordered.loss_max), (0, 0));
+    assert_eq!(ordered.win_max, 1);
+    let empty = Rollup::default();
+    assert_eq!(
+        empty.then(&ordered),
+        ordered,
+        "nothing before keeps the range"
+    );
+    assert_eq!(
+        ordered.then(&empty),
+        ordered,
+        "nothing after keeps the range"
+    );
+}
