@@ -58,6 +58,24 @@ fn assert_same(
     }
 }
 
+/// The unfiltered report of the closes of `from..=to`, read on 2026-12-31.
+fn unfiltered(
+    conn: &mut db::Conn,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> signaldesk::domain::analytics::Report {
+    let query = analytics::AnalyticsQuery {
+        from,
+        to,
+        strategy: None,
+        symbol: None,
+        direction: None,
+        tag: None,
+        days: None,
+    };
+    analytics::read_report(conn, &query, INITIAL_BALANCE, day("2026-12-31")).unwrap()
+}
+
 fn closes_keep_the_rollups_equal_to_a_recomputation(db: TempDb) {
     let mut conn = db.conn();
     history(&mut conn);
@@ -200,23 +218,12 @@ fn the_scatter_holds_every_trade_booked_out_of_closing_order(db: TempDb) {
         (110.5, 110.5, 100.0),
         at("2026-11-10 10:00:00"),
     );
-    let query = analytics::AnalyticsQuery {
-        from: day("2026-11-10"),
-        to: day("2026-11-10"),
-        strategy: None,
-        symbol: None,
-        direction: None,
-        tag: None,
-        days: None,
-    };
-    let report =
-        analytics::read_report(&mut conn, &query, INITIAL_BALANCE, day("2026-11-30")).unwrap();
+    let report = unfiltered(&mut conn, day("2026-11-10"), day("2026-11-10"));
     assert_eq!(report.scatter.trades, 3);
     let mut shown: Vec<i32> = report.scatter.points.iter().map(|p| p.signal_id).collect();
     shown.sort_unstable();
     assert_eq!(shown, [eth.id, btc.id, sol.id]);
 }
-
 
 /// The exact median R from the rollups, however the middle trades lie: in a fine bin whose trades
 /// share one R (read from the rollups alone), in one whose trades differ (that bin's trades read
@@ -276,17 +283,7 @@ fn the_median_is_exact_wherever_the_middle_trades_lie(db: TempDb) {
             n if n % 2 == 1 => Some(rs[n / 2]),
             n => Some((rs[n / 2 - 1] + rs[n / 2]) / 2.0),
         };
-        let query = analytics::AnalyticsQuery {
-            from,
-            to,
-            strategy: None,
-            symbol: None,
-            direction: None,
-            tag: None,
-            days: None,
-        };
-        let report =
-            analytics::read_report(&mut conn, &query, INITIAL_BALANCE, day("2026-12-31")).unwrap();
+        let report = unfiltered(&mut conn, from, to);
         assert_eq!(report.summary.median_r, expected, "{from}..={to}");
     }
 }
