@@ -11,6 +11,7 @@ use chrono::NaiveTime;
 
 use crate::domain::management::{ManagementDefaults, TargetSpec, MAX_TRAILING_PCT};
 use crate::domain::market::Timeframe;
+use crate::domain::notify::{Event, Target};
 use crate::domain::rules::TradingRules;
 use crate::domain::Symbol;
 
@@ -40,6 +41,11 @@ pub const KEYS: &[&str] = &[
     "initial_balance",
     "stale_secs",
     "candle_retention_days",
+    "notify",
+    "notify_events",
+    "notify_max_attempts",
+    "telegram_api_url",
+    "daily_summary_utc",
     "risk_per_trade",
     "max_position_pct",
     "fee_rate",
@@ -60,7 +66,7 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Keys whose values are secrets: masked in the effective configuration and in errors.
-pub const SECRET_KEYS: &[&str] = &["api_token", "webhook_token"];
+pub const SECRET_KEYS: &[&str] = &["api_token", "webhook_token", "notify"];
 
 /// The shortest token accepted (DESIGN.md §13): short ones fall to guessing.
 pub const MIN_TOKEN_CHARS: usize = 16;
@@ -167,6 +173,16 @@ pub struct Config {
     /// Candles older than this many days are pruned, except those within a trade's span
     /// (DESIGN.md §11); 1 to 36 500.
     pub candle_retention_days: u32,
+    /// Where notifications go (DESIGN.md §12); empty: none are written.
+    pub notify: Vec<Target>,
+    /// The events notified, in `Event::ALL`'s order.
+    pub notify_events: Vec<Event>,
+    /// Deliveries tried before a notification is `FAILED`.
+    pub notify_max_attempts: u32,
+    /// Telegram's Bot API base URL, without a trailing slash.
+    pub telegram_api_url: String,
+    /// When the daily summary of the day before is written, UTC.
+    pub daily_summary_utc: NaiveTime,
     pub rules: TradingRules,
 }
 
@@ -727,6 +743,26 @@ impl Config {
                     Ok(days)
                 }
             })?,
+            notify: l.parse("notify", Vec::new(), Target::parse_list)?,
+            notify_events: l.parse("notify_events", Event::ALL.to_vec(), Event::parse_list)?,
+            notify_max_attempts: l.parse("notify_max_attempts", 10, |s| {
+                let attempts: u32 = whole(1)(s)?;
+                if attempts > 1_000 {
+                    Err("must be at most 1000".to_owned())
+                } else {
+                    Ok(attempts)
+                }
+            })?,
+            telegram_api_url: l.parse(
+                "telegram_api_url",
+                "https://api.telegram.org".to_owned(),
+                base_url,
+            )?,
+            daily_summary_utc: l.parse(
+                "daily_summary_utc",
+                NaiveTime::from_hms_opt(0, 5, 0).unwrap_or(NaiveTime::MIN),
+                |s| NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| "expected a UTC time HH:MM".to_owned()),
+            )?,
             rules,
         })
     }
@@ -813,6 +849,36 @@ impl fmt::Display for Config {
             (
                 "candle_retention_days",
                 self.candle_retention_days.to_string(),
+            ),
+            (
+                "notify",
+                if self.notify.is_empty() {
+                    "off".to_owned()
+                } else {
+                    self.notify
+                        .iter()
+                        .map(Target::masked)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ),
+            (
+                "notify_events",
+                if self.notify_events == Event::ALL {
+                    "all".to_owned()
+                } else {
+                    self.notify_events
+                        .iter()
+                        .map(|e| e.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ),
+            ("notify_max_attempts", self.notify_max_attempts.to_string()),
+            ("telegram_api_url", self.telegram_api_url.clone()),
+            (
+                "daily_summary_utc",
+                self.daily_summary_utc.format("%H:%M").to_string(),
             ),
             ("risk_per_trade", r.risk_per_trade.to_string()),
             ("max_position_pct", r.max_position_pct.to_string()),
@@ -1081,6 +1147,68 @@ mod tests {
         assert!(shown.contains("webhook_token = ****"));
         assert!(shown.contains("public_url = https://signals.example.com\n"));
         assert!(shown.contains("max_event_streams = 64"));
+    }
+
+    #[test]
+    fn notification_settings_parse_and_mask_their_secrets() {
+        let config = Config::from_layers(None, env(&[]), &[]).unwrap();
+        assert!(config.notify.is_empty());
+        assert_eq!(config.notify_events, Event::ALL.to_vec());
+        assert_eq!(config.notify_max_attempts, 10);
+        assert_eq!(config.telegram_api_url, "https://api.telegram.org");
+        assert_eq!(
+            config.daily_summary_utc.format("%H:%M").to_string(),
+            "00:05"
+        );
+        let config = Config::from_layers(
+            None,
+            env(&[
+                (
+                    "SIGNALDESK_NOTIFY",
+                    "telegram:123456:AAsecretkey:-1001,webhook:http://127.0.0.1:9/h?k=hooksecret",
+                ),
+                ("SIGNALDESK_NOTIFY_EVENTS", "trade_closed,daily_summary"),
+                ("SIGNALDESK_NOTIFY_MAX_ATTEMPTS", "3"),
+                ("SIGNALDESK_TELEGRAM_API_URL", "http://127.0.0.1:8081/"),
+                ("SIGNALDESK_DAILY_SUMMARY_UTC", "06:30"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.notify.len(), 2);
+        assert_eq!(
+            config.notify_events,
+            [Event::TradeClosed, Event::DailySummary]
+        );
+        assert_eq!(config.telegram_api_url, "http://127.0.0.1:8081");
+        for shown in [config.to_string(), format!("{config:?}")] {
+            assert!(
+                shown.contains("notify = telegram:****:-1001,webhook:http://127.0.0.1:9/****\n"),
+                "{shown}"
+            );
+            assert!(
+                !shown.contains("AAsecretkey") && !shown.contains("hooksecret"),
+                "{shown}"
+            );
+            assert!(shown.contains("notify_events = trade_closed,daily_summary\n"));
+            assert!(shown.contains("daily_summary_utc = 06:30\n"));
+        }
+        let cases = [
+            ("SIGNALDESK_NOTIFY", "telegram:123456:AAsecretkey:"),
+            (
+                "SIGNALDESK_NOTIFY",
+                "slack:https://hooks.example/AAsecretkey",
+            ),
+            ("SIGNALDESK_NOTIFY_EVENTS", "trade_closed,everything"),
+            ("SIGNALDESK_NOTIFY_MAX_ATTEMPTS", "0"),
+            ("SIGNALDESK_TELEGRAM_API_URL", "api.telegram.org"),
+            ("SIGNALDESK_DAILY_SUMMARY_UTC", "25:00"),
+        ];
+        for (key, value) in cases {
+            let error = Config::from_layers(None, env(&[(key, value)]), &[]).unwrap_err();
+            assert_eq!(error.key(), Some(key), "{error}");
+            assert!(!error.to_string().contains("AAsecretkey"), "{error}");
+        }
     }
 
     #[test]

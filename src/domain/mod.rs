@@ -7,6 +7,7 @@ pub mod format;
 mod kinds;
 pub mod management;
 pub mod market;
+pub mod notify;
 pub mod pnl;
 pub mod rules;
 pub mod strategy;
