@@ -34,6 +34,9 @@ pub const NOT_COPIED: &[&str] = &[
     "instances",
     "leases",
     "events",
+    // The outbox: what the source announced is delivered by the source's sender; copied, a
+    // pending message would go out twice.
+    "notifications",
     // Derived data: rebuilt on the target from the copied rows, in the copy's transaction.
     "analytics_rollups",
     "derived_tables",

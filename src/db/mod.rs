@@ -16,6 +16,7 @@ pub mod intake;
 pub mod journal;
 pub mod leases;
 pub mod models;
+pub mod notifications;
 pub mod overview;
 pub mod quotes;
 pub mod schema;

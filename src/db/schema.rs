@@ -238,6 +238,22 @@ diesel::joinable!(journal_entries -> signals (signal_id));
 diesel::joinable!(stop_moves -> signals (signal_id));
 diesel::joinable!(trade_exits -> signals (signal_id));
 
+diesel::table! {
+    notifications (id) {
+        id -> Integer,
+        target -> Text,
+        event -> Text,
+        dedupe_key -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     analytics_rollups,
     candles,
@@ -247,6 +263,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instances,
     journal_entries,
     leases,
+    notifications,
     quotes,
     secrets,
     sessions,

@@ -206,6 +206,31 @@ impl Event {
     }
 }
 
+/// The first retry's wait, seconds; each failure doubles it up to [`MAX_BACKOFF_SECS`].
+pub const FIRST_BACKOFF_SECS: i64 = 5;
+pub const MAX_BACKOFF_SECS: i64 = 3_600;
+
+/// The wait before the next delivery of a notification that has failed `attempts` times (≥ 1):
+/// exponential, 5 s × 2^(attempts − 1) capped at an hour, with jitter — `jitter` in [0, 1) takes
+/// it to between half and all of that, so targets that failed together do not retry together.
+/// A target's own hint (429's `Retry-After`, Telegram's `parameters.retry_after`, Discord's
+/// `retry_after`) is waited out in full when it is longer.
+pub fn backoff(attempts: u32, jitter: f64, hint: Option<chrono::TimeDelta>) -> chrono::TimeDelta {
+    let doubling = attempts.saturating_sub(1).min(20);
+    let full = (FIRST_BACKOFF_SECS << doubling).min(MAX_BACKOFF_SECS) as f64;
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let millis = (full * 1_000.0 * (0.5 + jitter / 2.0)).round() as i64;
+    let wait = chrono::TimeDelta::milliseconds(millis);
+    match hint {
+        Some(hint) if hint > wait => hint,
+        _ => wait,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +298,24 @@ mod tests {
         for e in Event::ALL {
             assert_eq!(Event::parse(e.as_str()), Some(e));
         }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_an_hour_and_honours_a_longer_hint() {
+        // To the tenth of a second: a jitter just under 1 is just under the full wait.
+        let secs = |a, j| (backoff(a, j, None).num_milliseconds() as f64 / 100.0).round() / 10.0;
+        assert_eq!(secs(1, 0.999_999), 5.0);
+        assert_eq!(secs(1, 0.0), 2.5, "half, at the least jitter");
+        assert_eq!(secs(2, 0.999_999), 10.0);
+        assert_eq!(secs(4, 0.999_999), 40.0);
+        assert_eq!(secs(30, 0.999_999), 3_600.0, "capped");
+        assert_eq!(secs(u32::MAX, f64::NAN), 1_800.0, "no overflow, no NaN");
+        let hint = chrono::TimeDelta::seconds(90);
+        assert_eq!(backoff(1, 0.5, Some(hint)), hint, "a longer hint wins");
+        assert_eq!(
+            backoff(30, 0.5, Some(hint)),
+            backoff(30, 0.5, None),
+            "a shorter one does not"
+        );
     }
 }
