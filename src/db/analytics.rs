@@ -139,6 +139,13 @@ impl Span {
     }
 }
 
+/// The first day of the month after the one holding `day`; `None` past the calendar's end.
+fn month_after(day: NaiveDate) -> Option<NaiveDate> {
+    Span::Month
+        .date_of(day)
+        .checked_add_months(chrono::Months::new(1))
+}
+
 /// A rollup's key: the span, its date (the day, or the month's first day), the dimension and the
 /// bucket.
 pub type Key = (Span, NaiveDate, Dimension, String);
@@ -285,9 +292,7 @@ pub fn each_closed_trade(
     };
     let mut low = from;
     while low < to {
-        let next = Span::Month
-            .date_of(low.date())
-            .checked_add_months(chrono::Months::new(1))
+        let next = month_after(low.date())
             .map_or(to, |month| month.and_time(chrono::NaiveTime::MIN).min(to));
         let window = TradeFilter {
             from: Some(low),
@@ -463,9 +468,7 @@ pub fn refresh_days(conn: &mut Conn, days: &[NaiveDate]) -> QueryResult<()> {
 /// The month rows of `month` (its first day) summed again from its day rows.
 fn month_from_days(conn: &mut Conn, month: NaiveDate) -> QueryResult<()> {
     use diesel::sql_types::Date;
-    let next = month
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(NaiveDate::MAX);
+    let next = month_after(month).unwrap_or(NaiveDate::MAX);
     diesel::delete(
         rollups::table
             .filter(rollups::span.eq(Span::Month.as_str()))
@@ -799,28 +802,32 @@ pub struct Cover {
 
 impl Cover {
     pub fn of(from: NaiveDate, to: NaiveDate) -> Cover {
-        let month = chrono::Months::new(1);
         let first = if from.day() == 1 {
             Some(from)
         } else {
-            Span::Month.date_of(from).checked_add_months(month)
+            month_after(from)
         };
         // The first day of the month after the last whole one.
         let end = to.succ_opt().map(|next| Span::Month.date_of(next));
         match (first, end) {
             (Some(first), Some(end)) if first < end && first <= to => {
-                let last = end.checked_sub_months(month).unwrap_or(first);
+                let last = end
+                    .checked_sub_months(chrono::Months::new(1))
+                    .unwrap_or(first);
                 Cover {
                     months: (first, last),
                     head: (from, first.pred_opt().unwrap_or(first)),
                     tail: (end, to),
                 }
             }
-            _ => Cover {
-                months: (to.succ_opt().unwrap_or(to), to),
-                head: (from, to),
-                tail: (to.succ_opt().unwrap_or(to), to),
-            },
+            _ => {
+                let empty = (to.succ_opt().unwrap_or(to), to);
+                Cover {
+                    months: empty,
+                    head: (from, to),
+                    tail: empty,
+                }
+            }
         }
     }
 }
