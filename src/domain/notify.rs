@@ -43,16 +43,12 @@ impl Target {
                             .to_owned(),
                     );
                 }
-                let numeric = chat_id
-                    .strip_prefix('-')
-                    .unwrap_or(chat_id)
-                    .bytes()
-                    .all(|b| b.is_ascii_digit());
+                let digits = chat_id.strip_prefix('-').unwrap_or(chat_id);
+                let numeric = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
                 let channel = chat_id.strip_prefix('@').is_some_and(|name| {
                     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 });
-                let digits = chat_id.trim_start_matches('-');
-                if !(channel || (numeric && !digits.is_empty())) {
+                if !(channel || numeric) {
                     return Err(
                         "telegram: the chat id is a number (negative for a group) or @channel"
                             .to_owned(),
