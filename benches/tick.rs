@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use signaldesk::clock::now_utc;
 use signaldesk::db;
+use signaldesk::db::exits::Books;
 use signaldesk::db::intake::{opened_signal, SignalRequest};
 use signaldesk::db::signals::insert_signal;
 use signaldesk::domain::management::{Management, PartialTarget};
@@ -29,6 +30,7 @@ use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, Symbol};
 use signaldesk::engine::tick::book_poll;
 use signaldesk::feeds::Quote;
+use signaldesk::notify::Outbox;
 
 mod common;
 
@@ -150,6 +152,11 @@ fn main() {
 
 fn run(managed: bool, sizes: &[usize]) {
     let rules = TradingRules::defaults_for(10_000.0);
+    let books = Books {
+        rules: &rules,
+        initial_balance: 10_000.0,
+        outbox: &Outbox::off(),
+    };
     println!(
         "{}",
         if managed {
@@ -185,8 +192,7 @@ fn run(managed: bool, sizes: &[usize]) {
                 })
                 .collect();
             let started = Instant::now();
-            let (_, outcome) =
-                book_poll(&mut conn, quotes, &rules, 10_000.0, now_utc()).expect("tick");
+            let (_, outcome) = book_poll(&mut conn, quotes, &books, now_utc()).expect("tick");
             times.push(started.elapsed());
             assert_eq!(
                 outcome.updated, open_trades,

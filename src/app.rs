@@ -18,6 +18,8 @@ use crate::engine::scanner::ScanActor;
 use crate::engine::Engine;
 use crate::events::EventBus;
 use crate::feeds::{AnyFeed, FeedError, PriceFeed};
+use crate::notify::sender::Sender;
+use crate::notify::Outbox;
 use crate::status::StatusBoard;
 use crate::web::api::events::StreamSlots;
 use crate::web::connections::{self, ConnectionCounts};
@@ -39,6 +41,8 @@ pub enum StartError {
     Feed(#[from] FeedError),
     #[error(transparent)]
     Random(#[from] RandomError),
+    #[error("notifications: {0}")]
+    Notify(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -104,6 +108,9 @@ impl App {
                  set a separate webhook token so alerts never carry the API token"
             );
         }
+        let sender = Sender::new(pool.clone(), &config).map_err(StartError::Notify)?;
+        let leader = Arc::clone(&engine);
+        Arc::new(sender).spawn(move || leader.fence());
         TickActor::new(Arc::clone(&engine)).start();
         if config.scan {
             ScanActor::new(Arc::clone(&engine)).start();
@@ -116,6 +123,7 @@ impl App {
             event_streams: StreamSlots::new(config.max_event_streams),
             session_key,
             failures: FailureLimiter::default(),
+            outbox: Arc::new(Outbox::from_config(&config)),
             config,
             started_at: Instant::now(),
         });

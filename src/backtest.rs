@@ -31,6 +31,7 @@ use crate::domain::{ExitReason, Outcome};
 use crate::engine::scanner::CANDLES;
 use crate::engine::tick::update_paper_trades;
 use crate::feeds::Quote;
+use crate::notify::Outbox;
 
 /// What to backtest.
 #[derive(Debug, Clone)]
@@ -242,6 +243,7 @@ pub fn run(
                     candle.close,
                     &spec.rules,
                     spec.initial_balance,
+                    &Outbox::off(),
                     naive_close,
                 ) {
                     Ok(AddOutcome::Created(_)) => {

@@ -1183,7 +1183,9 @@ mod tests {
         assert_eq!(config.telegram_api_url, "http://127.0.0.1:8081");
         for shown in [config.to_string(), format!("{config:?}")] {
             assert!(
-                shown.contains("notify = telegram:****:-1001,webhook:http://127.0.0.1:9/****\n"),
+                shown.contains(
+                    "notify = telegram:123456:****:-1001,webhook:http://127.0.0.1:9/****("
+                ),
                 "{shown}"
             );
             assert!(

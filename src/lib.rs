@@ -12,5 +12,6 @@ pub mod engine;
 pub mod events;
 pub mod export;
 pub mod feeds;
+pub mod notify;
 pub mod status;
 pub mod web;

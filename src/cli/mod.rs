@@ -66,6 +66,9 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Send one test message to every SIGNALDESK_NOTIFY target and report each result; exit 1
+    /// naming the targets that failed
+    NotifyTest,
     /// Copy the whole account into an empty database of either backend, then check the copy
     ConvertDb {
         /// The target: a SQLite file path or a postgres:// URL, holding no account yet
@@ -223,6 +226,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(args) => history::export(&config, &args),
         Command::Reset { yes } => history::reset(&config, yes),
         Command::ConvertDb { to } => convert::convert_db(&config, &to),
+        Command::NotifyTest => notify_test(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -267,6 +271,48 @@ fn serve(config: Config) -> Result<(), String> {
         log::info!("listening on http://{}", app.addr());
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+/// `signaldesk notify-test`: one message to each target, straight away (not through the outbox),
+/// each result on its own line.
+fn notify_test(config: &Config) -> Result<(), String> {
+    use crate::notify::deliver::{Deliverer, TIMEOUT};
+    if config.notify.is_empty() {
+        return Err("SIGNALDESK_NOTIFY names no target: nothing to test".to_owned());
+    }
+    let deliverer = Deliverer::new(&config.telegram_api_url, TIMEOUT)?;
+    let note = crate::notify::Note {
+        event: "notify_test".to_owned(),
+        title: "🔔 signaldesk test message".to_owned(),
+        lines: vec![format!(
+            "signaldesk {} reaches this target: trades and alerts will arrive here",
+            env!("CARGO_PKG_VERSION")
+        )],
+        url: config.public_url.clone(),
+        data: serde_json::json!({}),
+    };
+    let results = actix_web::rt::System::new().block_on(async {
+        let sends = config
+            .notify
+            .iter()
+            .map(|target| deliverer.send(target, &note));
+        futures_util::future::join_all(sends).await
+    });
+    let mut failed = Vec::new();
+    for (target, result) in config.notify.iter().zip(results) {
+        match result {
+            Ok(()) => println!("ok      {}", target.masked()),
+            Err(failure) => {
+                println!("FAILED  {}: {}", target.masked(), failure.error());
+                failed.push(target.masked());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("could not notify {}", failed.join(", ")))
+    }
 }
 
 fn migrate(config: &Config) -> Result<(), String> {

@@ -17,8 +17,19 @@ use super::{daily_stats, journal, Conn};
 use crate::domain::analytics::ClosedTrade;
 use crate::domain::management::{ManagedTrade, Management, StopMove};
 use crate::domain::pnl::OpenPosition;
+use crate::domain::rules::TradingRules;
 use crate::domain::{ExitReason, SignalStatus};
 use crate::events::Event;
+use crate::notify::Outbox;
+
+/// What booking a trade's exits takes: the rules (fees, slippage, management), the account's
+/// initial balance, and the outbox that announces them (DESIGN.md §12).
+#[derive(Debug, Clone, Copy)]
+pub struct Books<'a> {
+    pub rules: &'a TradingRules,
+    pub initial_balance: f64,
+    pub outbox: &'a Outbox,
+}
 
 /// How much of a trade an exit takes.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,7 +8,7 @@ use diesel::dsl::{count_star, max, sum};
 use diesel::prelude::*;
 
 use super::daily_stats;
-use super::exits::{self, Booked, ExitOutcome, ExitRequest, Part};
+use super::exits::{self, Booked, Books, ExitOutcome, ExitRequest, Part};
 use super::models::{targets_text, NewSignal, SignalId, SignalRow};
 use super::signals::{self, is_active, AddOutcome};
 use super::Conn;
@@ -22,6 +22,7 @@ use crate::domain::trading::{
     RuleError, Sizing,
 };
 use crate::domain::{Direction, ExitReason, SignalStatus, Symbol};
+use crate::notify::Outbox;
 
 /// A validated request for a new signal; the entry comes from the market.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,18 +96,27 @@ pub fn exposure(
 }
 
 /// Open `request` as a paper trade at `market_price` moved by slippage against the trader, in
-/// one write transaction. A repeated `external_id` returns the existing signal before any gate
-/// runs.
+/// one write transaction, with its `signal_opened` notifications from `outbox`. A repeated
+/// `external_id` returns the existing signal before any gate runs.
 pub fn open_signal(
     conn: &mut Conn,
     request: &SignalRequest,
     market_price: f64,
     rules: &TradingRules,
     initial_balance: f64,
+    outbox: &Outbox,
     now: NaiveDateTime,
 ) -> Result<AddOutcome, IntakeError> {
     super::write_tx(conn, |conn| {
-        open_in_transaction(conn, request, market_price, rules, initial_balance, now)
+        open_in_transaction(
+            conn,
+            request,
+            market_price,
+            rules,
+            initial_balance,
+            outbox,
+            now,
+        )
     })
 }
 
@@ -118,6 +128,7 @@ pub fn open_in_transaction(
     market_price: f64,
     rules: &TradingRules,
     initial_balance: f64,
+    outbox: &Outbox,
     now: NaiveDateTime,
 ) -> Result<AddOutcome, IntakeError> {
     if let Some(client_id) = &request.external_id {
@@ -152,7 +163,11 @@ pub fn open_in_transaction(
         now,
     )?;
     let row = opened_signal(request, levels.entry(), &sizing, &management, now);
-    Ok(signals::insert_signal(conn, &row, initial_balance)?)
+    let added = signals::insert_signal(conn, &row, initial_balance)?;
+    if let AddOutcome::Created(signal) = &added {
+        outbox.signal_opened(conn, signal)?;
+    }
+    Ok(added)
 }
 
 /// `management` for a trade of `quantity`: a partial target whose part of it is 0 (a fraction
@@ -272,10 +287,10 @@ pub fn exit_at_market(
     id: SignalId,
     market_price: f64,
     fraction: Option<f64>,
-    rules: &TradingRules,
-    initial_balance: f64,
+    books: &Books,
     now: NaiveDateTime,
 ) -> Result<Booked, ManualError> {
+    let rules = books.rules;
     super::write_tx(conn, |conn| {
         let open: SignalRow = signals::get_signal(conn, id)?;
         if open.status != SignalStatus::Active {
@@ -289,8 +304,11 @@ pub fn exit_at_market(
             fee_rate: rules.fee_rate,
             at: now,
         };
-        match exits::exit_in_transaction(conn, id, &request, initial_balance)? {
-            ExitOutcome::Booked(booked) => Ok(*booked),
+        match exits::exit_in_transaction(conn, id, &request, books.initial_balance)? {
+            ExitOutcome::Booked(booked) => {
+                books.outbox.exit_booked(conn, &booked, None)?;
+                Ok(*booked)
+            }
             ExitOutcome::NotActive(status) => Err(ManualError::NotActive(status)),
         }
     })

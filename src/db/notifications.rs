@@ -87,6 +87,45 @@ pub fn due(conn: &mut Conn, now: NaiveDateTime) -> QueryResult<Vec<NotificationR
         .load(conn)
 }
 
+/// Claim rows `ids` for delivery: none is due again before `until` (the sender's claim, past
+/// the longest a delivery takes), so no other sender takes them meanwhile.
+pub fn claim(conn: &mut Conn, ids: &[i32], until: NaiveDateTime) -> QueryResult<usize> {
+    use notifications::dsl as n;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(
+        n::notifications
+            .filter(n::id.eq_any(ids))
+            .filter(n::status.eq(PENDING)),
+    )
+    .set(n::next_attempt_at.eq(until))
+    .execute(conn)
+}
+
+/// Whether `dedupe_key` was queued for `target` (the UNIQUE index answers it).
+pub fn queued(conn: &mut Conn, target: &str, dedupe_key: &str) -> QueryResult<bool> {
+    use notifications::dsl as n;
+    diesel::select(diesel::dsl::exists(
+        n::notifications
+            .filter(n::target.eq(target))
+            .filter(n::dedupe_key.eq(dedupe_key)),
+    ))
+    .get_result(conn)
+}
+
+/// The latest of `events` queued for any target, if one was.
+pub fn latest_of(conn: &mut Conn, events: &[Event]) -> QueryResult<Option<String>> {
+    use notifications::dsl as n;
+    let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+    n::notifications
+        .filter(n::event.eq_any(names))
+        .order(n::id.desc())
+        .select(n::event)
+        .first(conn)
+        .optional()
+}
+
 /// Notification `id` was delivered.
 pub fn mark_sent(conn: &mut Conn, id: i32, now: NaiveDateTime) -> QueryResult<()> {
     use notifications::dsl as n;
@@ -137,8 +176,12 @@ pub struct TargetSummary {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
+    /// Pending rows that have failed at least once: the target is failing right now.
+    pub retrying: i64,
     /// The last error of the most recent row that has one.
     pub last_error: Option<String>,
+    /// That row's id: which target's error is the latest of all.
+    pub last_error_id: Option<i32>,
 }
 
 /// Every target's counts by status and its latest error, by target.
@@ -149,20 +192,26 @@ pub fn summary(conn: &mut Conn) -> QueryResult<Vec<TargetSummary>> {
         .select((n::target, n::status, diesel::dsl::count_star()))
         .order((n::target.asc(), n::status.asc()))
         .load(conn)?;
+    let retrying: Vec<(String, i64)> = n::notifications
+        .filter(n::status.eq(PENDING))
+        .filter(n::attempts.gt(0))
+        .group_by(n::target)
+        .select((n::target, diesel::dsl::count_star()))
+        .load(conn)?;
     let mut out: Vec<TargetSummary> = Vec::new();
     for (target, status, count) in counts {
         if out.last().is_none_or(|s| s.target != target) {
-            let last_error = n::notifications
+            let last: Option<(i32, Option<String>)> = n::notifications
                 .filter(n::target.eq(&target))
                 .filter(n::last_error.is_not_null())
                 .order(n::id.desc())
-                .select(n::last_error)
-                .first::<Option<String>>(conn)
-                .optional()?
-                .flatten();
+                .select((n::id, n::last_error))
+                .first(conn)
+                .optional()?;
             out.push(TargetSummary {
                 target: target.clone(),
-                last_error,
+                last_error_id: last.as_ref().map(|(id, _)| *id),
+                last_error: last.and_then(|(_, error)| error),
                 ..TargetSummary::default()
             });
         }
@@ -172,6 +221,11 @@ pub fn summary(conn: &mut Conn) -> QueryResult<Vec<TargetSummary>> {
                 SENT => s.sent = count,
                 _ => s.failed = count,
             }
+        }
+    }
+    for (target, count) in retrying {
+        if let Some(s) = out.iter_mut().find(|s| s.target == target) {
+            s.retrying = count;
         }
     }
     Ok(out)
@@ -273,7 +327,9 @@ mod tests {
                 pending: 1,
                 sent: 0,
                 failed: 1,
+                retrying: 0,
                 last_error: Some("HTTP 400: chat not found".into()),
+                last_error_id: Some(retried[0].id),
             }
         );
         assert_eq!((counts[1].sent, counts[1].pending), (1, 1));

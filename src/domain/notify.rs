@@ -92,13 +92,24 @@ impl Target {
         }
     }
 
-    /// The target without its secrets, for logs, `/api/health` and the effective configuration:
-    /// Telegram's chat id, a URL's scheme and host.
+    /// The target without its secrets, for logs, `/api/health`, `/metrics`, the effective
+    /// configuration and the outbox's `target` column: Telegram's bot id and chat id; a URL's
+    /// scheme and host and a short fingerprint of the rest, so two webhooks on one host (two
+    /// Discord channels) keep their own names, and no secret can be read back from one.
     pub fn masked(&self) -> String {
         match self {
-            Target::Telegram { chat_id, .. } => format!("telegram:****:{chat_id}"),
-            Target::Discord { webhook_url } => format!("discord:{}/****", origin(webhook_url)),
-            Target::Webhook { url } => format!("webhook:{}/****", origin(url)),
+            Target::Telegram { bot_token, chat_id } => {
+                let bot = bot_token.split(':').next().unwrap_or_default();
+                format!("telegram:{bot}:****:{chat_id}")
+            }
+            Target::Discord { webhook_url } => {
+                format!(
+                    "discord:{}/****{}",
+                    origin(webhook_url),
+                    fingerprint(webhook_url)
+                )
+            }
+            Target::Webhook { url } => format!("webhook:{}/****{}", origin(url), fingerprint(url)),
         }
     }
 }
@@ -128,6 +139,15 @@ fn origin(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     format!("{scheme}://{host}")
+}
+
+/// `(6 hex digits)` of FNV-1a over `text`: stable across builds and versions (the names are
+/// stored), and 24 bits say nothing of a secret of dozens of characters.
+fn fingerprint(text: &str) -> String {
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("({:06x})", hash >> 8)
 }
 
 /// What a notification announces.
@@ -241,7 +261,7 @@ mod tests {
                 chat_id: "-100987".into()
             }
         );
-        assert_eq!(t.masked(), "telegram:****:-100987");
+        assert_eq!(t.masked(), "telegram:123456:****:-100987");
         assert!(!format!("{t:?}").contains("AA-bc"), "Debug masks the token");
         let channel = Target::parse("TELEGRAM:1:k:@my_channel").unwrap();
         assert_eq!(channel.kind(), "telegram");
@@ -250,9 +270,18 @@ mod tests {
     #[test]
     fn discord_and_webhook_targets_are_urls() {
         let d = Target::parse("discord:https://discord.com/api/webhooks/1/s3cr3t").unwrap();
-        assert_eq!(d.masked(), "discord:https://discord.com/****");
+        let masked = d.masked();
+        assert!(
+            masked.starts_with("discord:https://discord.com/****("),
+            "{masked}"
+        );
+        let other = Target::parse("discord:https://discord.com/api/webhooks/2/other").unwrap();
+        assert_ne!(other.masked(), masked, "two channels, two names");
+        assert!(!masked.contains("s3cr3t"));
         let w = Target::parse("webhook:http://127.0.0.1:9000/hook?key=s3cr3t").unwrap();
-        assert_eq!(w.masked(), "webhook:http://127.0.0.1:9000/****");
+        assert!(w
+            .masked()
+            .starts_with("webhook:http://127.0.0.1:9000/****("));
         assert!(!format!("{w:?}").contains("s3cr3t"));
     }
 

@@ -16,7 +16,7 @@ pub mod tick;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -24,11 +24,14 @@ use chrono::Utc;
 use futures_util::FutureExt;
 
 use crate::config::Config;
+use crate::db::exits::Books;
 use crate::db::leases::{self, Claim, Fence, LEADER};
 use crate::db::{candles, events, instances, signals, write_tx, DbPool};
+use crate::domain::notify::Event as NotifyEvent;
 use crate::domain::time::truncate_to_micros;
 use crate::events::Event;
 use crate::feeds::{poll_within, AnyFeed, PriceFeed, QuoteRequest, Window};
+use crate::notify::Outbox;
 use crate::status::StatusBoard;
 use tick::{book_poll_as_leader, TickOutcome};
 
@@ -46,6 +49,8 @@ pub struct Engine<F = AnyFeed> {
     pub config: Arc<Config>,
     pub feed: F,
     pub status: StatusBoard,
+    /// What the engine's changes announce (DESIGN.md §12).
+    pub outbox: Outbox,
     /// How long the leader's lease lasts from each renewal.
     pub lease: StdDuration,
     /// This instance's proof of leadership, while it believes it leads; every write as leader
@@ -61,6 +66,9 @@ pub struct Engine<F = AnyFeed> {
     pub scan_fetch_timeout: StdDuration,
     /// Database writes under way (they finish even when the process is asked to stop).
     in_flight: AtomicUsize,
+    /// Whether this engine has ticked: its first tick announces the feed's health when it
+    /// differs from the last one announced.
+    ticked: AtomicBool,
 }
 
 /// Decrements the in-flight count when the write is over, however it ends.
@@ -141,6 +149,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
         let scan_fetch_timeout = StdDuration::from_millis(config.scan_secs.saturating_mul(1_500));
         Engine {
             pool,
+            outbox: Outbox::from_config(&config),
             lease: StdDuration::from_secs(config.leader_lease_secs),
             config,
             feed,
@@ -151,6 +160,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
             poll_timeout,
             scan_fetch_timeout,
             in_flight: AtomicUsize::new(0),
+            ticked: AtomicBool::new(false),
         }
     }
 
@@ -244,6 +254,14 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                     instances::store(conn, &engine.status.row(now, leads))?;
                     if leads {
                         instances::set_leader(conn, &me)?;
+                    }
+                    // A new leadership (not a renewal) is announced with the claim that took it.
+                    if let Claim::Leader { fence, .. } = &claim {
+                        if engine.fence().as_ref() != Some(fence) {
+                            engine
+                                .outbox
+                                .leader_changed(conn, &fence.holder, fence.epoch, now)?;
+                        }
                     }
                     Ok::<_, diesel::result::Error>(claim)
                 })
@@ -440,8 +458,11 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                     &fence,
                     engine.lease,
                     quotes,
-                    &engine.config.rules,
-                    engine.config.initial_balance,
+                    &Books {
+                        rules: &engine.config.rules,
+                        initial_balance: engine.config.initial_balance,
+                        outbox: &engine.outbox,
+                    },
                     truncate_to_micros(now.naive_utc()),
                 )
                 .map_err(|e| TickError::Db(e.to_string()))?
@@ -468,10 +489,90 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                 None => log::info!("feed ok: fresh prices for every symbol"),
             }
         }
+        let first = !self.ticked.swap(true, Ordering::SeqCst);
+        if first || current.status != previous.status {
+            self.announce_feed(prune_fence.clone(), &current).await;
+        }
         self.status.set_feed(current);
         self.status.count_feed_errors(polled.failures.len() as u64);
+        self.summarise_yesterday(prune_fence.clone()).await;
         self.prune_candles(prune_fence).await;
         Ok(outcome)
+    }
+
+    /// As the leader holding `fence`, queue `feed_down` or `feed_recovered` when the feed's
+    /// health differs from the last one announced (`Outbox::feed_health`). Best effort: a
+    /// failure is logged, and the next change is announced.
+    async fn announce_feed(self: &Arc<Self>, fence: Fence, feed: &crate::status::FeedStatus) {
+        let down = feed.status == crate::status::FeedHealth::Down;
+        if !self.outbox.wants(NotifyEvent::FeedDown)
+            && !self.outbox.wants(NotifyEvent::FeedRecovered)
+        {
+            return;
+        }
+        let engine = Arc::clone(self);
+        let (source, error) = (feed.source.clone(), feed.error.clone());
+        let queued = joined(
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
+                let at = truncate_to_micros(Utc::now().naive_utc());
+                leases::fenced(&mut conn, &fence, |conn| {
+                    engine
+                        .outbox
+                        .feed_health(conn, down, &source, error.as_deref(), at)
+                })
+                .map_err(|e| e.to_string())
+            })
+            .await,
+        );
+        match queued {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => log::warn!("could not queue the feed's notification: {e}"),
+            Err(e) => log::warn!("could not queue the feed's notification: {e}"),
+        }
+    }
+
+    /// As the leader holding `fence`, queue the summary of the day before once
+    /// `SIGNALDESK_DAILY_SUMMARY_UTC` has passed today, once per day whichever instance leads
+    /// (its dedupe key is the day).
+    async fn summarise_yesterday(self: &Arc<Self>, fence: Fence) {
+        let now = Utc::now().naive_utc();
+        if !self.outbox.wants(NotifyEvent::DailySummary)
+            || now.time() < self.config.daily_summary_utc
+        {
+            return;
+        }
+        let Some(day) = now.date().pred_opt() else {
+            return;
+        };
+        let engine = Arc::clone(self);
+        let queued = joined(
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = engine.pool.get().map_err(|e| e.to_string())?;
+                let key = format!("daily_summary:{day}");
+                if engine
+                    .outbox
+                    .queued(&mut conn, &key)
+                    .map_err(|e| e.to_string())?
+                {
+                    return Ok(0);
+                }
+                leases::fenced(&mut conn, &fence, |conn| {
+                    let summary =
+                        crate::notify::summarise_day(conn, day, engine.config.initial_balance)?;
+                    engine.outbox.daily_summary(conn, day, &summary, now)
+                })
+                .map(Option::unwrap_or_default)
+                .map_err(|e| e.to_string())
+            })
+            .await,
+        );
+        match queued {
+            Ok(Ok(0)) => {}
+            Ok(Ok(_)) => log::info!("queued the daily summary of {day}"),
+            Ok(Err(e)) => log::warn!("could not queue the daily summary, trying again: {e}"),
+            Err(e) => log::warn!("could not queue the daily summary, trying again: {e}"),
+        }
     }
 
     /// As the leader holding `fence`, when it is due (about once an hour, whichever instance

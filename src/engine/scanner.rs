@@ -116,6 +116,7 @@ impl<F: PriceFeed + Send + Sync + 'static> Engine<F> {
                         quote.price,
                         &engine.config.rules,
                         engine.config.initial_balance,
+                        &engine.outbox,
                         now,
                     )
                 })

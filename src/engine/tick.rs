@@ -15,7 +15,8 @@ use diesel::QueryResult;
 use super::market::{guard_quotes, Guarded};
 use crate::db::candles;
 use crate::db::exits::{
-    exit_in_transaction, managed, position_of, record_stop_moves, ExitOutcome, ExitRequest, Part,
+    exit_in_transaction, managed, position_of, record_stop_moves, Books, ExitOutcome, ExitRequest,
+    Part,
 };
 use crate::db::leases::{self, Fence};
 use crate::db::models::{SignalId, SignalRow};
@@ -30,6 +31,7 @@ use crate::domain::time::truncate_to_micros;
 use crate::domain::trading::{exit_fill, PriceRange};
 use crate::domain::ExitReason;
 use crate::feeds::Quote;
+use crate::notify::Outbox;
 
 /// One closed trade of a tick.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +73,8 @@ pub struct TickOutcome {
 }
 
 /// Follow every ACTIVE trade to `quotes`, polled at `now` (DESIGN.md §4), in one immediate
-/// transaction.
+/// transaction. Announces nothing: the tests' and backtests' entry (the live tick
+/// is [`book_poll_as_leader`]).
 pub fn update_paper_trades(
     conn: &mut Conn,
     quotes: &BTreeMap<String, Quote>,
@@ -80,7 +83,12 @@ pub fn update_paper_trades(
     now: NaiveDateTime,
 ) -> QueryResult<TickOutcome> {
     write_tx(conn, |conn| {
-        follow_trades(conn, quotes, rules, initial_balance, now)
+        let books = Books {
+            rules,
+            initial_balance,
+            outbox: &Outbox::off(),
+        };
+        follow_trades(conn, quotes, &books, now)
     })
 }
 
@@ -91,13 +99,12 @@ pub fn update_paper_trades(
 pub fn book_poll(
     conn: &mut Conn,
     polled: BTreeMap<String, Quote>,
-    rules: &TradingRules,
-    initial_balance: f64,
+    books: &Books,
     now: NaiveDateTime,
 ) -> QueryResult<(Guarded, TickOutcome)> {
     write_tx(conn, |conn| {
         let guarded = guard_quotes(conn, polled, now)?;
-        let mut outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        let mut outcome = follow_trades(conn, &guarded.accepted, books, now)?;
         outcome.candles_stored = store_candles(conn, &guarded.accepted);
         Ok((guarded, outcome))
     })
@@ -134,8 +141,7 @@ pub fn book_poll_as_leader(
     fence: &Fence,
     lease: std::time::Duration,
     polled: BTreeMap<String, Quote>,
-    rules: &TradingRules,
-    initial_balance: f64,
+    books: &Books,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(Guarded, TickOutcome)>> {
     write_tx(conn, |conn| {
@@ -143,7 +149,7 @@ pub fn book_poll_as_leader(
             return Ok(None);
         }
         let guarded = guard_quotes(conn, polled, now)?;
-        let mut outcome = follow_trades(conn, &guarded.accepted, rules, initial_balance, now)?;
+        let mut outcome = follow_trades(conn, &guarded.accepted, books, now)?;
         outcome.candles_stored = store_candles(conn, &guarded.accepted);
         Ok(Some((guarded, outcome)))
     })
@@ -161,10 +167,10 @@ pub fn book_poll_as_leader(
 pub fn follow_trades(
     conn: &mut Conn,
     quotes: &BTreeMap<String, Quote>,
-    rules: &TradingRules,
-    initial_balance: f64,
+    books: &Books,
     now: NaiveDateTime,
 ) -> QueryResult<TickOutcome> {
+    let rules = books.rules;
     let mut outcome = TickOutcome::default();
     let active = get_active_signals(conn)?;
     let mut refreshes = Vec::with_capacity(active.len());
@@ -190,15 +196,7 @@ pub fn follow_trades(
         }
         // A savepoint: a failure rolls back this trade's whole booking only.
         let booked = savepoint(conn, |conn| {
-            book_exits(
-                conn,
-                signal,
-                &step,
-                refresh,
-                rules,
-                initial_balance,
-                priced_at,
-            )
+            book_exits(conn, signal, &step, refresh, books, priced_at)
         });
         match booked {
             Ok(Some(closed)) => {
@@ -311,8 +309,7 @@ fn book_exits(
     signal: &SignalRow,
     step: &Step,
     refresh: PnlRefresh,
-    rules: &TradingRules,
-    initial_balance: f64,
+    books: &Books,
     at: NaiveDateTime,
 ) -> QueryResult<Option<ClosedByTick>> {
     // A trade that closes keeps the excursions of the interval that closed it: its live figures
@@ -332,14 +329,19 @@ fn book_exits(
             reason: fill.reason,
             price: fill.price,
             part,
-            fee_rate: rules.fee_rate,
+            fee_rate: books.rules.fee_rate,
             at,
         };
-        let booked = match exit_in_transaction(conn, signal.signal_id(), &request, initial_balance)?
-        {
-            ExitOutcome::Booked(booked) => booked,
-            ExitOutcome::NotActive(_) => return Ok(None),
-        };
+        let booked =
+            match exit_in_transaction(conn, signal.signal_id(), &request, books.initial_balance)? {
+                ExitOutcome::Booked(booked) => booked,
+                ExitOutcome::NotActive(_) => return Ok(None),
+            };
+        // The last partial exit of an interval that moves the stop says where it went.
+        let stop_move = step.stop_move.filter(|_| i == last && !step.closes());
+        books
+            .outbox
+            .exit_booked(conn, &booked, stop_move.as_ref())?;
         if let Some(journal) = booked.journal {
             return Ok(Some(ClosedByTick {
                 signal_id: signal.id,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub session_key: session::SessionKey,
     /// Open `/api/events` streams, at most `max_event_streams`.
     pub event_streams: api::events::StreamSlots,
+    /// What changes announce, and to whom (DESIGN.md §12).
+    pub outbox: Arc<crate::notify::Outbox>,
 }
 
 impl AppState {

@@ -1,6 +1,8 @@
 //! The leader's lease and fencing (DESIGN.md §9) on the repository: one holder at a time, a
 //! takeover once the lease runs out, and a leader that lost it writes nothing.
 
+use signaldesk::db::exits::Books;
+use signaldesk::notify::Outbox;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -88,16 +90,8 @@ fn a_leader_paused_past_its_lease_books_nothing_when_it_wakes(db: TempDb) {
     let b = leader(leases::claim(&mut conn, LEADER, "b", SHORT).unwrap());
 
     let now = Utc::now().naive_utc();
-    let woke = book_poll_as_leader(
-        &mut conn,
-        &a,
-        SHORT,
-        polled.clone(),
-        &rules,
-        INITIAL_BALANCE,
-        now,
-    )
-    .unwrap();
+    let woke =
+        book_poll_as_leader(&mut conn, &a, SHORT, polled.clone(), &books(&rules), now).unwrap();
     assert!(woke.is_none(), "the paused leader's tick was refused");
     let row = get_signal(&mut conn, trade.signal_id()).unwrap();
     assert_eq!(row.status, SignalStatus::Active, "nothing closed");
@@ -109,7 +103,7 @@ fn a_leader_paused_past_its_lease_books_nothing_when_it_wakes(db: TempDb) {
     );
 
     // The new leader books the same poll.
-    let booked = book_poll_as_leader(&mut conn, &b, SHORT, polled, &rules, INITIAL_BALANCE, now)
+    let booked = book_poll_as_leader(&mut conn, &b, SHORT, polled, &books(&rules), now)
         .unwrap()
         .expect("the leader books");
     assert_eq!(booked.1.closed.len(), 1);
@@ -131,8 +125,7 @@ fn a_leader_whose_lease_ran_out_books_nothing_even_when_nobody_took_over(db: Tem
         &a,
         SHORT,
         polled,
-        &TradingRules::defaults_for(INITIAL_BALANCE),
-        INITIAL_BALANCE,
+        &books(&TradingRules::defaults_for(INITIAL_BALANCE)),
         Utc::now().naive_utc(),
     )
     .unwrap();
@@ -185,3 +178,13 @@ crate::on_both_backends!(
     a_leader_whose_lease_ran_out_books_nothing_even_when_nobody_took_over,
     claims_racing_from_many_threads_elect_one_leader,
 );
+
+/// The books of these tests: no notification targets.
+fn books(rules: &TradingRules) -> Books<'_> {
+    const OFF: &Outbox = &Outbox::off();
+    Books {
+        rules,
+        initial_balance: INITIAL_BALANCE,
+        outbox: OFF,
+    }
+}

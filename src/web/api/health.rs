@@ -40,6 +40,54 @@ struct HealthResponse {
     leader: Option<Leader>,
     /// Every instance on this database, the most recent heartbeat first.
     instances: Vec<Instance>,
+    /// The notification outbox (DESIGN.md §12).
+    notifications: Notifications,
+}
+
+/// The outbox in all and by target: messages waiting, given up, and the latest error.
+#[derive(Serialize, Default)]
+pub struct Notifications {
+    pending: i64,
+    sent: i64,
+    failed: i64,
+    last_error: Option<String>,
+    targets: Vec<NotifyTarget>,
+}
+
+#[derive(Serialize)]
+struct NotifyTarget {
+    /// The target's masked name, as in the configuration's listing.
+    target: String,
+    pending: i64,
+    sent: i64,
+    failed: i64,
+    /// Pending messages that have failed at least once: the target is failing now.
+    retrying: i64,
+    last_error: Option<String>,
+}
+
+impl Notifications {
+    pub fn of(summaries: Vec<crate::db::notifications::TargetSummary>) -> Notifications {
+        let mut all = Notifications::default();
+        let latest = summaries.iter().filter_map(|s| s.last_error_id).max();
+        for s in summaries {
+            all.pending += s.pending;
+            all.sent += s.sent;
+            all.failed += s.failed;
+            if s.last_error_id.is_some() && s.last_error_id == latest {
+                all.last_error.clone_from(&s.last_error);
+            }
+            all.targets.push(NotifyTarget {
+                target: s.target,
+                pending: s.pending,
+                sent: s.sent,
+                failed: s.failed,
+                retrying: s.retrying,
+                last_error: s.last_error,
+            });
+        }
+        all
+    }
 }
 
 #[derive(Serialize)]
@@ -107,16 +155,18 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     let read = state
         .with_conn(move |conn| {
             crate::db::ping(conn)?;
-            Ok(EngineView::read(conn, &board)?)
+            let view = EngineView::read(conn, &board)?;
+            Ok((view, crate::db::notifications::summary(conn)?))
         })
         .await;
-    let (db, view) = match read {
-        Ok(view) => (
+    let (db, view, notifications) = match read {
+        Ok((view, outbox)) => (
             DbHealth {
                 status: "ok",
                 error: None,
             },
             view,
+            Notifications::of(outbox),
         ),
         Err(e) => (
             DbHealth {
@@ -137,6 +187,7 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
                 crate::clock::now_utc(),
                 state.config.feed.as_str(),
             ),
+            Notifications::default(),
         ),
     };
     let config = &state.config;
@@ -192,6 +243,7 @@ pub async fn get_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
             epoch: l.epoch,
         }),
         instances: instances.iter().map(Instance::from).collect(),
+        notifications,
     };
     Ok(if status == "down" {
         HttpResponse::ServiceUnavailable().json(body)

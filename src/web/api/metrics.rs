@@ -20,8 +20,12 @@ pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, Api
     let stats = current_stats(&state).await?;
     let board = state.status.clone();
     let view = state
-        .with_conn(move |conn| Ok(EngineView::read(conn, &board)?))
+        .with_conn(move |conn| {
+            let view = EngineView::read(conn, &board)?;
+            Ok((view, crate::db::notifications::summary(conn)?))
+        })
         .await?;
+    let (view, outbox) = view;
     let f = &stats.figures;
     let engine = state.status.engine();
     let counters = state.status.counters();
@@ -142,6 +146,24 @@ pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, Api
             out,
             "signaldesk_signals_refused_total{{gate=\"{gate}\"}} {count}"
         );
+    }
+    // The outbox's rows by target and status, from the database: the same on every instance.
+    let _ = writeln!(
+        out,
+        "# HELP signaldesk_notifications Notifications in the outbox by target and status (pending, sent, failed).\n# TYPE signaldesk_notifications gauge"
+    );
+    for target in &outbox {
+        for (status, count) in [
+            ("pending", target.pending),
+            ("sent", target.sent),
+            ("failed", target.failed),
+        ] {
+            let _ = writeln!(
+                out,
+                "signaldesk_notifications{{target=\"{}\",status=\"{status}\"}} {count}",
+                escape(&target.target)
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -10,7 +10,7 @@ use super::super::auth::require_bearer;
 use super::super::{ApiError, AppState};
 use super::body::{json_value, Body};
 use crate::clock::now_utc;
-use crate::db::exits::Booked;
+use crate::db::exits::{Booked, Books};
 use crate::db::intake::{
     exit_at_market, manual_quantity, move_stop_by_hand, open_signal, IntakeError, ManualError,
     SignalRequest,
@@ -195,6 +195,7 @@ pub(super) async fn open_at_market(
 ) -> Result<HttpResponse, ApiError> {
     require_watched(state, &request.symbol)?;
     let config = state.config.clone();
+    let outbox = state.outbox.clone();
     let no_fresh_price = no_price(state, request.symbol.as_str());
     let result = state
         .with_conn(move |conn| {
@@ -207,6 +208,7 @@ pub(super) async fn open_at_market(
                 quote.price,
                 &config.rules,
                 config.initial_balance,
+                &outbox,
                 now,
             ))
         })
@@ -379,6 +381,7 @@ pub async fn close_now(
     manual_quantity(&current, fraction)
         .map_err(|rule| ApiError::validation(rule.field, rule.message))?;
     let config = state.config.clone();
+    let outbox = state.outbox.clone();
     let no_fresh_price = no_price(state, &current.symbol);
     let booked = state
         .with_conn(move |conn| {
@@ -389,8 +392,11 @@ pub async fn close_now(
                 id,
                 quote.price,
                 fraction,
-                &config.rules,
-                config.initial_balance,
+                &Books {
+                    rules: &config.rules,
+                    initial_balance: config.initial_balance,
+                    outbox: &outbox,
+                },
                 now,
             )
             .map_err(|e| manual_error(id, e))

@@ -60,6 +60,14 @@ pub struct DashboardPage {
     pub last_tick: String,
     /// Which instance leads (DESIGN.md §9), and whether it is this one.
     pub leader: String,
+    /// Notification targets whose messages are not getting through (DESIGN.md §12).
+    pub failing_targets: Vec<FailingTarget>,
+}
+
+pub struct FailingTarget {
+    pub target: String,
+    pub state: String,
+    pub error: String,
 }
 
 pub async fn dashboard_page(
@@ -78,9 +86,31 @@ pub async fn dashboard_page(
             let start = crate::domain::time::day_bounds(now.date()).0;
             let closes = journal::balance_points(conn, start, now + Duration::seconds(1), 500)?;
             let view = EngineView::read(conn, &board)?;
-            Ok((today, days, closes, watched_quotes(conn, &config)?, view))
+            let outbox = crate::db::notifications::summary(conn)?;
+            Ok((
+                today,
+                days,
+                closes,
+                watched_quotes(conn, &config)?,
+                (view, outbox),
+            ))
         })
         .await?;
+    let (view, outbox) = view;
+    // A target is failing while a message to it is retrying, or when one was given up.
+    let failing_targets: Vec<FailingTarget> = outbox
+        .into_iter()
+        .filter(|t| t.retrying > 0 || t.failed > 0)
+        .map(|t| FailingTarget {
+            state: match (t.retrying, t.failed) {
+                (0, failed) => format!("{failed} given up"),
+                (retrying, 0) => format!("{retrying} retrying"),
+                (retrying, failed) => format!("{retrying} retrying, {failed} given up"),
+            },
+            target: t.target,
+            error: t.last_error.unwrap_or_default(),
+        })
+        .collect();
 
     // The last 30 days by day, then today's closes one by one.
     let mut curve: Vec<(chrono::NaiveDateTime, f64)> = daily_equity(&days, now)
@@ -149,6 +179,7 @@ pub async fn dashboard_page(
         signals_count: f.signals_today,
         blown: f.balance <= state.config.rules.min_balance,
         min_balance: money(state.config.rules.min_balance),
+        failing_targets,
         prices,
         open_trades: today.active_trades.iter().map(TradeRow::new).collect(),
         signals_today: today.signals_today.iter().map(TradeRow::new).collect(),
