@@ -279,7 +279,7 @@ mod tests {
         let at = retry_at(&retry, 3, 10, 0.999_999, now).unwrap();
         assert_eq!(
             (at - now).num_seconds(),
-            19,
+            20,
             "5 s × 2² with the most jitter"
         );
         let hinted = Failure::Retry {
