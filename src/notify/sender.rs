@@ -28,20 +28,6 @@ pub const CLAIM: Duration = Duration::from_secs(60);
 /// How often the sender looks for due rows while there is nothing to send.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
 
-/// What one pass did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Pass {
-    pub sent: usize,
-    pub retried: usize,
-    pub failed: usize,
-}
-
-impl Pass {
-    pub fn settled(&self) -> usize {
-        self.sent + self.retried + self.failed
-    }
-}
-
 /// The configured targets by their stored names, and how to reach them. Holds no outbox state:
 /// every pass reads the rows from the database.
 pub struct Sender {
@@ -71,9 +57,11 @@ impl Sender {
         self.targets.is_empty()
     }
 
-    /// One pass as the leader holding `fence`: claim each target's due head, deliver them (the
-    /// targets at once, each in its own order), book the outcomes.
-    pub async fn pass(&self, fence: &Fence) -> Result<Pass, String> {
+    /// One pass as the leader holding `fence`: claim each target's due head and start its
+    /// delivery, which books its own outcome when it ends. A target's slow or hung delivery
+    /// holds up no other target; its own later rows wait behind the claimed one. Returns the
+    /// deliveries started.
+    pub async fn pass(self: &Arc<Self>, fence: &Fence) -> Result<usize, String> {
         let pool = self.pool.clone();
         let fence = fence.clone();
         let names: Vec<String> = self.targets.keys().cloned().collect();
@@ -85,95 +73,52 @@ impl Sender {
                     .into_iter()
                     .filter(|row| names.contains(&row.target))
                     .collect();
-                let until = now + span(CLAIM);
                 let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-                notifications::claim(conn, &ids, until)?;
+                notifications::claim(conn, &ids, now + span(CLAIM))?;
                 Ok::<_, diesel::result::Error>(rows)
             })
             .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| e.to_string())??;
-        let Some(rows) = claimed else {
-            return Ok(Pass::default());
-        };
-        if rows.is_empty() {
-            return Ok(Pass::default());
+        let rows = claimed.unwrap_or_default();
+        let started = rows.len();
+        for row in rows {
+            let sender = Arc::clone(self);
+            actix_web::rt::spawn(async move { sender.deliver(row).await });
         }
-        let deliveries = rows.iter().map(|row| async move {
-            let outcome = match (self.targets.get(&row.target), note_of(row)) {
-                (Some(target), Ok(note)) => self.deliverer.send(target, &note).await,
-                (_, Err(e)) => Err(Failure::Refused(e)),
-                (None, _) => Err(Failure::Retry {
-                    error: "target no longer configured".to_owned(),
-                    hint: None,
-                }),
-            };
-            (row, outcome)
-        });
-        let outcomes: Vec<(&NotificationRow, Result<(), Failure>)> =
-            futures_util::future::join_all(deliveries).await;
-        let booked: Vec<Attempt> = outcomes
-            .into_iter()
-            .map(|(row, outcome)| Attempt {
-                id: row.id,
-                target: row.target.clone(),
-                attempts: u32::try_from(row.attempts).unwrap_or(0).saturating_add(1),
-                outcome,
-                jitter: self.next_jitter(),
-            })
-            .collect();
+        Ok(started)
+    }
+
+    /// Deliver one claimed row and book the outcome: SENT, a retry after the backoff (or the
+    /// target's longer wait), or FAILED.
+    async fn deliver(self: Arc<Self>, row: NotificationRow) {
+        let outcome = match (self.targets.get(&row.target), note_of(&row)) {
+            (Some(target), Ok(note)) => self.deliverer.send(target, &note).await,
+            (_, Err(e)) => Err(Failure::Refused(e)),
+            (None, _) => return,
+        };
+        let attempt = Attempt {
+            id: row.id,
+            target: row.target,
+            attempts: u32::try_from(row.attempts).unwrap_or(0).saturating_add(1),
+            outcome,
+            jitter: self.next_jitter(),
+        };
         let pool = self.pool.clone();
         let max_attempts = self.max_attempts;
-        actix_web::rt::task::spawn_blocking(move || {
+        let booked = actix_web::rt::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            write_tx(&mut conn, |conn| {
-                let now = leases::db_now(conn)?;
-                let mut pass = Pass::default();
-                for Attempt {
-                    id,
-                    target,
-                    attempts,
-                    outcome,
-                    jitter,
-                } in &booked
-                {
-                    match outcome {
-                        Ok(()) => {
-                            notifications::mark_sent(conn, *id, now)?;
-                            pass.sent += 1;
-                        }
-                        Err(failure) => {
-                            let retry_at = retry_at(failure, *attempts, max_attempts, *jitter, now);
-                            match retry_at {
-                                Some(at) => {
-                                    log::warn!(
-                                        "notification #{id} to {target} not delivered \
-                                         (attempt {attempts} of {max_attempts}), retrying at \
-                                         {at}: {}",
-                                        failure.error()
-                                    );
-                                    pass.retried += 1;
-                                }
-                                None => {
-                                    log::error!(
-                                        "notification #{id} to {target} FAILED after {attempts} \
-                                         attempts: {}",
-                                        failure.error()
-                                    );
-                                    pass.failed += 1;
-                                }
-                            }
-                            notifications::mark_failed(conn, *id, failure.error(), retry_at)?;
-                        }
-                    }
-                }
-                Ok::<_, diesel::result::Error>(pass)
-            })
-            .map_err(|e| e.to_string())
+            write_tx(&mut conn, |conn| book(conn, &attempt, max_attempts))
+                .map_err(|e| e.to_string())
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+        .and_then(|booked| booked);
+        if let Err(e) = booked {
+            // The row stays claimed; it is due again when the claim runs out (at least once).
+            log::warn!("could not book notification #{}'s delivery: {e}", row.id);
+        }
     }
 
     fn next_jitter(&self) -> f64 {
@@ -183,8 +128,8 @@ impl Sender {
             .next_f64()
     }
 
-    /// Deliver while `fence()` says this instance leads, until the runtime stops: a pass at
-    /// once after one that settled something, else every [`LOOK_EVERY`].
+    /// Deliver while `fence()` says this instance leads, until the runtime stops: a pass every
+    /// [`LOOK_EVERY`].
     pub fn spawn(self: Arc<Self>, fence: impl Fn() -> Option<Fence> + 'static) {
         if self.is_empty() {
             return;
@@ -192,28 +137,54 @@ impl Sender {
         actix_web::rt::spawn(async move {
             let mut failing = false;
             loop {
-                let settled = match fence() {
-                    Some(fence) => match self.pass(&fence).await {
-                        Ok(pass) => {
-                            failing = false;
-                            pass.settled()
-                        }
+                if let Some(fence) = fence() {
+                    match self.pass(&fence).await {
+                        Ok(_) => failing = false,
                         Err(e) => {
                             if !failing {
                                 log::warn!("cannot send notifications, retrying: {e}");
                             }
                             failing = true;
-                            0
                         }
-                    },
-                    None => 0,
-                };
-                if settled == 0 {
-                    actix_web::rt::time::sleep(LOOK_EVERY).await;
+                    }
                 }
+                actix_web::rt::time::sleep(LOOK_EVERY).await;
             }
         });
     }
+}
+
+/// Book `attempt`'s outcome, in the caller's write transaction.
+fn book(
+    conn: &mut crate::db::Conn,
+    attempt: &Attempt,
+    max_attempts: u32,
+) -> diesel::QueryResult<()> {
+    let Attempt {
+        id,
+        target,
+        attempts,
+        outcome,
+        jitter,
+    } = attempt;
+    let now = leases::db_now(conn)?;
+    let failure = match outcome {
+        Ok(()) => return notifications::mark_sent(conn, *id, now),
+        Err(failure) => failure,
+    };
+    let retry_at = retry_at(failure, *attempts, max_attempts, *jitter, now);
+    match retry_at {
+        Some(at) => log::warn!(
+            "notification #{id} to {target} not delivered (attempt {attempts} of \
+             {max_attempts}), retrying at {at}: {}",
+            failure.error()
+        ),
+        None => log::error!(
+            "notification #{id} to {target} FAILED after {attempts} attempts: {}",
+            failure.error()
+        ),
+    }
+    notifications::mark_failed(conn, *id, failure.error(), retry_at)
 }
 
 /// One delivery's outcome, to be booked.
