@@ -26,6 +26,7 @@ mod manage_api;
 mod manage_engine;
 mod management;
 mod notify;
+mod notify_outbox;
 mod openapi;
 mod pages;
 mod recompute;

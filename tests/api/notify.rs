@@ -332,18 +332,25 @@ fn a_kill_between_a_close_and_its_delivery_loses_nothing(db: TempDb) {
         &db,
         &exchange,
         &fake,
-        &[("SIGNALDESK_NOTIFY_EVENTS", "trade_closed")],
+        &[("SIGNALDESK_NOTIFY_EVENTS", "trade_closed,leader_changed")],
     );
     let id = open(&server, NOTES);
+    wait_for("the first leader's message sent", 20, || {
+        let rows = rows(&db);
+        (rows.len() == 3 && rows.iter().all(|r| r.status == "SENT")).then_some(())
+    });
     // Every target down: the close commits with its rows, which cannot go out.
     for service in ALL {
         fake.set(service, Mode::ServerError);
     }
     close(&server, id, json!({}));
     wait_for("a failed attempt at every target", 20, || {
-        let rows = rows(&db);
-        (rows.len() == 3
-            && rows
+        let closes: Vec<NotificationRow> = rows(&db)
+            .into_iter()
+            .filter(|r| r.event == "trade_closed")
+            .collect();
+        (closes.len() == 3
+            && closes
                 .iter()
                 .all(|r| r.attempts >= 1 && r.status == "PENDING"))
         .then_some(())
@@ -356,7 +363,7 @@ fn a_kill_between_a_close_and_its_delivery_loses_nothing(db: TempDb) {
         &db,
         &exchange,
         &fake,
-        &[("SIGNALDESK_NOTIFY_EVENTS", "trade_closed")],
+        &[("SIGNALDESK_NOTIFY_EVENTS", "trade_closed,leader_changed")],
     );
     for service in ALL {
         let texts = wait_for(
@@ -370,6 +377,19 @@ fn a_kill_between_a_close_and_its_delivery_loses_nothing(db: TempDb) {
         assert_eq!(texts.len(), 1, "{service:?}: {texts:?}");
         assert!(texts[0].contains(NOTES), "{}", texts[0]);
     }
+    // The restarted instance took the lead at the next epoch, and said so.
+    let epochs = wait_for("the new leader's message", 20, || {
+        let mut epochs: Vec<i64> = fake
+            .delivered(Service::Webhook)
+            .iter()
+            .filter(|d| d.body["event"] == "leader_changed")
+            .filter_map(|d| d.body["data"]["epoch"].as_i64())
+            .collect();
+        epochs.sort_unstable();
+        (epochs.len() >= 2).then_some(epochs)
+    });
+    assert_eq!(epochs.len(), 2, "{epochs:?}");
+    assert!(epochs[1] > epochs[0], "{epochs:?}");
     wait_for("every row SENT", 10, || {
         rows(&db).iter().all(|r| r.status == "SENT").then_some(())
     });

@@ -492,6 +492,22 @@ fn health() -> Value {
                "expires_at": time(), "acquired_at": time(),
                "epoch": {"type": "integer", "minimum": 1, "description": "counts the changes of holder"}}),
     );
+    let counts = json!({
+        "pending": {"type": "integer", "minimum": 0, "description": "waiting to be sent (retrying ones included)"},
+        "sent": {"type": "integer", "minimum": 0},
+        "failed": {"type": "integer", "minimum": 0, "description": "given up: refused by the target, or SIGNALDESK_NOTIFY_MAX_ATTEMPTS used up"},
+        "retrying": {"type": "integer", "minimum": 0, "description": "pending and failed at least once: the target is failing now"},
+        "last_error": nullable_text("the latest delivery error (a status and the target's own message; never a secret)")});
+    let mut target_props = counts.clone();
+    target_props["target"] = json!({"type": "string",
+        "description": "the target's masked name: telegram:<bot id>:****:<chat id>, or the URL's scheme and host with a fingerprint of the rest"});
+    let notify_target = row("One notification target's outbox.", target_props);
+    let mut outbox_props = counts;
+    outbox_props["targets"] = json!({"type": "array", "items": notify_target});
+    let notifications = row(
+        "The notification outbox (DESIGN.md §12), from the database: the same on every instance.",
+        outbox_props,
+    );
     let instance = row(
         "One instance on this database.",
         json!({"id": {"type": "string"}, "hostname": {"type": "string"}, "pid": integer(),
@@ -527,7 +543,8 @@ fn health() -> Value {
             "instance": {"type": "string", "description": "this instance's id"},
             "leader": nullable(leader),
             "instances": {"type": "array", "items": instance,
-                          "description": "every instance on this database, the latest heartbeat first"}}),
+                          "description": "every instance on this database, the latest heartbeat first"},
+            "notifications": notifications}),
     )
 }
 
