@@ -25,6 +25,7 @@ use signaldesk::db::exits::Books;
 use signaldesk::db::intake::{opened_signal, SignalRequest};
 use signaldesk::db::signals::insert_signal;
 use signaldesk::domain::management::{Management, PartialTarget};
+use signaldesk::domain::notify::{Event, Target};
 use signaldesk::domain::rules::TradingRules;
 use signaldesk::domain::trading::Sizing;
 use signaldesk::domain::{Direction, Symbol};
@@ -144,9 +145,13 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10, 1_000, 10_000]);
-    let runs = std::env::var("SIGNALDESK_BENCH_RUNS").unwrap_or_else(|_| "plain,managed".into());
+    let runs =
+        std::env::var("SIGNALDESK_BENCH_RUNS").unwrap_or_else(|_| "plain,managed,notify".into());
     for run_name in runs.split(',') {
-        run(run_name.trim() == "managed", &sizes);
+        match run_name.trim() {
+            "notify" => run_notify(*sizes.iter().max().unwrap_or(&10_000)),
+            name => run(name == "managed", &sizes),
+        }
     }
 }
 
@@ -212,4 +217,107 @@ fn run(managed: bool, sizes: &[usize]) {
             percentile(&times, 0.95).as_secs_f64() * 1e3,
         );
     }
+}
+
+/// Issue 14's comparison: ticks that close trades, with the outbox off and with three targets
+/// taking every event. `open_trades` trades on 50 symbols (all LONG on the even ones, SHORT on the
+/// odd); tick `t` takes symbol `t` through its take-profit, closing its trades (200 of 10 000),
+/// while every other trade is refreshed. With notifications on, each close queues one
+/// `trade_closed` row per target in the tick's transaction, after reading the trade's exits and
+/// stop moves.
+fn run_notify(open_trades: usize) {
+    let rules = TradingRules::defaults_for(10_000.0);
+    let targets = [
+        "telegram:123456:AAbench:-100123",
+        "discord:https://discord.com/api/webhooks/1/bench",
+        "webhook:https://hooks.example.com/bench",
+    ]
+    .map(|t| Target::parse(t).expect("target"));
+    let on = Outbox::new(
+        &targets,
+        &Event::ALL,
+        Some("https://desk.example.com"),
+        rules.min_balance,
+    );
+    let off = Outbox::off();
+    println!(
+        "notify: ticks that close {} trades each, notifications off and on (3 targets)",
+        open_trades / SYMBOLS
+    );
+    println!(
+        "{:>12} {:>6} {:>10} {:>10} {:>10} {:>10}",
+        "open trades", "ticks", "outbox", "min", "median", "p95"
+    );
+    let mut medians = Vec::new();
+    for (name, outbox) in [("off", &off), ("on", &on)] {
+        let books = Books {
+            rules: &rules,
+            initial_balance: 10_000.0,
+            outbox,
+        };
+        let database = common::BenchDb::new();
+        let mut conn = db::connect(database.url()).expect("connect");
+        db::run_migrations(&mut conn).expect("migrate");
+        seed(&mut conn, open_trades, false);
+        let ticks = 30.min(SYMBOLS);
+        let mut times = Vec::with_capacity(ticks);
+        let mut closed = 0;
+        for tick in 0..ticks {
+            let now = Utc::now();
+            let quotes: BTreeMap<String, Quote> = (0..SYMBOLS)
+                .map(|i| {
+                    let symbol = format!("SYM{i}USDT");
+                    let price = match (i == tick, i % 2 == 0) {
+                        (true, true) => 121.0,
+                        (true, false) => 79.0,
+                        _ => 100.0 + (tick % 7) as f64 * 0.5,
+                    };
+                    (symbol.clone(), quote(&symbol, price, now))
+                })
+                .collect();
+            let started = Instant::now();
+            let (_, outcome) = book_poll(&mut conn, quotes, &books, now_utc()).expect("tick");
+            times.push(started.elapsed());
+            assert_eq!(
+                outcome.closed.len(),
+                open_trades / SYMBOLS,
+                "one symbol's trades close"
+            );
+            closed += outcome.closed.len();
+        }
+        let queued: i64 = {
+            use diesel::prelude::*;
+            signaldesk::db::schema::notifications::table
+                .count()
+                .get_result(&mut conn)
+                .expect("count")
+        };
+        let expected = if name == "on" {
+            closed * targets.len()
+        } else {
+            0
+        };
+        assert_eq!(
+            queued as usize, expected,
+            "every close queued for every target"
+        );
+        times.sort();
+        let median = percentile(&times, 0.5);
+        medians.push(median);
+        println!(
+            "{:>12} {:>6} {:>10} {:>8.2}ms {:>8.2}ms {:>8.2}ms",
+            open_trades,
+            ticks,
+            name,
+            times[0].as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e3,
+            percentile(&times, 0.95).as_secs_f64() * 1e3,
+        );
+    }
+    let (off, on) = (medians[0].as_secs_f64(), medians[1].as_secs_f64());
+    println!(
+        "notifications on: median {:+.2} ms ({:+.1} %)",
+        (on - off) * 1e3,
+        (on / off - 1.0) * 100.0
+    );
 }

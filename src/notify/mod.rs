@@ -277,8 +277,17 @@ impl Outbox {
             }
             None => {}
             Some(journal) if self.wants(Event::TradeClosed) => {
-                let all_exits = exits::exits_of(conn, signal.signal_id())?;
-                let moves = exits::stop_moves_of(conn, signal.signal_id())?;
+                // Read only what there is: most trades close in one exit, with their first stop.
+                let all_exits = if journal.exit_count > 1 {
+                    exits::exits_of(conn, signal.signal_id())?
+                } else {
+                    Vec::new()
+                };
+                let moves = if signal.stop_moved_by.is_some() {
+                    exits::stop_moves_of(conn, signal.signal_id())?
+                } else {
+                    Vec::new()
+                };
                 let mut lines = vec![
                     format!(
                         "Entry {} → exit {}",
@@ -352,7 +361,7 @@ impl Outbox {
                         "outcome": journal.outcome,
                         "balance": booked.balance_after,
                         "duration_secs": journal.duration_secs,
-                        "exits": all_exits.len(),
+                        "exits": journal.exit_count,
                         "stop_moves": moves.len(),
                         "notes": journal.notes,
                     }),
