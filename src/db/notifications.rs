@@ -42,33 +42,58 @@ pub fn enqueue(
     payload: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let rows: Vec<NewNotification> = targets
+        .iter()
+        .map(|target| NewNotification {
+            target: target.clone(),
+            event,
+            dedupe_key: dedupe_key.to_owned(),
+            payload: payload.to_owned(),
+            at: now,
+        })
+        .collect();
+    enqueue_rows(conn, &rows)
+}
+
+/// One row for [`enqueue_rows`].
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub target: String,
+    pub event: Event,
+    pub dedupe_key: String,
+    pub payload: String,
+    pub at: NaiveDateTime,
+}
+
+/// Queue `rows` (due at once) in one statement; a (target, dedupe_key) already queued keeps its
+/// row. Returns the rows written.
+pub fn enqueue_rows(conn: &mut Conn, rows: &[NewNotification]) -> QueryResult<usize> {
     use notifications::dsl as n;
-    if targets.is_empty() {
+    if rows.is_empty() {
         return Ok(0);
     }
-    // One statement for every target: a close costs the tick one insert.
-    let rows: Vec<_> = targets
+    let values: Vec<_> = rows
         .iter()
-        .map(|target| {
+        .map(|r| {
             (
-                n::target.eq(target),
-                n::event.eq(event.as_str()),
-                n::dedupe_key.eq(dedupe_key),
-                n::payload.eq(payload),
+                n::target.eq(&r.target),
+                n::event.eq(r.event.as_str()),
+                n::dedupe_key.eq(&r.dedupe_key),
+                n::payload.eq(&r.payload),
                 n::status.eq(PENDING),
                 n::attempts.eq(0),
-                n::next_attempt_at.eq(now),
-                n::created_at.eq(now),
+                n::next_attempt_at.eq(r.at),
+                n::created_at.eq(r.at),
             )
         })
         .collect();
     // "Insert unless there is one" is each backend's own syntax.
     match conn {
         Conn::Sqlite(sqlite) => diesel::insert_or_ignore_into(n::notifications)
-            .values(&rows)
+            .values(&values)
             .execute(sqlite),
         Conn::Postgres(pg) => diesel::insert_into(n::notifications)
-            .values(&rows)
+            .values(&values)
             .on_conflict_do_nothing()
             .execute(pg),
     }

@@ -31,7 +31,7 @@ use crate::domain::time::truncate_to_micros;
 use crate::domain::trading::{exit_fill, PriceRange};
 use crate::domain::ExitReason;
 use crate::feeds::Quote;
-use crate::notify::Outbox;
+use crate::notify::{Outbox, Queued};
 
 /// One closed trade of a tick.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,6 +174,7 @@ pub fn follow_trades(
     let mut outcome = TickOutcome::default();
     let active = get_active_signals(conn)?;
     let mut refreshes = Vec::with_capacity(active.len());
+    let mut notes_queued = Vec::new();
     for signal in &active {
         let Some((quote, priced_at)) = quotes
             .get(&signal.symbol)
@@ -197,6 +198,12 @@ pub fn follow_trades(
         // A savepoint: a failure rolls back this trade's whole booking only.
         let booked = savepoint(conn, |conn| {
             book_exits(conn, signal, &step, refresh, books, priced_at)
+        });
+        // A trade's notifications count once its booking stands; the tick queues them all at
+        // the end, in its transaction, in one statement.
+        let booked = booked.map(|(closed, notes)| {
+            notes_queued.extend(notes);
+            closed
         });
         match booked {
             Ok(Some(closed)) => {
@@ -239,6 +246,7 @@ pub fn follow_trades(
             }
         }
     }
+    books.outbox.queue_all(conn, &notes_queued)?;
     // In id order, as the trades were judged.
     outcome.failed.sort_by_key(|f| f.signal_id);
     Ok(outcome)
@@ -303,7 +311,8 @@ fn refresh_of(
 }
 
 /// Book the exits of `step`, in order, each with its pnl (the last one closing the trade), then
-/// for a trade still open its refresh and stop move. Returns the close when the trade closed.
+/// for a trade still open its refresh and stop move. Returns the close when the trade closed,
+/// and the notifications its exits announce (queued by the caller).
 fn book_exits(
     conn: &mut Conn,
     signal: &SignalRow,
@@ -311,7 +320,8 @@ fn book_exits(
     refresh: PnlRefresh,
     books: &Books,
     at: NaiveDateTime,
-) -> QueryResult<Option<ClosedByTick>> {
+) -> QueryResult<(Option<ClosedByTick>, Vec<Queued>)> {
+    let mut notes = Vec::new();
     // A trade that closes keeps the excursions of the interval that closed it: its live figures
     // go first. One left open gets them after its exits (an exit scales the live pnl down to
     // what is left; the refresh is already for what is left).
@@ -335,26 +345,25 @@ fn book_exits(
         let booked =
             match exit_in_transaction(conn, signal.signal_id(), &request, books.initial_balance)? {
                 ExitOutcome::Booked(booked) => booked,
-                ExitOutcome::NotActive(_) => return Ok(None),
+                ExitOutcome::NotActive(_) => return Ok((None, notes)),
             };
         // The last partial exit of an interval that moves the stop says where it went.
         let stop_move = step.stop_move.filter(|_| i == last && !step.closes());
-        books
-            .outbox
-            .exit_booked(conn, &booked, stop_move.as_ref())?;
+        notes.extend(books.outbox.exit_notes(conn, &booked, stop_move.as_ref())?);
         if let Some(journal) = booked.journal {
-            return Ok(Some(ClosedByTick {
+            let closed = ClosedByTick {
                 signal_id: signal.id,
                 symbol: signal.symbol.clone(),
                 reason: fill.reason,
                 exit_price: journal.exit_price,
                 pnl: journal.pnl,
-            }));
+            };
+            return Ok((Some(closed), notes));
         }
     }
     update_signals_pnl(conn, std::slice::from_ref(&refresh))?;
     if let Some(change) = step.stop_move {
         record_stop_moves(conn, &[(signal.signal_id(), change)], at)?;
     }
-    Ok(None)
+    Ok((None, notes))
 }

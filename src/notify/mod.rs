@@ -124,6 +124,29 @@ impl Outbox {
         notifications::enqueue(conn, &self.targets, event, dedupe_key, &payload, now)
     }
 
+    /// Queue `notes` for every target that wants them, in one statement per 1 000 rows, in the
+    /// caller's transaction. Returns the rows written.
+    pub fn queue_all(&self, conn: &mut Conn, notes: &[Queued]) -> QueryResult<usize> {
+        let mut rows = Vec::new();
+        for queued in notes.iter().filter(|q| self.wants(q.event)) {
+            let payload = serde_json::to_string(&queued.note).unwrap_or_default();
+            for target in &self.targets {
+                rows.push(notifications::NewNotification {
+                    target: target.clone(),
+                    event: queued.event,
+                    dedupe_key: queued.key.clone(),
+                    payload: payload.clone(),
+                    at: queued.at,
+                });
+            }
+        }
+        let mut written = 0;
+        for chunk in rows.chunks(1_000) {
+            written += notifications::enqueue_rows(conn, chunk)?;
+        }
+        Ok(written)
+    }
+
     /// Whether `dedupe_key` is already in the outbox (for the first target: all get it at once).
     pub fn queued(&self, conn: &mut Conn, dedupe_key: &str) -> QueryResult<bool> {
         match self.targets.first() {
@@ -209,7 +232,19 @@ impl Outbox {
         booked: &Booked,
         stop_move: Option<&StopMove>,
     ) -> QueryResult<usize> {
-        let mut queued = 0;
+        let notes = self.exit_notes(conn, booked, stop_move)?;
+        self.queue_all(conn, &notes)
+    }
+
+    /// The notifications of [`Outbox::exit_booked`], to be queued by [`Outbox::queue_all`] in
+    /// the same transaction (the tick queues a whole tick's at once).
+    pub fn exit_notes(
+        &self,
+        conn: &mut Conn,
+        booked: &Booked,
+        stop_move: Option<&StopMove>,
+    ) -> QueryResult<Vec<Queued>> {
+        let mut queued = Vec::new();
         let signal = &booked.signal;
         let exit = &booked.exit;
         let r_of = |pnl: f64| {
@@ -272,8 +307,12 @@ impl Outbox {
                         "balance": booked.balance_after,
                     }),
                 };
-                let key = format!("trade_exit:{}:{}", signal.id, exit.id);
-                queued += self.queue(conn, Event::TradeExit, &key, &note, exit.created_at)?;
+                queued.push(Queued {
+                    event: Event::TradeExit,
+                    key: format!("trade_exit:{}:{}", signal.id, exit.id),
+                    note,
+                    at: exit.created_at,
+                });
             }
             None => {}
             Some(journal) if self.wants(Event::TradeClosed) => {
@@ -366,13 +405,20 @@ impl Outbox {
                         "notes": journal.notes,
                     }),
                 };
-                let key = format!("trade_closed:{}", signal.id);
-                queued += self.queue(conn, Event::TradeClosed, &key, &note, journal.closed_at)?;
+                queued.push(Queued {
+                    event: Event::TradeClosed,
+                    key: format!("trade_closed:{}", signal.id),
+                    note,
+                    at: journal.closed_at,
+                });
             }
             Some(_) => {}
         }
         let before = booked.balance_after - exit.pnl;
-        if booked.balance_after <= self.min_balance && before > self.min_balance {
+        if self.wants(Event::AccountBlown)
+            && booked.balance_after <= self.min_balance
+            && before > self.min_balance
+        {
             let note = Note {
                 event: Event::AccountBlown.as_str().to_owned(),
                 title: format!("⛔ Account blown: balance {:.2}", booked.balance_after),
@@ -390,8 +436,12 @@ impl Outbox {
                     "signal_id": signal.id,
                 }),
             };
-            let key = format!("account_blown:{}", exit.id);
-            queued += self.queue(conn, Event::AccountBlown, &key, &note, exit.created_at)?;
+            queued.push(Queued {
+                event: Event::AccountBlown,
+                key: format!("account_blown:{}", exit.id),
+                note,
+                at: exit.created_at,
+            });
         }
         Ok(queued)
     }
@@ -526,6 +576,15 @@ impl Outbox {
         let key = format!("daily_summary:{day}");
         self.queue(conn, Event::DailySummary, &key, &note, now)
     }
+}
+
+/// A notification made, not yet queued.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub event: Event,
+    pub key: String,
+    pub note: Note,
+    pub at: NaiveDateTime,
 }
 
 /// A day's closed trades, for [`Outbox::daily_summary`].
