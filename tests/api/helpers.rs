@@ -617,8 +617,27 @@ pub fn tick_with(
     when: NaiveDateTime,
     rules: &signaldesk::domain::rules::TradingRules,
 ) -> signaldesk::engine::tick::TickOutcome {
+    let quote = quote_at(symbol, (last, high, low), when);
+    let outcome = signaldesk::engine::tick::update_paper_trades(
+        conn,
+        &std::collections::BTreeMap::from([(symbol.to_owned(), quote)]),
+        rules,
+        INITIAL_BALANCE,
+        when,
+    )
+    .expect("tick");
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+    outcome
+}
+
+/// A polled quote (last, high, low) of `symbol` at `when`, without candles.
+pub fn quote_at(
+    symbol: &str,
+    (last, high, low): (f64, f64, f64),
+    when: NaiveDateTime,
+) -> signaldesk::feeds::Quote {
     let time = when.and_utc();
-    let quote = signaldesk::feeds::Quote {
+    signaldesk::feeds::Quote {
         symbol: symbol.to_owned(),
         last_price: last,
         high,
@@ -630,17 +649,7 @@ pub fn tick_with(
         low_24h: None,
         volume_24h: None,
         minute_candles: Vec::new(),
-    };
-    let outcome = signaldesk::engine::tick::update_paper_trades(
-        conn,
-        &std::collections::BTreeMap::from([(symbol.to_owned(), quote)]),
-        rules,
-        INITIAL_BALANCE,
-        when,
-    )
-    .expect("tick");
-    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
-    outcome
+    }
 }
 
 /// Partial targets from (price, fraction) pairs.

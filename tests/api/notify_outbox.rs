@@ -19,7 +19,9 @@ use signaldesk::domain::{ExitReason, SignalStatus};
 use signaldesk::engine::tick::follow_trades;
 use signaldesk::notify::{summarise_day, Note, Outbox};
 
-use crate::helpers::{at, close_trade, day, targets, SignalBuilder, TempDb, INITIAL_BALANCE};
+use crate::helpers::{
+    at, close_trade, day, quote_at, targets, SignalBuilder, TempDb, INITIAL_BALANCE,
+};
 
 fn outbox(min_balance: f64) -> Outbox {
     let targets = [
@@ -48,26 +50,10 @@ fn note(row: &NotificationRow) -> Note {
 
 fn quote(
     symbol: &str,
-    (last, high, low): (f64, f64, f64),
+    prices: (f64, f64, f64),
     when: &str,
 ) -> BTreeMap<String, signaldesk::feeds::Quote> {
-    let time = at(when).and_utc();
-    BTreeMap::from([(
-        symbol.to_owned(),
-        signaldesk::feeds::Quote {
-            symbol: symbol.to_owned(),
-            last_price: last,
-            high,
-            low,
-            price_time: time,
-            market_time: time,
-            change_24h_pct: None,
-            high_24h: None,
-            low_24h: None,
-            volume_24h: None,
-            minute_candles: Vec::new(),
-        },
-    )])
+    BTreeMap::from([(symbol.to_owned(), quote_at(symbol, prices, at(when)))])
 }
 
 fn a_tick_announces_its_partial_exit_stop_move_and_close(db: TempDb) {

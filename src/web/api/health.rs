@@ -50,6 +50,8 @@ pub struct Notifications {
     pending: i64,
     sent: i64,
     failed: i64,
+    /// Pending messages that have failed at least once.
+    retrying: i64,
     last_error: Option<String>,
     targets: Vec<NotifyTarget>,
 }
@@ -74,6 +76,7 @@ impl Notifications {
             all.pending += s.pending;
             all.sent += s.sent;
             all.failed += s.failed;
+            all.retrying += s.retrying;
             if s.last_error_id.is_some() && s.last_error_id == latest {
                 all.last_error.clone_from(&s.last_error);
             }
