@@ -189,9 +189,7 @@ impl Outbox {
                     .unwrap_or_default()
             ),
         ];
-        if let Some(notes) = signal.notes.as_deref().filter(|n| !n.trim().is_empty()) {
-            lines.push(format!("Notes: {}", one_line(notes)));
-        }
+        lines.extend(notes_line(signal.notes.as_deref()));
         let note = Note {
             event: Event::SignalOpened.as_str().to_owned(),
             title: format!(
@@ -371,9 +369,7 @@ impl Outbox {
                     booked.balance_after,
                     held(journal.duration_secs)
                 ));
-                if let Some(notes) = journal.notes.as_deref().filter(|n| !n.trim().is_empty()) {
-                    lines.push(format!("Notes: {}", one_line(notes)));
-                }
+                lines.extend(notes_line(journal.notes.as_deref()));
                 let note = Note {
                     event: Event::TradeClosed.as_str().to_owned(),
                     title: format!(
@@ -678,6 +674,13 @@ fn pnl_mark(pnl: f64) -> &'static str {
     } else {
         "➖"
     }
+}
+
+/// `Notes: …` on one line, when there are notes.
+fn notes_line(notes: Option<&str>) -> Option<String> {
+    notes
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| format!("Notes: {}", one_line(n)))
 }
 
 /// User text on one line, at most 200 characters: notes must not take over a phone's screen.
